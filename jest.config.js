@@ -1,0 +1,20 @@
+/**
+ * Jest runs the TypeScript sources as native ESM (NestJS 12 is ESM-only), transpiled by ts-jest
+ * one file at a time; `npm test` type-checks the whole tree with tsc before Jest starts.
+ * @type {import('jest').Config}
+ */
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: {
+    '^nest-tiered-cache$': '<rootDir>/libs/tiered-cache/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/libs/tiered-cache/dist'],
+  testTimeout: 20000,
+};

@@ -1,0 +1,53 @@
+import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import { LruStore } from './lru-store.js';
+
+/**
+ * In-process LRU that keeps the entry object itself: no serialization at all, the fastest tier,
+ * and the one for values that must not be serialized (ORM entities, class instances). A later
+ * reader gets the very object that was stored, so mutations are visible to it.
+ */
+export class MemoryNoSerializerBackend implements CacheBackend {
+  readonly name: string = 'memory-no-serializer';
+  readonly synchronous = true;
+  private readonly store: LruStore<CacheEntry>;
+
+  constructor(options: { maxEntries: number }) {
+    this.store = new LruStore<CacheEntry>({ maxEntries: options.maxEntries });
+  }
+
+  get(key: string): CacheEntry | undefined {
+    return this.store.get(key)?.stored;
+  }
+
+  set(key: string, entry: CacheEntry, ttlMs: number): void {
+    this.store.set(key, entry, entry.tags, ttlMs);
+  }
+
+  delete(keys: readonly string[]): number {
+    return this.store.delete(keys);
+  }
+
+  async deletePattern(glob: string): Promise<number> {
+    return this.store.deletePattern(glob);
+  }
+
+  async deleteByTags(tags: readonly string[]): Promise<number> {
+    return this.store.deleteByTags(tags);
+  }
+
+  async clear(prefix: string): Promise<void> {
+    this.store.clear(prefix);
+  }
+
+  async ping(): Promise<number> {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    this.store.reset();
+  }
+
+  size(): number {
+    return this.store.size;
+  }
+}

@@ -1,0 +1,84 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisTierOptions } from '../interfaces/cache-module-options.interface.js';
+
+/** A connected (or connecting) ioredis client and whether the cache owns it. */
+export interface RedisConnection {
+  readonly client: Redis | Cluster;
+  /** False for a user-supplied `client`: the cache never closes what it did not open. */
+  readonly owned: boolean;
+}
+
+/**
+ * Safe defaults for connections the cache opens: fail fast instead of queueing while disconnected
+ * (no unbounded offline queue), one retry per command, auto-pipelining for throughput, and
+ * reconnection with a capped backoff forever (the circuit breaker above decides when to try).
+ */
+export function defaultRedisOptions(commandTimeoutMs: number): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
+    lazyConnect: false,
+  };
+}
+
+/** Opens (or adopts) the ioredis client described by a tier's options. */
+export function openRedisConnection(options: RedisTierOptions, commandTimeoutMs: number): RedisConnection {
+  if (options.client !== undefined) return { client: options.client, owned: false };
+  const base: RedisOptions = { ...defaultRedisOptions(commandTimeoutMs), ...options.redisOptions };
+  if (options.cluster !== undefined) {
+    const client = new Cluster(options.cluster.nodes, {
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
+      ...options.cluster.options,
+      redisOptions: { ...base, ...options.cluster.options?.redisOptions },
+    });
+    return { client, owned: true };
+  }
+  if (options.sentinel !== undefined) {
+    const client = new Redis({ ...base, sentinels: options.sentinel.sentinels, name: options.sentinel.name });
+    return { client, owned: true };
+  }
+  return { client: new Redis(options.url!, base), owned: true };
+}
+
+/** Resolves once the client is ready, or after `timeoutMs` (never rejects: the cache fails open). */
+export function waitUntilReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    timer.unref();
+    client.on('ready', onReady);
+  });
+}
+
+/**
+ * Calls `onBatch` with every batch of keys matching `match`, using SCAN (never KEYS) on a single
+ * node or on every master of a cluster. SCAN may report a key twice; callers must tolerate it.
+ */
+export async function scanKeys(
+  client: Redis | Cluster,
+  match: string,
+  onBatch: (keys: string[]) => Promise<void>,
+  count = 1000,
+): Promise<void> {
+  const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', count);
+      cursor = next;
+      if (keys.length > 0) await onBatch(keys);
+    } while (cursor !== '0');
+  }
+}

@@ -1,0 +1,143 @@
+import { Cluster, type Redis } from 'ioredis';
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import { escapeGlob } from '../keys/glob.js';
+import { decodeEntry, encodeEntry } from '../serialization/entry-codec.js';
+import { scanKeys, type RedisConnection } from './redis-connection.js';
+import { runScript, TAG_ADD } from './redis-scripts.js';
+
+/** Prefix of the Redis sets that index tagged keys: `__tags:<namespace>:<tag>`. */
+export const TAG_SET_PREFIX = '__tags:';
+const UNLINK_BATCH = 500;
+
+/** Options of {@link RedisBackend}. */
+export interface RedisBackendOptions {
+  /** Largest entry read or written, in bytes. */
+  maxEntryBytes: number;
+}
+
+/**
+ * Redis through ioredis. Entries live under their readable namespaced key as a binary envelope;
+ * tags are Redis sets (`__tags:<ns>:<tag>`) that live as long as their longest member. Pattern
+ * deletes use SCAN and UNLINK in batches (never KEYS), on every master of a cluster.
+ * Never throws a corrupt entry at the caller: it is deleted and reported as `E_CORRUPT_ENTRY`.
+ */
+export class RedisBackend implements CacheBackend {
+  readonly name: string = 'redis';
+  readonly client: Redis | Cluster;
+  protected readonly isCluster: boolean;
+
+  constructor(
+    protected readonly connection: RedisConnection,
+    protected readonly options: RedisBackendOptions,
+  ) {
+    this.client = connection.client;
+    this.isCluster = connection.client instanceof Cluster;
+    // Failures are reported by the tier that makes the call; without a listener ioredis prints each one.
+    this.client.on('error', () => undefined);
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const bytes = await this.client.getBuffer(key);
+    if (bytes === null) return undefined;
+    try {
+      return decodeEntry(bytes, this.options.maxEntryBytes, true);
+    } catch (err) {
+      this.client.unlink(key).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async set(key: string, entry: CacheEntry, ttlMs: number): Promise<void> {
+    const bytes = this.encode(entry);
+    await this.addTags(key, entry.tags, ttlMs);
+    await this.client.set(key, bytes, 'PX', ttlMs);
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    return this.unlink(keys);
+  }
+
+  async deletePattern(glob: string): Promise<number> {
+    let removed = 0;
+    await scanKeys(this.client, glob, async (keys) => {
+      removed += await this.delete(keys);
+    });
+    return removed;
+  }
+
+  async deleteByTags(tags: readonly string[]): Promise<number> {
+    const tagKeys = tags.map((tag) => TAG_SET_PREFIX + tag);
+    const members = new Set<string>();
+    for (const tagKey of tagKeys) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await this.client.sscan(tagKey, cursor, 'COUNT', 1000);
+        cursor = next;
+        for (const key of batch) members.add(key);
+      } while (cursor !== '0');
+    }
+    const removed = await this.delete([...members]);
+    await this.unlink(tagKeys);
+    return removed;
+  }
+
+  async clear(prefix: string): Promise<void> {
+    const escaped = escapeGlob(prefix);
+    await this.deletePattern(`${escaped}*`);
+    await scanKeys(this.client, `${TAG_SET_PREFIX}${escaped}*`, async (keys) => {
+      await this.unlink(keys);
+    });
+  }
+
+  async ping(): Promise<number> {
+    const started = performance.now();
+    await this.client.ping();
+    return performance.now() - started;
+  }
+
+  async close(): Promise<void> {
+    if (!this.connection.owned) return;
+    const client = this.client;
+    if (client.status === 'end') return;
+    if (client.status === 'ready') {
+      const quit = client.quit().catch(() => undefined);
+      const timer = setTimeout(() => client.disconnect(), 1_000);
+      await quit;
+      clearTimeout(timer);
+    }
+    client.disconnect();
+  }
+
+  /** Encodes an entry and enforces the size limit before anything is sent. */
+  protected encode(entry: CacheEntry): Buffer {
+    const bytes = encodeEntry(entry);
+    if (bytes.length > this.options.maxEntryBytes) {
+      throw new CacheError(
+        CacheErrorCode.E_ENTRY_TOO_LARGE,
+        `entry of ${bytes.length} bytes exceeds maxEntryBytes (${this.options.maxEntryBytes})`,
+      );
+    }
+    return bytes;
+  }
+
+  /** Indexes a key under its tags before the key itself is written, so no tagged key escapes a tag delete. */
+  protected async addTags(key: string, tags: readonly string[], ttlMs: number): Promise<void> {
+    if (tags.length === 0) return;
+    await Promise.all(tags.map((tag) => runScript(this.client, TAG_ADD, [TAG_SET_PREFIX + tag], [key, ttlMs])));
+  }
+
+  /** UNLINKs keys in batches: one command per batch on a single node, one per key on a cluster. */
+  protected async unlink(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    if (this.isCluster) {
+      const counts = await Promise.all(keys.map((key) => this.client.unlink(key)));
+      return counts.reduce((a, b) => a + b, 0);
+    }
+    let removed = 0;
+    for (let i = 0; i < keys.length; i += UNLINK_BATCH) {
+      removed += await this.client.unlink(...keys.slice(i, i + UNLINK_BATCH));
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Stable error codes of nest-tiered-cache. Codes never change meaning between versions, so they are
+ * safe to alert on and to match in code (`err.code === 'E_BACKEND_TIMEOUT'`).
+ */
+export const CacheErrorCode = {
+  /** A module or decorator option is missing, of the wrong type or out of range (bootstrap). */
+  E_INVALID_OPTION: 'E_INVALID_OPTION',
+  /** A duration could not be parsed or is negative (bootstrap). */
+  E_INVALID_DURATION: 'E_INVALID_DURATION',
+  /** A key, pattern or tag is empty, too long or otherwise unusable. */
+  E_INVALID_KEY: 'E_INVALID_KEY',
+  /** A backend call did not finish within the tier's deadline. */
+  E_BACKEND_TIMEOUT: 'E_BACKEND_TIMEOUT',
+  /** A backend call failed (connection refused, disk full, server error...). */
+  E_BACKEND_ERROR: 'E_BACKEND_ERROR',
+  /** The tier's circuit breaker is open after repeated failures; the call was not attempted. */
+  E_CIRCUIT_OPEN: 'E_CIRCUIT_OPEN',
+  /** A stored entry could not be decoded; it was deleted and the read became a miss. */
+  E_CORRUPT_ENTRY: 'E_CORRUPT_ENTRY',
+  /** A value could not be serialized (a function, a symbol...); it was not cached. */
+  E_UNSERIALIZABLE: 'E_UNSERIALIZABLE',
+  /** An encoded entry is larger than the tier accepts. */
+  E_ENTRY_TOO_LARGE: 'E_ENTRY_TOO_LARGE',
+  /** An operation needs a capability the configured backend does not have. */
+  E_UNSUPPORTED: 'E_UNSUPPORTED',
+} as const;
+
+/** One of the {@link CacheErrorCode} values. */
+export type CacheErrorCode = (typeof CacheErrorCode)[keyof typeof CacheErrorCode];
+
+/**
+ * The one error class the library throws or reports. `code` is stable; `message` is for humans and
+ * never contains cached values (keys appear only as hashes at runtime).
+ */
+export class CacheError extends Error {
+  override readonly name = 'CacheError';
+
+  constructor(
+    /** Stable machine-readable code. */
+    readonly code: CacheErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Wraps any thrown value in a {@link CacheError}, keeping an existing one as it is. */
+export function toCacheError(err: unknown, code: CacheErrorCode, context: string): CacheError {
+  if (err instanceof CacheError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new CacheError(code, `${context}: ${detail}`, { cause: err });
+}

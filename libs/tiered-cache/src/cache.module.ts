@@ -1,0 +1,105 @@
+import { Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, getCacheToken } from './cache.constants.js';
+import {
+  CACHE_ASYNC_OPTIONS_TYPE,
+  CACHE_MODULE_OPTIONS,
+  CACHE_OPTIONS_TYPE,
+  ConfigurableCacheCoreModule,
+} from './cache.module-definition.js';
+import { CacheService } from './cache.service.js';
+import { createTieredCache } from './core/create-tiers.js';
+import { parseDuration, parsePositiveDuration } from './core/duration.js';
+import { invalidOption, resolveOptions, validateNamespace, type ResolvedCacheOptions } from './core/resolve-options.js';
+import type { TieredCache } from './core/tiered-cache.js';
+import type { CacheFeatureOptions, CacheModuleOptions } from './interfaces/cache-module-options.interface.js';
+
+/** Holds the engine for the whole application and closes it on shutdown (internal, always global). */
+@Module({
+  providers: [
+    {
+      provide: CACHE_RESOLVED_OPTIONS,
+      useFactory: (options: CacheModuleOptions) => resolveOptions(options),
+      inject: [CACHE_MODULE_OPTIONS],
+    },
+    {
+      provide: CACHE_ENGINE,
+      useFactory: (options: CacheModuleOptions, resolved: ResolvedCacheOptions) =>
+        createTieredCache(resolved, options.logger ?? new Logger('TieredCache')),
+      inject: [CACHE_MODULE_OPTIONS, CACHE_RESOLVED_OPTIONS],
+    },
+  ],
+  exports: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS],
+})
+export class CacheCoreModule extends ConfigurableCacheCoreModule implements OnApplicationShutdown {
+  constructor(@Inject(CACHE_ENGINE) private readonly engine: TieredCache) {
+    super();
+  }
+
+  /** Closes connections, timers and files when the application closes. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.engine.close();
+  }
+}
+
+const rootCacheProvider: Provider = {
+  provide: CacheService,
+  useFactory: (engine: TieredCache, resolved: ResolvedCacheOptions) =>
+    new CacheService(engine, { name: undefined, namespace: resolved.namespace, ttlMs: resolved.ttlMs, graceMs: resolved.graceMs }),
+  inject: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS],
+};
+
+/**
+ * The cache module. `forRoot` / `forRootAsync` once in the application (with `isGlobal: true` the
+ * `CacheService` is injectable everywhere), `forFeature` for named caches.
+ */
+@Module({})
+export class CacheModule {
+  /** Registers the cache with static options. */
+  static forRoot(options: typeof CACHE_OPTIONS_TYPE = {}): DynamicModule {
+    return {
+      module: CacheModule,
+      global: options.isGlobal ?? false,
+      imports: [CacheCoreModule.forRoot(options)],
+      providers: [rootCacheProvider],
+      exports: [CacheService],
+    };
+  }
+
+  /** Registers the cache with options from a factory (`useFactory` + `inject`), `useClass` or `useExisting`. */
+  static forRootAsync(options: typeof CACHE_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return {
+      module: CacheModule,
+      global: options.isGlobal ?? false,
+      imports: [CacheCoreModule.forRootAsync(options)],
+      providers: [rootCacheProvider],
+      exports: [CacheService],
+    };
+  }
+
+  /**
+   * Registers a named cache: a view of the root cache under its own namespace (default
+   * `<root namespace>:<name>`) with its own default TTL and grace. Inject it with `@InjectCache(name)`.
+   */
+  static forFeature(...features: CacheFeatureOptions[]): DynamicModule {
+    const providers = features.map((feature): Provider => {
+      if (typeof feature?.name !== 'string' || !/^[\w.-]{1,100}$/.test(feature.name)) {
+        throw invalidOption('forFeature.name', `${JSON.stringify(feature?.name)} must be 1-100 letters, digits, "_", "-" or "."`);
+      }
+      if (feature.namespace !== undefined) validateNamespace(feature.namespace, `forFeature(${feature.name}).namespace`);
+      const ttlMs = feature.ttl === undefined ? undefined : parsePositiveDuration(feature.ttl, `forFeature(${feature.name}).ttl`);
+      const graceMs = feature.grace === undefined ? undefined : parseDuration(feature.grace, `forFeature(${feature.name}).grace`);
+      return {
+        provide: getCacheToken(feature.name),
+        useFactory: (engine: TieredCache, root: ResolvedCacheOptions) =>
+          new CacheService(engine, {
+            name: feature.name,
+            namespace: feature.namespace ?? `${root.namespace}:${feature.name}`,
+            ttlMs: ttlMs ?? root.ttlMs,
+            graceMs: graceMs ?? root.graceMs,
+          }),
+        inject: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS],
+      };
+    });
+    return { module: CacheModule, providers, exports: providers.map((p) => (p as { provide: symbol }).provide) };
+  }
+}

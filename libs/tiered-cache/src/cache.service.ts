@@ -1,0 +1,265 @@
+import { CacheError, CacheErrorCode } from './cache.errors.js';
+import { parseDuration, parsePositiveDuration } from './core/duration.js';
+import type { TieredCache } from './core/tiered-cache.js';
+import type { CacheEntry } from './interfaces/cache-backend.interface.js';
+import type {
+  CacheStats,
+  GetOrSetOptions,
+  SetOptions,
+  WarmEntry,
+  WarmOptions,
+  WarmReport,
+} from './interfaces/cache-service.interface.js';
+import { escapeGlob } from './keys/glob.js';
+import { hashKey, KEY_SEPARATOR } from './keys/key-encoding.js';
+
+/** Longest key kept readable; longer keys are stored under `#<sha256>`. */
+const MAX_KEY_LENGTH = 1024;
+const TIMED_OUT = Symbol('timed out');
+
+/** The defaults of one cache view: the root cache, or a named cache of `forFeature`. */
+export interface CacheViewConfig {
+  /** `undefined` for the root cache. */
+  readonly name: string | undefined;
+  readonly namespace: string;
+  readonly ttlMs: number;
+  readonly graceMs: number;
+}
+
+/**
+ * The cache API: the root cache is injected by type (`constructor(private cache: CacheService)`),
+ * a named one with `@InjectCache(name)`. Every key is stored as `<namespace>:<key>`. Backend failures
+ * never reach the caller: a failing read is a miss and a failing write is skipped (both counted and logged).
+ */
+export class CacheService {
+  private readonly prefix: string;
+  private readonly globPrefix: string;
+
+  constructor(
+    /** The shared engine (internal; used by the decorators). */
+    readonly engine: TieredCache,
+    private readonly view: CacheViewConfig,
+  ) {
+    this.prefix = view.namespace + KEY_SEPARATOR;
+    this.globPrefix = escapeGlob(view.namespace) + KEY_SEPARATOR;
+  }
+
+  /** The name given to `forFeature`, or undefined for the root cache. */
+  get name(): string | undefined {
+    return this.view.name;
+  }
+
+  /** The namespace every key of this cache is stored under. */
+  get namespace(): string {
+    return this.view.namespace;
+  }
+
+  /** The fresh value of `key`, or undefined. */
+  async get<T>(key: string): Promise<T | undefined> {
+    const found = await this.engine.read(this.fullKey(key));
+    return this.engine.count(found) ? (found!.value as T) : undefined;
+  }
+
+  /** Stores `value` under `key` (in both tiers unless `tier` says otherwise). `undefined` is not stored. */
+  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    const full = this.fullKey(key);
+    if (value === undefined) return;
+    await this.engine.write(full, this.entry(value, options), options?.tier);
+  }
+
+  /**
+   * The value of `key`, computed by `factory` on a miss and stored. Concurrent misses of one key in
+   * this process run the factory once. With `grace`, a stale value is returned when the factory
+   * throws, or (with `timeout`) when it is slower than `timeout`; the refresh then finishes in the
+   * background. A factory result of `undefined` is returned but not stored.
+   */
+  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+    const full = this.fullKey(key);
+    const found = await this.engine.read(full);
+    const now = this.engine.clock();
+    if (this.engine.count(found, now)) return found!.value as T;
+    const stale = found; // within its grace window when defined
+    const computation = this.engine.singleFlight.run(full, async () => {
+      const value = await factory();
+      if (value !== undefined) await this.engine.write(full, this.entry(value, options), options?.tier);
+      return value;
+    });
+    if (stale === undefined) return computation;
+    const timeoutMs = options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout');
+    try {
+      const result = timeoutMs === undefined ? await computation : await raceTimeout(computation, timeoutMs);
+      if (result !== TIMED_OUT) return result;
+      computation.catch((err: unknown) => this.reportRefreshFailure(err));
+    } catch {
+      // the origin failed: fall back to the stale value below
+    }
+    this.engine.countStale();
+    return stale.value as T;
+  }
+
+  /** True when `key` has a fresh value. */
+  async has(key: string): Promise<boolean> {
+    const found = await this.engine.read(this.fullKey(key));
+    return found !== undefined && found.expiresAt > this.engine.clock();
+  }
+
+  /** Seconds (with millisecond precision) until `key` stops being fresh; undefined when absent. */
+  async ttl(key: string): Promise<number | undefined> {
+    const found = await this.engine.read(this.fullKey(key));
+    const left = found === undefined ? 0 : found.expiresAt - this.engine.clock();
+    return left > 0 ? left / 1000 : undefined;
+  }
+
+  /** The fresh values of several keys, in order (undefined for each miss). */
+  mget<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    return Promise.all(keys.map((key) => this.get<T>(key)));
+  }
+
+  /** Stores several entries at once. */
+  async mset(entries: ReadonlyArray<readonly [string, unknown, SetOptions?]>): Promise<void> {
+    await Promise.all(entries.map(([key, value, options]) => this.set(key, value, options)));
+  }
+
+  /**
+   * Partial update of an object entry: the given fields (those not `undefined`) replace the stored
+   * ones and every other field stays. Keeps the entry's remaining TTL and tags unless `options`
+   * give new ones. When there is no fresh entry it does nothing, so a partial object is never
+   * served as if it were whole. Not atomic across processes.
+   */
+  async merge(key: string, partial: Record<string, unknown>, options?: SetOptions): Promise<void> {
+    const full = this.fullKey(key);
+    const found = await this.engine.read(full);
+    const now = this.engine.clock();
+    if (found === undefined || found.expiresAt <= now) return;
+    const current = found.value;
+    if (typeof current !== 'object' || current === null || Array.isArray(current)) {
+      throw new CacheError(CacheErrorCode.E_UNSUPPORTED, `merge needs an object entry; "${key}" holds ${Array.isArray(current) ? 'an array' : typeof current}`);
+    }
+    const merged: Record<string, unknown> = { ...(current as Record<string, unknown>) };
+    for (const field of Object.keys(partial)) if (partial[field] !== undefined) merged[field] = partial[field];
+    const ttlMs = options?.ttl === undefined ? found.expiresAt - now : parsePositiveDuration(options.ttl, 'ttl');
+    const graceMs = options?.grace === undefined ? found.staleUntil - found.expiresAt : parseDuration(options.grace, 'grace');
+    const tags = options?.tags === undefined ? found.tags : this.fullTags(options.tags);
+    const entry: CacheEntry = { value: merged, expiresAt: now + ttlMs, staleUntil: now + ttlMs + graceMs, tags };
+    await this.engine.write(full, entry, options?.tier);
+  }
+
+  /** Deletes keys from every tier. */
+  async delete(...keys: string[]): Promise<void> {
+    await this.engine.delete(keys.map((key) => this.fullKey(key)));
+  }
+
+  /**
+   * Deletes every key of this cache matching a Redis glob: `*` any run (`:` too), `?` one
+   * character, `[abc]` a class, `\x` a literal x. Resolves to how many distinct keys were removed.
+   */
+  async deletePattern(pattern: string): Promise<number> {
+    if (typeof pattern !== 'string' || pattern === '') {
+      throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'deletePattern needs a non-empty pattern');
+    }
+    return this.engine.deletePattern(this.globPrefix + pattern);
+  }
+
+  /** Deletes every entry of this cache carrying any of the tags; resolves to how many distinct keys. */
+  async deleteByTag(...tags: string[]): Promise<number> {
+    return this.engine.deleteByTags(this.fullTags(tags));
+  }
+
+  /** Removes every entry of this namespace (named caches under it included), and nothing else. */
+  clear(): Promise<void> {
+    return this.engine.clear(this.prefix);
+  }
+
+  /**
+   * Loads entries ahead of traffic, `concurrency` at a time (default 8). A failing load is counted
+   * and logged, never thrown. Progress is logged every 10% when the total is known, else every 100.
+   */
+  async warm(entries: Iterable<WarmEntry> | AsyncIterable<WarmEntry>, options?: WarmOptions): Promise<WarmReport> {
+    const started = performance.now();
+    const concurrency = options?.concurrency ?? 8;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new CacheError(CacheErrorCode.E_INVALID_OPTION, `Invalid option "concurrency": ${concurrency} must be an integer >= 1`);
+    }
+    const total = Array.isArray(entries) ? entries.length : undefined;
+    const step = total === undefined ? 100 : Math.max(1, Math.ceil(total / 10));
+    const report = { loaded: 0, failed: 0 };
+    const logger = this.engine.logger;
+    const label = `warm-up of ${this.view.name ?? this.view.namespace}`;
+    logger.log(`${label}: started${total === undefined ? '' : ` (${total} entries)`}`);
+    const iterator = Symbol.asyncIterator in entries
+      ? (entries as AsyncIterable<WarmEntry>)[Symbol.asyncIterator]()
+      : (entries as Iterable<WarmEntry>)[Symbol.iterator]();
+    const worker = async () => {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        const item = next.value;
+        try {
+          const value = await item.load();
+          await this.set(item.key, value, { ttl: item.ttl ?? options?.ttl, tags: item.tags });
+          report.loaded++;
+        } catch (err) {
+          report.failed++;
+          if (report.failed === 1) logger.warn(`${label}: a load failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        const done = report.loaded + report.failed;
+        if (done % step === 0) logger.log(`${label}: ${done}${total === undefined ? '' : `/${total}`} done, ${report.failed} failed`);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const durationMs = performance.now() - started;
+    logger.log(`${label}: ${report.loaded} loaded, ${report.failed} failed in ${Math.round(durationMs)} ms`);
+    return { ...report, durationMs };
+  }
+
+  /** Hits, misses, stale serves, errors and hit rate, overall and per tier (synchronous). */
+  stats(): CacheStats {
+    return this.engine.stats();
+  }
+
+  /** The stored key of `key` in this cache. */
+  fullKey(key: string): string {
+    if (typeof key !== 'string' || key === '') {
+      throw new CacheError(CacheErrorCode.E_INVALID_KEY, `a cache key must be a non-empty string, got ${typeof key === 'string' ? 'an empty string' : typeof key}`);
+    }
+    return this.prefix + (key.length <= MAX_KEY_LENGTH ? key : `#${hashKey(key)}`);
+  }
+
+  private fullTags(tags: readonly string[]): string[] {
+    return tags.map((tag) => {
+      if (typeof tag !== 'string' || tag === '') throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'a tag must be a non-empty string');
+      return this.prefix + tag;
+    });
+  }
+
+  private entry(value: unknown, options: SetOptions | undefined): CacheEntry {
+    const now = this.engine.clock();
+    const ttlMs = options?.ttl === undefined ? this.view.ttlMs : parsePositiveDuration(options.ttl, 'ttl');
+    const graceMs = options?.grace === undefined ? this.view.graceMs : parseDuration(options.grace, 'grace');
+    const tags = options?.tags === undefined || options.tags.length === 0 ? [] : this.fullTags(options.tags);
+    return { value, expiresAt: now + ttlMs, staleUntil: now + ttlMs + graceMs, tags };
+  }
+
+  private reportRefreshFailure(err: unknown): void {
+    this.engine.logger.warn(`background refresh failed; the stale value stays: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Resolves like `promise`, or to TIMED_OUT after `ms` (the promise keeps running). */
+function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+

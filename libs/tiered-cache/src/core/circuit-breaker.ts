@@ -1,0 +1,61 @@
+/** Options of {@link CircuitBreaker}. */
+export interface CircuitBreakerOptions {
+  /** Consecutive failures that open the circuit. */
+  threshold: number;
+  /** How long the circuit stays open before one trial call is let through, in ms. */
+  openMs: number;
+  /** Clock in epoch ms. */
+  clock: () => number;
+}
+
+/**
+ * Stops calling a failing tier for a while. Closed: every call goes through; `threshold`
+ * consecutive failures open it. Open: calls are refused until `openMs` passed, then one trial
+ * call is allowed (half-open); its success closes the circuit, its failure opens it again.
+ * Transitions are reported to `onChange` exactly once each, which is where outages are logged.
+ */
+export class CircuitBreaker {
+  private failures = 0;
+  private openedAt = 0;
+  private state: 'closed' | 'open' | 'half-open' = 'closed';
+
+  constructor(
+    private readonly options: CircuitBreakerOptions,
+    private readonly onChange: (state: 'open' | 'closed', cause?: unknown) => void,
+  ) {}
+
+  /** True when a call may be made now. */
+  allow(): boolean {
+    if (this.state === 'closed') return true;
+    if (this.state === 'open' && this.options.clock() - this.openedAt >= this.options.openMs) {
+      this.state = 'half-open';
+      return true;
+    }
+    return false;
+  }
+
+  /** Records a successful call. */
+  success(): void {
+    this.failures = 0;
+    if (this.state !== 'closed') {
+      this.state = 'closed';
+      this.onChange('closed');
+    }
+  }
+
+  /** Records a failed call. */
+  failure(cause: unknown): void {
+    this.failures++;
+    if (this.state === 'half-open' || (this.state === 'closed' && this.failures >= this.options.threshold)) {
+      const wasClosed = this.state === 'closed';
+      this.state = 'open';
+      this.openedAt = this.options.clock();
+      if (wasClosed) this.onChange('open', cause);
+    }
+  }
+
+  /** True while calls are being refused or only trialled. */
+  get isOpen(): boolean {
+    return this.state !== 'closed';
+  }
+}

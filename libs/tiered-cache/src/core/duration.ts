@@ -1,0 +1,48 @@
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
+
+/**
+ * A span of time. A number is seconds (fractions allowed); a string is one or more
+ * `<number><unit>` parts with units `ms`, `s`, `m`, `h`, `d`, e.g. `'250ms'`, `'30s'`, `'1h30m'`, `'7d'`.
+ */
+export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}${string}`;
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+
+/**
+ * Parses a {@link Duration} into milliseconds (an integer, rounded). Throws a {@link CacheError}
+ * with code `E_INVALID_DURATION` naming `option` when the value is not a finite, non-negative duration.
+ */
+export function parseDuration(value: unknown, option: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) {
+      throw invalid(option, value, 'must be a finite number of seconds >= 0');
+    }
+    return Math.round(value * 1000);
+  }
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text !== '' && WHOLE.test(text)) {
+      let ms = 0;
+      for (const [, amount, unit] of text.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit!]!;
+      if (Number.isFinite(ms)) return Math.round(ms);
+    }
+    throw invalid(option, value, "must look like '500ms', '30s', '5m', '1h30m' or '7d'");
+  }
+  throw invalid(option, value, 'must be a number of seconds or a string such as \'5m\'');
+}
+
+/** Like {@link parseDuration}, but also rejects zero: for TTLs, where 0 would mean "never cached". */
+export function parsePositiveDuration(value: unknown, option: string): number {
+  const ms = parseDuration(value, option);
+  if (ms <= 0) throw invalid(option, value, 'must be greater than zero');
+  return ms;
+}
+
+function invalid(option: string, value: unknown, reason: string): CacheError {
+  return new CacheError(
+    CacheErrorCode.E_INVALID_DURATION,
+    `Invalid duration for option "${option}": ${JSON.stringify(value) ?? String(value)} ${reason}`,
+  );
+}

@@ -1,0 +1,185 @@
+import type { LoggerService } from '@nestjs/common';
+import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
+import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import { hashKey } from '../keys/key-encoding.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { withDeadline } from './deadline.js';
+
+/** Which tier: L1 in the process, or L2 shared between processes. */
+export type TierRole = 'local' | 'shared';
+
+/** The resolved settings of one tier. */
+export interface TierConfig {
+  readonly role: TierRole;
+  readonly backend: CacheBackend;
+  /** Longest time an entry lives in this tier, in ms; undefined for no cap. */
+  readonly maxTtlMs: number | undefined;
+  /** Deadline of one asynchronous call, in ms. */
+  readonly timeoutMs: number;
+  /** Whether this tier being down fails a health check (else it is reported degraded). */
+  readonly required: boolean;
+}
+
+/** Counters of one tier (hits and misses are counted by the engine, errors here). */
+export interface TierCounters {
+  hits: number;
+  misses: number;
+  errors: number;
+}
+
+/** Failures that say the store is unwell (as opposed to one bad entry or value). */
+const AVAILABILITY_CODES: ReadonlySet<string> = new Set([CacheErrorCode.E_BACKEND_TIMEOUT, CacheErrorCode.E_BACKEND_ERROR]);
+/** A given error code is logged at most once per this many ms per tier, with a count of the rest. */
+const LOG_INTERVAL_MS = 60_000;
+
+/**
+ * One tier around its backend: every asynchronous call runs under the tier's deadline, failures
+ * are counted, logged once (not per call) and turned into a miss or a skipped write, and a circuit
+ * breaker stops calling a store that keeps failing. Nothing here ever throws at a caller.
+ */
+export class Tier {
+  readonly counters: TierCounters = { hits: 0, misses: 0, errors: 0 };
+  readonly backend: CacheBackend;
+  private readonly breaker: CircuitBreaker;
+  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private readonly label: string;
+
+  constructor(
+    readonly config: TierConfig,
+    private readonly logger: LoggerService,
+    private readonly clock: () => number,
+  ) {
+    this.backend = config.backend;
+    this.label = `${config.role} tier (${config.backend.name})`;
+    this.breaker = new CircuitBreaker({ threshold: 3, openMs: 2_000, clock }, (state, cause) => {
+      if (state === 'open') {
+        const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, this.label);
+        this.logger.error(
+          `${this.label} is unavailable [${err.code}] ${err.message}; serving without it until it recovers`,
+        );
+      } else {
+        this.logger.log(`${this.label} recovered`);
+      }
+    });
+  }
+
+  /** True while the circuit breaker keeps this tier out of the way. */
+  get unavailable(): boolean {
+    return this.breaker.isOpen;
+  }
+
+  /** Reads an entry; undefined on a miss or any failure. Synchronous for synchronous backends. */
+  get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    if (!this.breaker.allow()) return undefined;
+    let result: CacheEntry | undefined | Promise<CacheEntry | undefined>;
+    try {
+      result = this.backend.get(key);
+    } catch (err) {
+      this.fail(err, 'get', key);
+      return undefined;
+    }
+    if (!(result instanceof Promise)) {
+      if (this.breaker.isOpen) this.breaker.success();
+      return result;
+    }
+    return this.settle(result, 'get', key, undefined);
+  }
+
+  /** Writes an entry; failures are counted and logged, never thrown. */
+  set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
+    if (!this.breaker.allow()) return;
+    const capped = this.config.maxTtlMs !== undefined && this.config.maxTtlMs < ttlMs ? this.config.maxTtlMs : ttlMs;
+    let result: void | Promise<void>;
+    try {
+      result = this.backend.set(key, entry, capped);
+    } catch (err) {
+      this.fail(err, 'set', key);
+      return;
+    }
+    if (result instanceof Promise) return this.settle(result, 'set', key, undefined);
+    if (this.breaker.isOpen) this.breaker.success();
+  }
+
+  /** Deletes keys; resolves to how many existed, or undefined when the tier failed. */
+  async delete(keys: readonly string[]): Promise<number | undefined> {
+    return this.run('delete', undefined, () => this.backend.delete(keys));
+  }
+
+  /** Deletes keys matching a glob; undefined when the tier failed. */
+  deletePattern(glob: string): Promise<number | undefined> {
+    return this.run('deletePattern', undefined, () => this.backend.deletePattern(glob));
+  }
+
+  /** Deletes keys carrying any of the tags; undefined when the tier failed. */
+  deleteByTags(tags: readonly string[]): Promise<number | undefined> {
+    return this.run('deleteByTags', undefined, () => this.backend.deleteByTags(tags));
+  }
+
+  /** Clears a prefix; resolves to false when the tier failed. */
+  async clear(prefix: string): Promise<boolean> {
+    return (await this.run('clear', undefined, async () => (await this.backend.clear(prefix), true))) === true;
+  }
+
+  /** A real round trip under the deadline, bypassing the breaker (for health checks). Rejects on failure. */
+  ping(timeoutMs = this.config.timeoutMs): Promise<number> {
+    return withDeadline(this.backend.ping(), timeoutMs, `${this.label} ping`);
+  }
+
+  /** Closes the backend; errors are logged. */
+  async close(): Promise<void> {
+    try {
+      await withDeadline(this.backend.close(), Math.max(this.config.timeoutMs, 2_000), `${this.label} close`);
+    } catch (err) {
+      this.logger.warn(`${this.label} did not close cleanly: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private async run<T>(op: string, key: string | undefined, call: () => T | Promise<T>): Promise<T | undefined> {
+    if (!this.breaker.allow()) return undefined;
+    try {
+      const result = call();
+      if (result instanceof Promise) return await this.settle(result, op, key, undefined);
+      if (this.breaker.isOpen) this.breaker.success();
+      return result;
+    } catch (err) {
+      this.fail(err, op, key);
+      return undefined;
+    }
+  }
+
+  private settle<T, F>(promise: Promise<T>, op: string, key: string | undefined, fallback: F): Promise<T | F> {
+    return withDeadline(promise, this.config.timeoutMs, `${this.label} ${op}`).then(
+      (value) => {
+        this.breaker.success();
+        return value;
+      },
+      (err: unknown) => {
+        this.fail(err, op, key);
+        return fallback;
+      },
+    );
+  }
+
+  private fail(cause: unknown, op: string, key: string | undefined): void {
+    this.counters.errors++;
+    const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
+    if (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError)) {
+      this.breaker.failure(err);
+      if (this.breaker.isOpen) return; // the outage itself is logged once by the breaker
+    }
+    this.logOnce(err, op, key);
+  }
+
+  private logOnce(err: CacheError, op: string, key: string | undefined): void {
+    const now = this.clock();
+    const seen = this.lastLogged.get(err.code);
+    if (seen !== undefined && now - seen.at < LOG_INTERVAL_MS) {
+      seen.suppressed++;
+      return;
+    }
+    const more = seen !== undefined && seen.suppressed > 0 ? ` (${seen.suppressed} more since the last report)` : '';
+    this.lastLogged.set(err.code, { at: now, suppressed: 0 });
+    const where = key === undefined ? '' : ` key#${hashKey(key).slice(0, 12)}`;
+    this.logger.warn(`${this.label} ${op}${where} failed [${err.code}] ${err.message}${more}`);
+  }
+}

@@ -1,0 +1,202 @@
+import type { LoggerService } from '@nestjs/common';
+import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { CacheStats, TierSelection, TierStats } from '../interfaces/cache-service.interface.js';
+import { SingleFlight } from './single-flight.js';
+import type { Tier } from './tier.js';
+
+/** An invalidation, as published to listeners (the hook for cross-instance L1 coherence). */
+export type InvalidationEvent =
+  | { kind: 'keys'; keys: readonly string[] }
+  | { kind: 'pattern'; glob: string }
+  | { kind: 'tags'; tags: readonly string[] }
+  | { kind: 'clear'; prefix: string };
+
+/** Engine-wide counters; tier counters live on each tier. */
+interface EngineCounters {
+  hits: number;
+  misses: number;
+  stale: number;
+}
+
+/**
+ * The two-tier engine shared by every `CacheService` view of one `CacheModule.forRoot`: reads L1
+ * then L2 (an L2 hit fills L1), writes and deletes both, and judges freshness on the entry with one
+ * clock. Keys, globs and tags arrive fully namespaced.
+ */
+export class TieredCache {
+  readonly singleFlight = new SingleFlight();
+  private readonly counters: EngineCounters = { hits: 0, misses: 0, stale: 0 };
+  private readonly listeners = new Set<(event: InvalidationEvent) => void>();
+  private closed = false;
+
+  constructor(
+    readonly local: Tier | undefined,
+    readonly shared: Tier | undefined,
+    readonly clock: () => number,
+    readonly logger: LoggerService,
+  ) {}
+
+  /**
+   * Reads the freshest entry within its stale window, or undefined. A fresh L1 entry is returned
+   * synchronously; a stale L1 entry still asks L2, which may have a fresher one. Counts per tier.
+   */
+  read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    const now = this.clock();
+    let candidate: CacheEntry | undefined;
+    const local = this.local;
+    if (local !== undefined) {
+      const found = local.get(key);
+      if (found instanceof Promise) return found.then((entry) => this.afterLocal(key, entry, this.clock()));
+      if (found !== undefined && found.staleUntil > now) {
+        if (found.expiresAt > now) {
+          local.counters.hits++;
+          return found;
+        }
+        candidate = found;
+      }
+      local.counters.misses++;
+    }
+    return this.readShared(key, now, candidate);
+  }
+
+  private afterLocal(key: string, found: CacheEntry | undefined, now: number): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    let candidate: CacheEntry | undefined;
+    if (found !== undefined && found.staleUntil > now) {
+      if (found.expiresAt > now) {
+        this.local!.counters.hits++;
+        return found;
+      }
+      candidate = found;
+    }
+    this.local!.counters.misses++;
+    return this.readShared(key, now, candidate);
+  }
+
+  private readShared(key: string, now: number, candidate: CacheEntry | undefined): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    const shared = this.shared;
+    if (shared === undefined) return candidate;
+    const found = shared.get(key);
+    const judge = (entry: CacheEntry | undefined): CacheEntry | undefined => {
+      if (entry !== undefined && entry.staleUntil > now) {
+        if (entry.expiresAt > now) {
+          shared.counters.hits++;
+          this.local?.set(key, entry, entry.staleUntil - now);
+          return entry;
+        }
+        shared.counters.misses++;
+        return candidate === undefined || entry.expiresAt > candidate.expiresAt ? entry : candidate;
+      }
+      shared.counters.misses++;
+      return candidate;
+    };
+    return found instanceof Promise ? found.then(judge) : judge(found);
+  }
+
+  /** Counts a read's outcome; returns whether it was a fresh hit. */
+  count(entry: CacheEntry | undefined, now = this.clock()): boolean {
+    if (entry !== undefined && entry.expiresAt > now) {
+      this.counters.hits++;
+      return true;
+    }
+    this.counters.misses++;
+    return false;
+  }
+
+  /** Counts a stale value served. */
+  countStale(): void {
+    this.counters.stale++;
+  }
+
+  /** Writes an entry to the selected tiers; resolves when every tier finished or gave up. */
+  async write(key: string, entry: CacheEntry, tier: TierSelection = 'both'): Promise<void> {
+    const ttlMs = Math.max(1, entry.staleUntil - this.clock());
+    const local = tier !== 'shared' ? this.local?.set(key, entry, ttlMs) : undefined;
+    const shared = tier !== 'local' ? this.shared?.set(key, entry, ttlMs) : undefined;
+    if (local instanceof Promise) await local;
+    if (shared instanceof Promise) await shared;
+  }
+
+  /** Deletes keys from both tiers; resolves to how many keys existed (in the tier that had more). */
+  async delete(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const removed = await this.both((tier) => tier.delete(keys));
+    this.publish({ kind: 'keys', keys });
+    return removed;
+  }
+
+  /** Deletes keys matching a glob from both tiers; resolves to how many distinct keys were removed. */
+  async deletePattern(glob: string): Promise<number> {
+    const removed = await this.both((tier) => tier.deletePattern(glob));
+    this.publish({ kind: 'pattern', glob });
+    return removed;
+  }
+
+  /** Deletes keys carrying any of the tags from both tiers; resolves to how many distinct keys. */
+  async deleteByTags(tags: readonly string[]): Promise<number> {
+    if (tags.length === 0) return 0;
+    const removed = await this.both((tier) => tier.deleteByTags(tags));
+    this.publish({ kind: 'tags', tags });
+    return removed;
+  }
+
+  /** Removes every entry under a prefix from both tiers. */
+  async clear(prefix: string): Promise<void> {
+    await Promise.all([this.local?.clear(prefix), this.shared?.clear(prefix)]);
+    this.publish({ kind: 'clear', prefix });
+  }
+
+  /** Subscribes to invalidations made through this engine; returns the unsubscribe function. */
+  onInvalidate(listener: (event: InvalidationEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A snapshot of the counters. */
+  stats(): CacheStats {
+    const { hits, misses, stale } = this.counters;
+    const tiers: CacheStats['tiers'] = {};
+    if (this.local !== undefined) tiers.local = tierStats(this.local);
+    if (this.shared !== undefined) tiers.shared = tierStats(this.shared);
+    const errors = (tiers.local?.errors ?? 0) + (tiers.shared?.errors ?? 0);
+    return { hits, misses, stale, errors, hitRate: rate(hits, misses), tiers };
+  }
+
+  /** Closes both tiers' backends. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await Promise.all([this.local?.close(), this.shared?.close()]);
+  }
+
+  /**
+   * Runs an invalidation on both tiers at once. Every write goes to both tiers, so L2 normally
+   * holds a superset of L1 and the larger count is the number of distinct keys removed.
+   */
+  private async both(op: (tier: Tier) => Promise<number | undefined>): Promise<number> {
+    const [a, b] = await Promise.all([
+      this.local === undefined ? undefined : op(this.local),
+      this.shared === undefined ? undefined : op(this.shared),
+    ]);
+    return Math.max(a ?? 0, b ?? 0);
+  }
+
+  private publish(event: InvalidationEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.warn(`an invalidation listener threw: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+}
+
+function tierStats(tier: Tier): TierStats {
+  const { hits, misses, errors } = tier.counters;
+  return { backend: tier.backend.name, hits, misses, errors, hitRate: rate(hits, misses) };
+}
+
+function rate(hits: number, misses: number): number {
+  return hits + misses === 0 ? 0 : hits / (hits + misses);
+}

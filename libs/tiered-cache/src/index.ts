@@ -1,0 +1,35 @@
+export { CacheModule } from './cache.module.js';
+export { CacheService, type CacheViewConfig } from './cache.service.js';
+export { CacheError, CacheErrorCode } from './cache.errors.js';
+export { getCacheToken } from './cache.constants.js';
+export { InjectCache } from './decorators/inject-cache.decorator.js';
+export { parseDuration, type Duration } from './core/duration.js';
+export type { CacheBackend, CacheEntry, MaybePromise } from './interfaces/cache-backend.interface.js';
+export type {
+  CacheFeatureOptions,
+  CacheModuleOptions,
+  CustomTierOptions,
+  FilesystemTierOptions,
+  MemoryNoSerializerTierOptions,
+  MemoryTierOptions,
+  NullTierOptions,
+  RedisSentinelOptions,
+  RedisTierOptions,
+  TierCommonOptions,
+  TierOptions,
+} from './interfaces/cache-module-options.interface.js';
+export type {
+  CacheStats,
+  GetOrSetOptions,
+  SetOptions,
+  TierSelection,
+  TierStats,
+  WarmEntry,
+  WarmOptions,
+  WarmReport,
+} from './interfaces/cache-service.interface.js';
+export { encodeKeyPart, hashKey } from './keys/key-encoding.js';
+export { escapeGlob } from './keys/glob.js';
+export { MemoryBackend } from './backends/memory.backend.js';
+export { MemoryNoSerializerBackend } from './backends/memory-no-serializer.backend.js';
+export { NullBackend } from './backends/null.backend.js';

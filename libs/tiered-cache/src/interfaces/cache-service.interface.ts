@@ -1,0 +1,73 @@
+import type { Duration } from '../core/duration.js';
+
+/** Which tiers a write goes to. */
+export type TierSelection = 'local' | 'shared' | 'both';
+
+/** Options of `CacheService.set` and `mset` entries. */
+export interface SetOptions {
+  /** Time to live; default the cache's `ttl`. */
+  ttl?: Duration;
+  /** Tags, for `deleteByTag`. */
+  tags?: readonly string[];
+  /** How long past its TTL the entry may be served stale by `getOrSet` when the origin fails. */
+  grace?: Duration;
+  /** Which tiers to write. Default `'both'`. */
+  tier?: TierSelection;
+}
+
+/** Options of `CacheService.getOrSet`. */
+export interface GetOrSetOptions extends SetOptions {
+  /**
+   * Soft timeout for the factory when a stale value (within `grace`) exists: past it, the stale value
+   * is returned and the factory goes on in the background to refresh the entry.
+   */
+  timeout?: Duration;
+}
+
+/** One entry of `CacheService.warm`. */
+export interface WarmEntry {
+  key: string;
+  /** Loads the value; a throw counts as failed and does not stop the warm-up. */
+  load: () => unknown | Promise<unknown>;
+  ttl?: Duration;
+  tags?: string[];
+}
+
+/** Options of `CacheService.warm`. */
+export interface WarmOptions {
+  /** Loads running at once. Default 8. */
+  concurrency?: number;
+  /** TTL of entries that give none. Default the cache's `ttl`. */
+  ttl?: Duration;
+}
+
+/** Outcome of `CacheService.warm`. */
+export interface WarmReport {
+  loaded: number;
+  failed: number;
+  /** Wall time of the whole warm-up, in ms. */
+  durationMs: number;
+}
+
+/** Counters of one tier. `hitRate` is hits / (hits + misses), 0 when there were no reads. */
+export interface TierStats {
+  backend: string;
+  hits: number;
+  misses: number;
+  errors: number;
+  hitRate: number;
+}
+
+/**
+ * Counters of a cache since start. A read is a hit when some tier had a fresh entry, a miss
+ * otherwise; `stale` counts stale values served by `getOrSet`; `errors` sums the tiers' errors.
+ */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  stale: number;
+  errors: number;
+  /** hits / (hits + misses), 0..1. */
+  hitRate: number;
+  tiers: { local?: TierStats; shared?: TierStats };
+}

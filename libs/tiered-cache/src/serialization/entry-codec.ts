@@ -1,0 +1,119 @@
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
+import { decodeValue, encodeValue } from './value-codec.js';
+
+/**
+ * Binary envelope of a stored entry, version 1 (all integers big-endian):
+ *
+ * | bytes | field |
+ * |---|---|
+ * | 1 | format version (1) |
+ * | 1 | value codec (1 = JSON, 2 = V8 structured clone) |
+ * | 8 | expiresAt, float64 epoch ms |
+ * | 8 | staleUntil, float64 epoch ms |
+ * | 2 | tag count |
+ * | 2 + n each | tag length, UTF-8 tag |
+ * | rest | value bytes |
+ *
+ * The version byte lets the format evolve: an entry of an unknown version is read as corrupt
+ * (a miss), never guessed at.
+ */
+export const ENTRY_FORMAT_VERSION = 1;
+const HEADER_BYTES = 20;
+/** Most tags one entry may carry. */
+export const MAX_TAGS_PER_ENTRY = 256;
+/** Longest tag, in UTF-8 bytes. */
+export const MAX_TAG_BYTES = 1024;
+/** Default ceiling on one encoded entry (64 MiB); checked before anything is parsed. */
+export const DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+
+/** Encoded bytes remembered per entry object, so two tiers (or a backfill) never encode twice. */
+const encodedCache = new WeakMap<CacheEntry, Buffer>();
+
+/** Encodes an entry into its envelope. Throws `E_UNSERIALIZABLE` when the value cannot be stored. */
+export function encodeEntry(entry: CacheEntry): Buffer {
+  const known = encodedCache.get(entry);
+  if (known !== undefined) return known;
+  const { codec, bytes } = encodeValue(entry.value);
+  const tags = entry.tags;
+  if (tags.length > MAX_TAGS_PER_ENTRY) {
+    throw new CacheError(CacheErrorCode.E_INVALID_KEY, `an entry may carry at most ${MAX_TAGS_PER_ENTRY} tags`);
+  }
+  const tagBytes = tags.map((tag) => Buffer.from(tag, 'utf8'));
+  let size = HEADER_BYTES + bytes.length;
+  for (const t of tagBytes) {
+    if (t.length > MAX_TAG_BYTES) throw new CacheError(CacheErrorCode.E_INVALID_KEY, `a tag is longer than ${MAX_TAG_BYTES} bytes`);
+    size += 2 + t.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  out[0] = ENTRY_FORMAT_VERSION;
+  out[1] = codec;
+  out.writeDoubleBE(entry.expiresAt, 2);
+  out.writeDoubleBE(entry.staleUntil, 10);
+  out.writeUInt16BE(tagBytes.length, 18);
+  let offset = HEADER_BYTES;
+  for (const t of tagBytes) {
+    out.writeUInt16BE(t.length, offset);
+    t.copy(out, offset + 2);
+    offset += 2 + t.length;
+  }
+  bytes.copy(out, offset);
+  encodedCache.set(entry, out);
+  return out;
+}
+
+/** The header fields of an envelope, read without decoding the value. */
+export interface EntryHeader {
+  readonly expiresAt: number;
+  readonly staleUntil: number;
+  readonly tags: readonly string[];
+  /** Offset of the value bytes in the envelope. */
+  readonly valueOffset: number;
+  readonly codec: number;
+}
+
+/**
+ * Reads an envelope's header. Sizes are checked before anything is parsed; throws `E_CORRUPT_ENTRY`
+ * on a wrong version, a truncated buffer or an oversized entry.
+ */
+export function readEntryHeader(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BYTES): EntryHeader {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length > maxBytes) throw corrupt(`entry of ${b.length} bytes exceeds the ${maxBytes}-byte limit`);
+  if (b.length < HEADER_BYTES) throw corrupt('entry is truncated');
+  if (b[0] !== ENTRY_FORMAT_VERSION) throw corrupt(`unknown entry format version ${b[0]}`);
+  const codec = b[1]!;
+  const expiresAt = b.readDoubleBE(2);
+  const staleUntil = b.readDoubleBE(10);
+  if (!Number.isFinite(expiresAt) || !Number.isFinite(staleUntil)) throw corrupt('entry has invalid expiry');
+  const count = b.readUInt16BE(18);
+  if (count > MAX_TAGS_PER_ENTRY) throw corrupt('entry has too many tags');
+  let offset = HEADER_BYTES;
+  const tags: string[] = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    if (offset + 2 > b.length) throw corrupt('entry is truncated');
+    const len = b.readUInt16BE(offset);
+    offset += 2;
+    if (len > MAX_TAG_BYTES || offset + len > b.length) throw corrupt('entry is truncated');
+    tags[i] = b.toString('utf8', offset, offset + len);
+    offset += len;
+  }
+  return { expiresAt, staleUntil, tags, valueOffset: offset, codec };
+}
+
+/**
+ * Decodes an envelope into an entry. With `remember`, the bytes are kept for the entry so that
+ * writing it to another tier (a backfill from L2 into L1) does not serialize it again.
+ * Throws `E_CORRUPT_ENTRY` when malformed.
+ */
+export function decodeEntry(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BYTES, remember = false): CacheEntry {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const header = readEntryHeader(b, maxBytes);
+  const value = decodeValue(header.codec, b.subarray(header.valueOffset));
+  const entry: CacheEntry = { value, expiresAt: header.expiresAt, staleUntil: header.staleUntil, tags: header.tags };
+  if (remember) encodedCache.set(entry, b);
+  return entry;
+}
+
+function corrupt(reason: string): CacheError {
+  return new CacheError(CacheErrorCode.E_CORRUPT_ENTRY, `stored entry is corrupt: ${reason}`);
+}
