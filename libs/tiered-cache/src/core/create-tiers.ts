@@ -91,11 +91,10 @@ async function createBackend(
 }
 
 async function createRedisBackend(tier: RedisTierOptions, role: TierRole, logger: LoggerService): Promise<CacheBackend> {
-  const [{ openRedisConnection, waitUntilReady }, { RedisBackend }, { RedisAtomicBackend }] = await Promise.all([
-    import('../backends/redis-connection.js'),
-    import('../backends/redis.backend.js'),
-    import('../backends/redis-atomic.backend.js'),
-  ]);
+  // One after the other: concurrent dynamic imports of one graph trip up some ESM loaders (Jest's).
+  const { openRedisConnection, waitUntilReady } = await import('../backends/redis-connection.js');
+  const { RedisBackend } = await import('../backends/redis.backend.js');
+  const { RedisAtomicBackend } = await import('../backends/redis-atomic.backend.js');
   const timeoutMs = tier.timeout === undefined ? DEFAULT_SHARED_TIMEOUT_MS : parseDuration(tier.timeout, `${role}.timeout`);
   const connection = openRedisConnection(tier, timeoutMs);
   const backendOptions = { maxEntryBytes: tier.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES };
