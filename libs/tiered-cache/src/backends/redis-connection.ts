@@ -20,6 +20,8 @@ export function defaultRedisOptions(commandTimeoutMs: number): RedisOptions {
     enableAutoPipelining: true,
     commandTimeout: commandTimeoutMs,
     connectTimeout: 2_000,
+    // How long a closing socket may linger before it is destroyed (ioredis keeps a timer that long).
+    disconnectTimeout: 200,
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
     lazyConnect: false,
   };

@@ -164,8 +164,9 @@ export class Tier {
     this.counters.errors++;
     const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
     if (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError)) {
+      // An outage is logged once, by the breaker when it opens; failures below its threshold are only counted.
       this.breaker.failure(err);
-      if (this.breaker.isOpen) return; // the outage itself is logged once by the breaker
+      return;
     }
     this.logOnce(err, op, key);
   }
