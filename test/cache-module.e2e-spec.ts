@@ -1,4 +1,7 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CacheModule, CacheService, InjectCache, type CacheModuleOptions } from 'nest-tiered-cache';
@@ -64,5 +67,56 @@ describe('CacheModule in a Nest application', () => {
     expect(await store.root.get('guild-config:guild:7')).toEqual({ guildId: 7, auditLog: 1007 });
     expect(await store.cache.ttl('guild:7')).toBeGreaterThan(9 * 60);
     expect(store.root.stats().hits).toBeGreaterThanOrEqual(1);
+  });
+});
+
+/** A regular file: no directory can be created below it. */
+const blocker = path.join(mkdtempSync(path.join(os.tmpdir(), 'ntc-blocker-')), 'file');
+writeFileSync(blocker, 'not a directory');
+
+describe('CacheModule bootstrap validation', () => {
+  afterAll(() => rmSync(path.dirname(blocker), { recursive: true, force: true }));
+  const boot = async (options: CacheModuleOptions) => {
+    const moduleRef = await Test.createTestingModule({ imports: [CacheModule.forRoot(options)] }).compile();
+    const app = await moduleRef.init();
+    return app;
+  };
+
+  it.each<[string, CacheModuleOptions, RegExp]>([
+    ['a wrong backend name', { shared: { backend: 'redsi' as 'redis', url: 'redis://127.0.0.1:1' } }, /"shared\.backend".*"redsi" is not a backend.*memory, memory-no-serializer, redis/],
+    ['a negative TTL', { ttl: -5 }, /"ttl".*-5/],
+    ['an unparsable TTL', { ttl: '5 minutes' as '5m' }, /"ttl".*"5 minutes"/],
+    ['an unparsable tier TTL', { local: { backend: 'memory', ttl: '1y' as '1m' } }, /"local\.ttl"/],
+    ['a Redis URL that does not parse', { shared: { backend: 'redis', url: 'redis//no-colon' } }, /"shared\.url".*not a URL/],
+    ['a URL of another protocol', { shared: { backend: 'redis', url: 'http://127.0.0.1:6379' } }, /"shared\.url".*http:/],
+    ['a misspelt option', { local: { backend: 'memory', maxEntires: 5 } as never }, /"local\.maxEntires": unknown option/],
+    ['a filesystem dir that cannot be created', { local: { backend: 'filesystem', dir: `${blocker}/cache` } }, /"local\.dir".*cannot be used.*ENOTDIR/],
+    ['a namespace with glob characters', { namespace: 'shop:*' }, /"namespace"/],
+  ])('fails at bootstrap on %s, naming the option', async (_case, options, message) => {
+    await expect(boot(options)).rejects.toThrow(message);
+  });
+
+  it('names a bad forFeature option when the module is declared', () => {
+    expect(() => CacheModule.forFeature({ name: 'bad name!' })).toThrow(/"forFeature\.name"/);
+    expect(() => CacheModule.forFeature({ name: 'ok', ttl: 'soon' as '1m' })).toThrow(/"forFeature\(ok\)\.ttl"/);
+  });
+
+  it('opens no connection with enabled: false, and every read misses', async () => {
+    const app = await boot({ enabled: false, local: { backend: 'memory' }, shared: { backend: 'redis', url: 'redis://127.0.0.1:1', connectTimeout: '5s' } });
+    const cache = app.get(CacheService);
+    await cache.set('k', 'v');
+    expect(await cache.get('k')).toBeUndefined();
+    expect(cache.stats().tiers.shared?.backend).toBe('null');
+    await app.close();
+  });
+
+  it('defaults to one local memory tier', async () => {
+    const app = await boot({});
+    const cache = app.get(CacheService);
+    await cache.set('k', 'v');
+    expect(await cache.get('k')).toBe('v');
+    expect(cache.stats().tiers).toEqual({ local: expect.objectContaining({ backend: 'memory', hits: 1 }) });
+    expect(cache.namespace).toBe('cache');
+    await app.close();
   });
 });
