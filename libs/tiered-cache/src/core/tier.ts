@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { hashKey } from '../keys/key-encoding.js';
+import { capEntry } from '../serialization/entry-codec.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { withDeadline } from './deadline.js';
 
@@ -85,13 +86,15 @@ export class Tier {
     return this.settle(result, 'get', key, undefined);
   }
 
-  /** Writes an entry; failures are counted and logged, never thrown. */
+  /** Writes an entry (capped to this tier's TTL); failures are counted and logged, never thrown. */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
     if (!this.breaker.allow()) return;
-    const capped = this.config.maxTtlMs !== undefined && this.config.maxTtlMs < ttlMs ? this.config.maxTtlMs : ttlMs;
+    const cap = this.config.maxTtlMs;
     let result: void | Promise<void>;
     try {
-      result = this.backend.set(key, entry, capped);
+      result = cap !== undefined && cap < ttlMs
+        ? this.backend.set(key, capEntry(entry, this.clock() + cap), cap)
+        : this.backend.set(key, entry, ttlMs);
     } catch (err) {
       this.fail(err, 'set', key);
       return;

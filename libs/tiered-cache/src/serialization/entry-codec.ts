@@ -117,3 +117,25 @@ export function decodeEntry(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BYTES,
 function corrupt(reason: string): CacheError {
   return new CacheError(CacheErrorCode.E_CORRUPT_ENTRY, `stored entry is corrupt: ${reason}`);
 }
+
+/**
+ * The same entry with its freshness and stale window ending no later than `until` (a tier's TTL
+ * cap). When the entry's bytes are known, the copy's bytes are those with the two times patched,
+ * so capping never serializes the value again.
+ */
+export function capEntry(entry: CacheEntry, until: number): CacheEntry {
+  const capped: CacheEntry = {
+    value: entry.value,
+    expiresAt: Math.min(entry.expiresAt, until),
+    staleUntil: Math.min(entry.staleUntil, until),
+    tags: entry.tags,
+  };
+  const known = encodedCache.get(entry);
+  if (known !== undefined) {
+    const patched = Buffer.from(known);
+    patched.writeDoubleBE(capped.expiresAt, 2);
+    patched.writeDoubleBE(capped.staleUntil, 10);
+    encodedCache.set(capped, patched);
+  }
+  return capped;
+}
