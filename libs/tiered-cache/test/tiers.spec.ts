@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { CacheService } from '../src/cache.service.js';
 import type { TieredCache } from '../src/core/tiered-cache.js';
+import type { CacheEntry } from '../src/interfaces/cache-backend.interface.js';
 import type { WarmEntry } from '../src/interfaces/cache-service.interface.js';
 import { createTestCache, deferred, FakeClock, RecordingLogger } from './test-cache.js';
 
@@ -28,8 +29,9 @@ describe('two tiers', () => {
     await engine.close();
   });
 
-  const inShared = (key: string) => engine.shared!.backend.get(`tiers:${key}`);
-  const inLocal = (key: string) => engine.local!.backend.get(`tiers:${key}`);
+  // Both tiers are in-process memory backends here, which answer synchronously.
+  const inShared = (key: string) => engine.shared!.backend.get(`tiers:${key}`) as CacheEntry | undefined;
+  const inLocal = (key: string) => engine.local!.backend.get(`tiers:${key}`) as CacheEntry | undefined;
 
   it('fills L1 from an L2 hit, capped by the local TTL', async () => {
     await cache.set('k', 'v', { tier: 'shared' });

@@ -43,6 +43,15 @@ export function parsePositiveDuration(value: unknown, option: string): number {
 function invalid(option: string, value: unknown, reason: string): CacheError {
   return new CacheError(
     CacheErrorCode.E_INVALID_DURATION,
-    `Invalid duration for option "${option}": ${JSON.stringify(value) ?? String(value)} ${reason}`,
+    `Invalid duration for option "${option}": ${describeValue(value)} ${reason}`,
   );
+}
+
+/** A value as it appears in an error message; never throws (JSON.stringify does on a bigint or a cycle). */
+export function describeValue(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value === 'bigint' ? `${value}n` : Object.prototype.toString.call(value);
+  }
 }

@@ -1,6 +1,6 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheModuleOptions, TierOptions } from '../interfaces/cache-module-options.interface.js';
-import { parseDuration, parsePositiveDuration } from './duration.js';
+import { describeValue, parseDuration, parsePositiveDuration } from './duration.js';
 
 /** The built-in backend names. */
 export const BACKEND_NAMES = ['memory', 'memory-no-serializer', 'redis', 'redis-atomic', 'filesystem', 'null'] as const;
@@ -77,7 +77,7 @@ function validateTier(tier: TierOptions, role: 'local' | 'shared'): void {
   } else if (typeof backend !== 'string' || !(BACKEND_NAMES as readonly string[]).includes(backend)) {
     throw invalidOption(
       `${role}.backend`,
-      `${JSON.stringify(backend) ?? String(backend)} is not a backend; use one of ${BACKEND_NAMES.join(', ')}, or a CacheBackend class or instance`,
+      `${describeValue(backend)} is not a backend; use one of ${BACKEND_NAMES.join(', ')}, or a CacheBackend class or instance`,
     );
   } else {
     rejectUnknown(tier as unknown as Record<string, unknown>, KNOWN_KEYS[backend as (typeof BACKEND_NAMES)[number]], `${role}.`);
@@ -118,7 +118,7 @@ function validateRedis(tier: Extract<TierOptions, { backend: 'redis' | 'redis-at
     try {
       url = new URL(tier.url);
     } catch {
-      throw invalidOption(`${role}.url`, `${JSON.stringify(tier.url)} is not a URL; expected redis://host:port[/db]`);
+      throw invalidOption(`${role}.url`, `${describeValue(tier.url)} is not a URL; expected redis://host:port[/db]`);
     }
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
       throw invalidOption(`${role}.url`, `protocol "${url.protocol}" is not redis: or rediss:`);
@@ -127,17 +127,17 @@ function validateRedis(tier: Extract<TierOptions, { backend: 'redis' | 'redis-at
     const db = url.pathname.replace(/^\//, '');
     if (db !== '' && !/^\d+$/.test(db)) throw invalidOption(`${role}.url`, `database "${db}" is not a number`);
   }
-  if (tier.client !== undefined && (typeof tier.client !== 'object' || typeof (tier.client as { getBuffer?: unknown }).getBuffer !== 'function')) {
+  if (tier.client !== undefined && (typeof tier.client !== 'object' || tier.client === null || typeof (tier.client as { getBuffer?: unknown }).getBuffer !== 'function')) {
     throw invalidOption(`${role}.client`, 'must be an ioredis Redis or Cluster instance');
   }
   if (tier.cluster !== undefined) {
-    if (!Array.isArray(tier.cluster.nodes) || tier.cluster.nodes.length === 0) throw invalidOption(`${role}.cluster.nodes`, 'must be a non-empty array');
+    if (!Array.isArray(tier.cluster?.nodes) || tier.cluster.nodes.length === 0) throw invalidOption(`${role}.cluster.nodes`, 'must be a non-empty array');
     if (tier.backend === 'redis-atomic') {
       throw invalidOption(`${role}.cluster`, 'redis-atomic uses multi-key scripts and needs a single Redis node or Sentinel, not a Cluster');
     }
   }
   if (tier.sentinel !== undefined) {
-    if (!Array.isArray(tier.sentinel.sentinels) || tier.sentinel.sentinels.length === 0) throw invalidOption(`${role}.sentinel.sentinels`, 'must be a non-empty array');
+    if (!Array.isArray(tier.sentinel?.sentinels) || tier.sentinel.sentinels.length === 0) throw invalidOption(`${role}.sentinel.sentinels`, 'must be a non-empty array');
     if (typeof tier.sentinel.name !== 'string' || tier.sentinel.name === '') throw invalidOption(`${role}.sentinel.name`, 'must name the master');
   }
   if (tier.connectTimeout !== undefined) parseDuration(tier.connectTimeout, `${role}.connectTimeout`);
@@ -158,7 +158,7 @@ export function assertBackend(backend: unknown, option: string): void {
 
 function positiveInteger(value: unknown, option: string): void {
   if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1)) {
-    throw invalidOption(option, `${JSON.stringify(value)} must be an integer >= 1`);
+    throw invalidOption(option, `${describeValue(value)} must be an integer >= 1`);
   }
 }
 

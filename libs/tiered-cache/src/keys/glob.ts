@@ -14,7 +14,8 @@ const REGEX_META = /[.*+?^${}()|[\]\\/]/;
 
 /**
  * Compiles a Redis glob into an anchored RegExp with the same meaning, for in-process backends.
- * An unterminated `[` is taken literally, as Redis does.
+ * An unterminated `[` opens a class that runs to the end of the pattern, as in Redis (so a
+ * trailing `[` matches nothing); escape it (`\\[`, see {@link escapeGlob}) to match a literal `[`.
  */
 export function globToRegExp(glob: string): RegExp {
   let out = '^';
@@ -27,33 +28,37 @@ export function globToRegExp(glob: string): RegExp {
     } else if (c === '\\' && i + 1 < glob.length) {
       out += escapeRegexChar(glob[++i]!);
     } else if (c === '[') {
-      const close = findClassEnd(glob, i + 1);
-      if (close === -1) {
-        out += '\\[';
-        continue;
-      }
-      let body = glob.slice(i + 1, close);
+      // Parsed exactly as Redis's stringmatchlen() does: `\x` is x, `a-z` is a range (ends swapped
+      // when reversed; an escaped character never starts one), the first `]` closes the class, and
+      // a class left open at the end of the pattern runs to it (`[ab` matches "a" or "b").
+      let j = i + 1;
       let negate = false;
-      if (body.startsWith('^')) {
+      if (glob[j] === '^') {
         negate = true;
-        body = body.slice(1);
+        j++;
       }
       let cls = '';
-      for (let j = 0; j < body.length; j++) {
-        let ch = body[j]!;
-        if (ch === '\\' && j + 1 < body.length) ch = body[++j]!;
-        if (body[j + 1] === '-' && j + 2 < body.length) {
-          let hi = body[j + 2]!;
-          j += 2;
-          if (hi === '\\' && j + 1 < body.length) hi = body[++j]!;
-          const [a, b] = ch <= hi ? [ch, hi] : [hi, ch];
+      for (;;) {
+        if (glob[j] === '\\' && j + 1 < glob.length) {
+          cls += escapeClassChar(glob[++j]!);
+        } else if (glob[j] === ']') {
+          break;
+        } else if (j >= glob.length) {
+          j--;
+          break;
+        } else if (j + 2 < glob.length && glob[j + 1] === '-') {
+          const lo = glob[j]!;
+          const hi = glob[j + 2]!;
+          const [a, b] = lo <= hi ? [lo, hi] : [hi, lo];
           cls += `${escapeClassChar(a)}-${escapeClassChar(b)}`;
+          j += 2;
         } else {
-          cls += escapeClassChar(ch);
+          cls += escapeClassChar(glob[j]!);
         }
+        j++;
       }
       out += cls === '' ? (negate ? '[\\s\\S]' : '(?!)') : `[${negate ? '^' : ''}${cls}]`;
-      i = close;
+      i = j;
     } else {
       out += escapeRegexChar(c);
     }
@@ -69,14 +74,6 @@ export function isLiteralGlob(glob: string): boolean {
     else if (c === '*' || c === '?' || c === '[') return false;
   }
   return true;
-}
-
-function findClassEnd(glob: string, from: number): number {
-  for (let j = from; j < glob.length; j++) {
-    if (glob[j] === '\\') j++;
-    else if (glob[j] === ']') return j;
-  }
-  return -1;
 }
 
 function escapeRegexChar(c: string): string {

@@ -32,7 +32,8 @@ function detectNonJson(this: Record<string, unknown>, key: string, value: unknow
       }
       return value;
     case 'number':
-      if (!Number.isFinite(raw)) needsStructuredClone = true;
+      // NaN and ±Infinity become null in JSON, and -0 becomes 0.
+      if (!Number.isFinite(raw) || Object.is(raw, -0)) needsStructuredClone = true;
       return value;
     case 'bigint':
     case 'function':

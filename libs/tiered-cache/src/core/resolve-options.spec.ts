@@ -1,0 +1,319 @@
+import { describe, expect, it } from '@jest/globals';
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { CacheModuleOptions, CustomTierOptions } from '../interfaces/cache-module-options.interface.js';
+import { assertBackend, BACKEND_NAMES, resolveOptions, validateNamespace } from './resolve-options.js';
+
+/** Resolves options that may be deliberately mistyped. */
+function resolve(options: unknown): ReturnType<typeof resolveOptions> {
+  return resolveOptions(options as CacheModuleOptions);
+}
+
+/** Runs `fn`, expecting it to throw a CacheError; returns it. */
+function catchCacheError(fn: () => unknown): CacheError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(CacheError);
+  return caught as CacheError;
+}
+
+/** Expects `options` to be refused with `code`, by a message naming `option` (quoted). */
+function expectInvalid(options: unknown, option: string, code: CacheErrorCode = CacheErrorCode.E_INVALID_OPTION): CacheError {
+  const err = catchCacheError(() => resolve(options));
+  expect(err.code).toBe(code);
+  expect(err.message).toContain(`"${option}"`);
+  return err;
+}
+
+class FakeBackend implements CacheBackend {
+  readonly name = 'fake';
+  constructor(readonly options?: CustomTierOptions) {}
+  get(): CacheEntry | undefined {
+    return undefined;
+  }
+  set(): void {}
+  delete(): number {
+    return 0;
+  }
+  async deletePattern(): Promise<number> {
+    return 0;
+  }
+  async deleteByTags(): Promise<number> {
+    return 0;
+  }
+  async clear(): Promise<void> {}
+  async ping(): Promise<number> {
+    return 0;
+  }
+  async close(): Promise<void> {}
+}
+
+const fakeRedisClient = { getBuffer: () => undefined };
+
+describe('resolveOptions defaults', () => {
+  it('applies every default with no options at all', () => {
+    for (const input of [undefined, {}]) {
+      const resolved = resolve(input);
+      expect(resolved.namespace).toBe('cache');
+      expect(resolved.ttlMs).toBe(60_000);
+      expect(resolved.graceMs).toBe(0);
+      expect(resolved.enabled).toBe(true);
+      expect(resolved.local).toEqual({ backend: 'memory' });
+      expect(resolved.shared).toBeUndefined();
+      expect(resolved.clock).toBe(Date.now);
+    }
+  });
+
+  it('has no local tier when only a shared one is given', () => {
+    const shared = { backend: 'redis' as const, url: 'redis://localhost:6379/0' };
+    const resolved = resolve({ shared });
+    expect(resolved.local).toBeUndefined();
+    expect(resolved.shared).toBe(shared);
+  });
+
+  it('keeps both tiers when both are given, and a local tier given alone', () => {
+    const local = { backend: 'memory' as const, maxEntries: 100 };
+    const shared = { backend: 'filesystem' as const, dir: '/tmp/cache' };
+    const both = resolve({ local, shared });
+    expect(both.local).toBe(local);
+    expect(both.shared).toBe(shared);
+    const onlyLocal = resolve({ local: { backend: 'null' } });
+    expect(onlyLocal.local).toEqual({ backend: 'null' });
+    expect(onlyLocal.shared).toBeUndefined();
+  });
+
+  it('converts durations and keeps explicit values', () => {
+    const clock = (): number => 42;
+    const resolved = resolve({ namespace: 'app:v2', ttl: '5m', grace: 30, enabled: false, clock, isGlobal: true });
+    expect(resolved).toMatchObject({ namespace: 'app:v2', ttlMs: 300_000, graceMs: 30_000, enabled: false });
+    expect(resolved.clock).toBe(clock);
+    expect(resolve({ ttl: 0.25 }).ttlMs).toBe(250);
+    expect(resolve({ grace: 0 }).graceMs).toBe(0);
+  });
+
+  it('accepts every built-in backend with its own options', () => {
+    expect(BACKEND_NAMES).toEqual(['memory', 'memory-no-serializer', 'redis', 'redis-atomic', 'filesystem', 'null']);
+    const valid: unknown[] = [
+      { local: { backend: 'memory', maxEntries: 1, maxBytes: 1024, ttl: '10s', timeout: '50ms', required: false } },
+      { local: { backend: 'memory-no-serializer', maxEntries: 10 } },
+      { local: { backend: 'null' } },
+      { shared: { backend: 'filesystem', dir: './cache', maxEntries: 5, pruneInterval: '1m', maxEntryBytes: 1 } },
+      { shared: { backend: 'redis', url: 'redis://localhost:6379' } },
+      { shared: { backend: 'redis', url: 'rediss://user:pass@cache.example.com:6380/15', connectTimeout: '2s', maxEntryBytes: 1_000 } },
+      { shared: { backend: 'redis', url: 'redis://h' } },
+      { shared: { backend: 'redis', client: fakeRedisClient } },
+      { shared: { backend: 'redis', cluster: { nodes: [{ host: 'h', port: 7000 }] } } },
+      { shared: { backend: 'redis-atomic', sentinel: { sentinels: [{ host: 's', port: 26379 }], name: 'mymaster' } } },
+      { shared: { backend: 'redis-atomic', url: 'redis://h:6379/1', redisOptions: { db: 1 } } },
+    ];
+    for (const options of valid) {
+      expect(() => resolve(options)).not.toThrow();
+    }
+  });
+});
+
+describe('resolveOptions rejects', () => {
+  it('an unknown backend name, listing the valid ones', () => {
+    const err = expectInvalid({ shared: { backend: 'redi', url: 'redis://h' } }, 'shared.backend');
+    expect(err.message).toContain('"redi" is not a backend');
+    for (const name of BACKEND_NAMES) expect(err.message).toContain(name);
+    expectInvalid({ local: { backend: 'Memory' } }, 'local.backend');
+    expectInvalid({ local: {} }, 'local.backend');
+    expectInvalid({ local: { backend: 42 } }, 'local.backend');
+    expectInvalid({ local: { backend: null } }, 'local.backend');
+    // A bigint cannot be printed by JSON.stringify: still a CacheError, not a TypeError.
+    expect(expectInvalid({ local: { backend: 1n } }, 'local.backend').message).toContain('1n');
+  });
+
+  it('a tier that is not an object', () => {
+    expectInvalid({ local: 'memory' }, 'local');
+    expectInvalid({ shared: 5 }, 'shared');
+  });
+
+  it('options that are not an object', () => {
+    expectInvalid('cache', 'options');
+  });
+
+  it.each<[string, unknown]>([
+    ['negative', -1],
+    ['zero', 0],
+    ['unparsable', '5x'],
+    ['unitless', '60'],
+    ['NaN', Number.NaN],
+    ['an object', { minutes: 1 }],
+  ])('a %s ttl with E_INVALID_DURATION', (_what, ttl) => {
+    expectInvalid({ ttl }, 'ttl', CacheErrorCode.E_INVALID_DURATION);
+  });
+
+  it('bad grace, tier ttl, timeout, pruneInterval and connectTimeout durations', () => {
+    expectInvalid({ grace: -1 }, 'grace', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid({ grace: 'soon' }, 'grace', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid({ local: { backend: 'memory', ttl: '-5s' } }, 'local.ttl', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid({ local: { backend: 'memory', ttl: 0 } }, 'local.ttl', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid({ shared: { backend: 'null', timeout: 'fast' } }, 'shared.timeout', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid({ shared: { backend: 'filesystem', dir: '/d', pruneInterval: 0 } }, 'shared.pruneInterval', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid({ shared: { backend: 'redis', url: 'redis://h', connectTimeout: 'x' } }, 'shared.connectTimeout', CacheErrorCode.E_INVALID_DURATION);
+  });
+
+  it('unknown option keys, at the root and in a tier, listing the known ones', () => {
+    const uri = expectInvalid({ shared: { backend: 'redis', uri: 'redis://h' } }, 'shared.uri');
+    expect(uri.message).toContain('unknown option');
+    expect(uri.message).toContain('url');
+    expectInvalid({ ttll: '1m' }, 'ttll');
+    expectInvalid({ local: { backend: 'memory', dir: '/tmp' } }, 'local.dir');
+    expectInvalid({ local: { backend: 'memory-no-serializer', maxBytes: 10 } }, 'local.maxBytes');
+    expectInvalid({ local: { backend: 'null', maxEntries: 10 } }, 'local.maxEntries');
+    expectInvalid({ shared: { backend: 'filesystem', dir: '/d', url: 'redis://h' } }, 'shared.url');
+  });
+
+  it.each<[string, string]>([
+    ['not a url', 'is not a URL'],
+    ['', 'is not a URL'],
+    ['http://x', 'protocol "http:"'],
+    ['https://cache.example.com:6379', 'protocol "https:"'],
+    ['redis://h:6379/abc', 'database "abc" is not a number'],
+    ['redis://h:6379/1.5', 'database "1.5" is not a number'],
+    ['redis:///0', 'has no host'],
+  ])('the redis url %p', (url, reason) => {
+    const err = expectInvalid({ shared: { backend: 'redis', url } }, 'shared.url');
+    expect(err.message).toContain(reason);
+  });
+
+  it('a redis tier with more or fewer than one connection setting', () => {
+    const both = expectInvalid({ shared: { backend: 'redis', url: 'redis://h', client: fakeRedisClient } }, 'shared');
+    expect(both.message).toContain('exactly one of');
+    expect(both.message).toContain('got url, client');
+    const none = expectInvalid({ shared: { backend: 'redis' } }, 'shared');
+    expect(none.message).toContain('got none');
+    expectInvalid({ local: { backend: 'redis-atomic', url: 'redis://h', sentinel: { sentinels: [{ host: 's', port: 1 }], name: 'm' } } }, 'local');
+  });
+
+  it('bad redis clients, clusters and sentinels', () => {
+    expectInvalid({ shared: { backend: 'redis', client: {} } }, 'shared.client');
+    expectInvalid({ shared: { backend: 'redis', client: 'redis://h' } }, 'shared.client');
+    expectInvalid({ shared: { backend: 'redis', client: null } }, 'shared.client');
+    expectInvalid({ shared: { backend: 'redis', cluster: { nodes: [] } } }, 'shared.cluster.nodes');
+    expectInvalid({ shared: { backend: 'redis', cluster: null } }, 'shared.cluster.nodes');
+    expectInvalid({ shared: { backend: 'redis', sentinel: { sentinels: [], name: 'm' } } }, 'shared.sentinel.sentinels');
+    expectInvalid({ shared: { backend: 'redis', sentinel: { sentinels: [{ host: 's', port: 1 }], name: '' } } }, 'shared.sentinel.name');
+    expectInvalid({ shared: { backend: 'redis', url: 'redis://h', maxEntryBytes: 0 } }, 'shared.maxEntryBytes');
+  });
+
+  it('redis-atomic on a cluster', () => {
+    const err = expectInvalid({ shared: { backend: 'redis-atomic', cluster: { nodes: [{ host: 'h', port: 7000 }] } } }, 'shared.cluster');
+    expect(err.message).toContain('redis-atomic');
+    expect(err.message).toContain('Cluster');
+  });
+
+  it.each<[unknown]>([[0], [1.5], [-3], ['10'], [Number.NaN], [10n]])('memory maxEntries %p', (maxEntries) => {
+    const err = expectInvalid({ local: { backend: 'memory', maxEntries } }, 'local.maxEntries');
+    expect(err.message).toContain('must be an integer >= 1');
+  });
+
+  it('other non-integer sizes', () => {
+    expectInvalid({ local: { backend: 'memory', maxBytes: 0.5 } }, 'local.maxBytes');
+    expectInvalid({ local: { backend: 'memory-no-serializer', maxEntries: 0 } }, 'local.maxEntries');
+    expectInvalid({ shared: { backend: 'filesystem', dir: '/d', maxEntries: 2.5 } }, 'shared.maxEntries');
+    expectInvalid({ shared: { backend: 'filesystem', dir: '/d', maxEntryBytes: -1 } }, 'shared.maxEntryBytes');
+  });
+
+  it('a filesystem tier without a usable dir', () => {
+    expectInvalid({ shared: { backend: 'filesystem' } }, 'shared.dir');
+    expectInvalid({ shared: { backend: 'filesystem', dir: '   ' } }, 'shared.dir');
+    expectInvalid({ local: { backend: 'filesystem', dir: 5 } }, 'local.dir');
+  });
+
+  it.each<[string, unknown]>([
+    ['empty', ''],
+    ['with "*"', 'app*'],
+    ['with "?"', 'app?'],
+    ['with "["', 'app[1]'],
+    ['with a backslash', 'a\\b'],
+    ['with braces', 'app{1}'],
+    ['with a space', 'my app'],
+    ['with a newline', 'app\n'],
+    ['with a control character', 'app\u0001'],
+    ['reserved "__"', '__internal'],
+    ['not a string', 42],
+    ['too long', 'n'.repeat(257)],
+  ])('a namespace %s', (_what, namespace) => {
+    expectInvalid({ namespace }, 'namespace');
+  });
+
+  it('namespaces that are fine', () => {
+    for (const namespace of ['a', 'app:v2', '_single', 'a__b', 'n'.repeat(256), 'ünï-cödé.1']) {
+      expect(resolve({ namespace }).namespace).toBe(namespace);
+    }
+    expect(() => validateNamespace('feature:name', 'namespace')).not.toThrow();
+    expect(catchCacheError(() => validateNamespace('bad*', 'feature.namespace')).message).toContain('"feature.namespace"');
+  });
+
+  it('a wrongly typed enabled or clock', () => {
+    expectInvalid({ enabled: 'yes' }, 'enabled');
+    expectInvalid({ clock: 123 }, 'clock');
+    expectInvalid({ local: { backend: 'memory', required: 'no' } }, 'local.required');
+  });
+});
+
+describe('custom backends', () => {
+  it('accepts a complete instance, keeping the tier as given', () => {
+    const backend = new FakeBackend();
+    const local = { backend, anything: 'for the backend' };
+    const resolved = resolve({ local });
+    expect(resolved.local).toBe(local);
+    expect(resolved.local?.backend).toBe(backend);
+  });
+
+  it('accepts a plain object implementing the contract', () => {
+    const noop = (): undefined => undefined;
+    const backend = {
+      name: 'plain',
+      get: noop,
+      set: noop,
+      delete: noop,
+      deletePattern: noop,
+      deleteByTags: noop,
+      clear: noop,
+      ping: noop,
+      close: noop,
+    };
+    expect(() => resolve({ shared: { backend } })).not.toThrow();
+  });
+
+  it('accepts a class, with options of its own', () => {
+    const resolved = resolve({ shared: { backend: FakeBackend, region: 'eu', ttl: '1h' } });
+    expect(resolved.shared?.backend).toBe(FakeBackend);
+  });
+
+  it('refuses an instance missing methods, listing them', () => {
+    const partial = { name: 'partial', get: () => undefined, set: () => undefined, ping: 'not a function' };
+    const err = expectInvalid({ shared: { backend: partial } }, 'shared.backend');
+    expect(err.message).toContain('does not implement CacheBackend');
+    expect(err.message).toContain('missing delete, deletePattern, deleteByTags, clear, ping, close');
+    expect(err.message).not.toMatch(/missing.*\bget\b/);
+  });
+
+  it('refuses an instance without a string name', () => {
+    const backend = new FakeBackend();
+    Object.defineProperty(backend, 'name', { value: undefined });
+    expect(expectInvalid({ local: { backend } }, 'local.backend').message).toContain('name');
+  });
+
+  it('still validates the common tier options of a custom backend', () => {
+    expectInvalid({ local: { backend: FakeBackend, ttl: -1 } }, 'local.ttl', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid({ local: { backend: new FakeBackend(), required: 1 } }, 'local.required');
+  });
+
+  it('assertBackend checks what a class constructed', () => {
+    expect(() => assertBackend(new FakeBackend(), 'shared.backend')).not.toThrow();
+    expect(catchCacheError(() => assertBackend(undefined, 'shared.backend')).message).toContain('did not construct an object');
+    const err = catchCacheError(() => assertBackend({ name: 'x' }, 'local.backend'));
+    expect(err.code).toBe(CacheErrorCode.E_INVALID_OPTION);
+    expect(err.message).toContain('"local.backend"');
+    expect(err.message).toContain('missing get, set, delete');
+  });
+});
