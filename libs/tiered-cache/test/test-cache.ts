@@ -1,4 +1,6 @@
+import { expect } from '@jest/globals';
 import type { LoggerService } from '@nestjs/common';
+import { CacheError } from '../src/cache.errors.js';
 import { CacheService } from '../src/cache.service.js';
 import { createTieredCache } from '../src/core/create-tiers.js';
 import { resolveOptions } from '../src/core/resolve-options.js';
@@ -56,4 +58,16 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => voi
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/** Runs `fn`, expecting it to throw a CacheError; returns it. */
+export function catchCacheError(fn: () => unknown): CacheError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(CacheError);
+  return caught as CacheError;
 }

@@ -1,18 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { CacheErrorCode } from '../cache.errors.js';
 import { parseDuration, parsePositiveDuration } from './duration.js';
+import { catchCacheError } from '../../test/test-cache.js';
 
-/** Runs `fn`, expecting it to throw a CacheError; returns it. */
-function catchCacheError(fn: () => unknown): CacheError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(CacheError);
-  return caught as CacheError;
-}
 
 describe('parseDuration', () => {
   it.each<[number, number]>([

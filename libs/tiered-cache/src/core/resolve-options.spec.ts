@@ -3,23 +3,13 @@ import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { CacheModuleOptions, CustomTierOptions } from '../interfaces/cache-module-options.interface.js';
 import { assertBackend, BACKEND_NAMES, resolveOptions, validateNamespace } from './resolve-options.js';
+import { catchCacheError } from '../../test/test-cache.js';
 
 /** Resolves options that may be deliberately mistyped. */
 function resolve(options: unknown): ReturnType<typeof resolveOptions> {
   return resolveOptions(options as CacheModuleOptions);
 }
 
-/** Runs `fn`, expecting it to throw a CacheError; returns it. */
-function catchCacheError(fn: () => unknown): CacheError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(CacheError);
-  return caught as CacheError;
-}
 
 /** Expects `options` to be refused with `code`, by a message naming `option` (quoted). */
 function expectInvalid(options: unknown, option: string, code: CacheErrorCode = CacheErrorCode.E_INVALID_OPTION): CacheError {

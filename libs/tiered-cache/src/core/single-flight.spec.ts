@@ -1,16 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { SingleFlight } from './single-flight.js';
+import { deferred } from '../../test/test-cache.js';
 
-/** A promise settled by hand. */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (reason: unknown) => void } {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 describe('SingleFlight', () => {
   it('shares one computation and one promise between concurrent callers of a key', async () => {

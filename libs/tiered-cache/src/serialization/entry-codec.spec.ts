@@ -13,6 +13,7 @@ import {
   readEntryHeader,
 } from './entry-codec.js';
 import { decodeValue, encodeValue } from './value-codec.js';
+import { catchCacheError } from '../../test/test-cache.js';
 
 /** Codec bytes of the envelope (byte 1), as documented in entry-codec.ts. */
 const JSON_CODEC = 1;
@@ -41,17 +42,6 @@ function roundTrip(value: unknown): { codec: number; value: unknown } {
   return { codec: buf[1]!, value: decodeEntry(buf).value };
 }
 
-/** Runs `fn`, expecting it to throw a CacheError; returns it. */
-function catchCacheError(fn: () => unknown): CacheError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(CacheError);
-  return caught as CacheError;
-}
 
 /** Builds an envelope by hand, following the layout documented in entry-codec.ts. */
 function envelope(options: {
