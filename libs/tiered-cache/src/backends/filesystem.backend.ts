@@ -96,11 +96,8 @@ export class FilesystemBackend implements CacheBackend {
       await this.unlinkQuietly(name);
       throw toCacheError(err, CacheErrorCode.E_CORRUPT_ENTRY, 'stored entry is corrupt');
     }
-    if (entry.staleUntil <= this.clock()) {
-      void this.unlinkQuietly(name);
-      return undefined;
-    }
-    return entry;
+    // An expired file is left to the pruner: deleting it here could race a fresh write of the key.
+    return entry.staleUntil <= this.clock() ? undefined : entry;
   }
 
   async set(key: string, entry: CacheEntry, _ttlMs: number): Promise<void> {
