@@ -21,6 +21,10 @@ export const CacheErrorCode = {
   E_UNSERIALIZABLE: 'E_UNSERIALIZABLE',
   /** An encoded entry is larger than the tier accepts. */
   E_ENTRY_TOO_LARGE: 'E_ENTRY_TOO_LARGE',
+  /** `atomic: 'at-most-once'` waited longer than the lease allows for another process's value. */
+  E_LOCK_TIMEOUT: 'E_LOCK_TIMEOUT',
+  /** A key template names something the route or method does not have, or is malformed (bootstrap). */
+  E_INVALID_TEMPLATE: 'E_INVALID_TEMPLATE',
   /** An operation needs a capability the configured backend does not have. */
   E_UNSUPPORTED: 'E_UNSUPPORTED',
 } as const;

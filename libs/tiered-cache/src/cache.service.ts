@@ -1,5 +1,6 @@
 import { CacheError, CacheErrorCode } from './cache.errors.js';
 import { parseDuration, parsePositiveDuration } from './core/duration.js';
+import { entryOf, runOrigin, type OriginPlan } from './core/origin.js';
 import type { TieredCache } from './core/tiered-cache.js';
 import type { CacheEntry } from './interfaces/cache-backend.interface.js';
 import type {
@@ -15,7 +16,8 @@ import { hashKey, KEY_SEPARATOR } from './keys/key-encoding.js';
 
 /** Longest key kept readable; longer keys are stored under `#<sha256>`. */
 const MAX_KEY_LENGTH = 1024;
-const TIMED_OUT = Symbol('timed out');
+/** Default lease of `atomic: 'at-most-once'`. */
+export const DEFAULT_LEASE_MS = 10_000;
 
 /** The defaults of one cache view: the root cache, or a named cache of `forFeature`. */
 export interface CacheViewConfig {
@@ -78,23 +80,7 @@ export class CacheService {
     const found = await this.engine.read(full);
     const now = this.engine.clock();
     if (this.engine.count(found, now)) return found!.value as T;
-    const stale = found; // within its grace window when defined
-    const computation = this.engine.singleFlight.run(full, async () => {
-      const value = await factory();
-      if (value !== undefined) await this.engine.write(full, this.entry(value, options), options?.tier);
-      return value;
-    });
-    if (stale === undefined) return computation;
-    const timeoutMs = options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout');
-    try {
-      const result = timeoutMs === undefined ? await computation : await raceTimeout(computation, timeoutMs);
-      if (result !== TIMED_OUT) return result;
-      computation.catch((err: unknown) => this.reportRefreshFailure(err));
-    } catch {
-      // the origin failed: fall back to the stale value below
-    }
-    this.engine.countStale();
-    return stale.value as T;
+    return (await runOrigin(this.engine, full, found, factory, this.originPlan(options))).value;
   }
 
   /** True when `key` has a fresh value. */
@@ -233,33 +219,24 @@ export class CacheService {
   }
 
   private entry(value: unknown, options: SetOptions | undefined): CacheEntry {
-    const now = this.engine.clock();
-    const ttlMs = options?.ttl === undefined ? this.view.ttlMs : parsePositiveDuration(options.ttl, 'ttl');
-    const graceMs = options?.grace === undefined ? this.view.graceMs : parseDuration(options.grace, 'grace');
-    const tags = options?.tags === undefined || options.tags.length === 0 ? [] : this.fullTags(options.tags);
-    return { value, expiresAt: now + ttlMs, staleUntil: now + ttlMs + graceMs, tags };
+    return entryOf(this.engine, value, this.originPlan(options));
   }
 
-  private reportRefreshFailure(err: unknown): void {
-    this.engine.logger.warn(`background refresh failed; the stale value stays: ${err instanceof Error ? err.message : String(err)}`);
+  /** Resolves per-call options against this cache's defaults. */
+  private originPlan(options: GetOrSetOptions | undefined): OriginPlan {
+    return {
+      ttlMs: options?.ttl === undefined ? this.view.ttlMs : parsePositiveDuration(options.ttl, 'ttl'),
+      graceMs: options?.grace === undefined ? this.view.graceMs : parseDuration(options.grace, 'grace'),
+      tags: options?.tags === undefined || options.tags.length === 0 ? [] : this.fullTags(options.tags),
+      tier: options?.tier,
+      timeoutMs: options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
+      atomic: options?.atomic,
+      leaseMs: options?.lease === undefined ? DEFAULT_LEASE_MS : parsePositiveDuration(options.lease, 'lease'),
+      store: isDefined,
+    };
   }
 }
 
-/** Resolves like `promise`, or to TIMED_OUT after `ms` (the promise keeps running). */
-function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(TIMED_OUT), ms);
-    timer.unref();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
+function isDefined(value: unknown): boolean {
+  return value !== undefined;
 }
-

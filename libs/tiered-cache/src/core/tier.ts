@@ -137,6 +137,14 @@ export class Tier {
     }
   }
 
+  /**
+   * Runs any call against this tier's backend under the same rules (breaker, deadline, counting,
+   * logging); resolves to undefined when the tier is unavailable or the call failed.
+   */
+  attempt<T>(op: string, key: string | undefined, call: (backend: CacheBackend) => T | Promise<T>): Promise<T | undefined> {
+    return this.run(op, key, () => call(this.backend));
+  }
+
   private async run<T>(op: string, key: string | undefined, call: () => T | Promise<T>): Promise<T | undefined> {
     if (!this.breaker.allow()) return undefined;
     try {

@@ -28,6 +28,7 @@ export class TieredCache {
   private readonly counters: EngineCounters = { hits: 0, misses: 0, stale: 0 };
   private readonly listeners = new Set<(event: InvalidationEvent) => void>();
   private closed = false;
+  private invalidations = 0;
 
   constructor(
     readonly local: Tier | undefined,
@@ -102,6 +103,11 @@ export class TieredCache {
     return false;
   }
 
+  /** Bumped by every invalidation made through this engine, before it runs (for compare-and-set in L1). */
+  get generation(): number {
+    return this.invalidations;
+  }
+
   /** Counts a stale value served. */
   countStale(): void {
     this.counters.stale++;
@@ -119,6 +125,7 @@ export class TieredCache {
   /** Deletes keys from both tiers; resolves to how many keys existed (in the tier that had more). */
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
+    this.invalidations++;
     const removed = await this.both((tier) => tier.delete(keys));
     this.publish({ kind: 'keys', keys });
     return removed;
@@ -126,6 +133,7 @@ export class TieredCache {
 
   /** Deletes keys matching a glob from both tiers; resolves to how many distinct keys were removed. */
   async deletePattern(glob: string): Promise<number> {
+    this.invalidations++;
     const removed = await this.both((tier) => tier.deletePattern(glob));
     this.publish({ kind: 'pattern', glob });
     return removed;
@@ -134,6 +142,7 @@ export class TieredCache {
   /** Deletes keys carrying any of the tags from both tiers; resolves to how many distinct keys. */
   async deleteByTags(tags: readonly string[]): Promise<number> {
     if (tags.length === 0) return 0;
+    this.invalidations++;
     const removed = await this.both((tier) => tier.deleteByTags(tags));
     this.publish({ kind: 'tags', tags });
     return removed;
@@ -141,6 +150,7 @@ export class TieredCache {
 
   /** Removes every entry under a prefix from both tiers. */
   async clear(prefix: string): Promise<void> {
+    this.invalidations++;
     await Promise.all([this.local?.clear(prefix), this.shared?.clear(prefix)]);
     this.publish({ kind: 'clear', prefix });
   }

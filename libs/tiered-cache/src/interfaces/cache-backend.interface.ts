@@ -49,3 +49,25 @@ export interface CacheBackend {
   /** Approximate number of entries, when cheap to know (health and stats). */
   size?(): number | undefined;
 }
+
+/**
+ * Optional capability of a backend shared between processes (`redis-atomic`): a lease lock and
+ * compare-and-set writes, used by `atomic: 'at-most-once'` and `'at-least-once'`.
+ */
+export interface AtomicCacheBackend extends CacheBackend {
+  /** Takes the lease of `key` for `ttlMs`; resolves to a token, or undefined when another holds it. */
+  acquireLease(key: string, ttlMs: number): Promise<string | undefined>;
+  /** Releases the lease if `token` still holds it; resolves to whether it did. */
+  releaseLease(key: string, token: string): Promise<boolean>;
+  /** An opaque snapshot of everything that may invalidate `key`, read before computing its value. */
+  readVersion(key: string): Promise<string>;
+  /** Writes only if nothing invalidated `key` since `version` was read; resolves to whether it did. */
+  setIfVersion(key: string, entry: CacheEntry, ttlMs: number, version: string): Promise<boolean>;
+}
+
+/** True when a backend has the {@link AtomicCacheBackend} capability. */
+export function isAtomicBackend(backend: CacheBackend): backend is AtomicCacheBackend {
+  const b = backend as Partial<AtomicCacheBackend>;
+  return typeof b.acquireLease === 'function' && typeof b.releaseLease === 'function'
+    && typeof b.readVersion === 'function' && typeof b.setIfVersion === 'function';
+}

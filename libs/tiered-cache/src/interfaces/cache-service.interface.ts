@@ -22,6 +22,15 @@ export interface GetOrSetOptions extends SetOptions {
    * is returned and the factory goes on in the background to refresh the entry.
    */
   timeout?: Duration;
+  /**
+   * Atomic computation across processes (needs a `redis-atomic` shared tier; ignored without one):
+   * `'at-most-once'` runs the factory once per key and TTL window across every process sharing the
+   * Redis, the others wait for its value; `'at-least-once'` may run it more than once, but a value
+   * computed before an invalidation of the key never overwrites that invalidation.
+   */
+  atomic?: 'at-most-once' | 'at-least-once';
+  /** Lease of `'at-most-once'`: longer than the factory can take. Default '10s'. */
+  lease?: Duration;
 }
 
 /** One entry of `CacheService.warm`. */
