@@ -1,4 +1,5 @@
 import { Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, getCacheToken } from './cache.constants.js';
 import {
   CACHE_ASYNC_OPTIONS_TYPE,
@@ -7,6 +8,8 @@ import {
   ConfigurableCacheCoreModule,
 } from './cache.module-definition.js';
 import { CacheService } from './cache.service.js';
+import { CacheExplorer } from './explorer/cache.explorer.js';
+import { CachePlanRegistry } from './explorer/cache-plan.registry.js';
 import { createTieredCache } from './core/create-tiers.js';
 import { parseDuration, parsePositiveDuration } from './core/duration.js';
 import { invalidOption, resolveOptions, validateNamespace, type ResolvedCacheOptions } from './core/resolve-options.js';
@@ -15,7 +18,10 @@ import type { CacheFeatureOptions, CacheModuleOptions } from './interfaces/cache
 
 /** Holds the engine for the whole application and closes it on shutdown (internal, always global). */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
+    CachePlanRegistry,
+    CacheExplorer,
     {
       provide: CACHE_RESOLVED_OPTIONS,
       useFactory: (options: CacheModuleOptions) => resolveOptions(options),
@@ -28,7 +34,7 @@ import type { CacheFeatureOptions, CacheModuleOptions } from './interfaces/cache
       inject: [CACHE_MODULE_OPTIONS, CACHE_RESOLVED_OPTIONS],
     },
   ],
-  exports: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS],
+  exports: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, CachePlanRegistry],
 })
 export class CacheCoreModule extends ConfigurableCacheCoreModule implements OnApplicationShutdown {
   constructor(@Inject(CACHE_ENGINE) private readonly engine: TieredCache) {

@@ -56,6 +56,11 @@ export class CacheService {
     return this.view.namespace;
   }
 
+  /** This cache's default TTL and grace, in ms. */
+  get defaults(): { readonly ttlMs: number; readonly graceMs: number } {
+    return this.view;
+  }
+
   /** The fresh value of `key`, or undefined. */
   async get<T>(key: string): Promise<T | undefined> {
     const found = await this.engine.read(this.fullKey(key));
@@ -211,11 +216,14 @@ export class CacheService {
     return this.prefix + (key.length <= MAX_KEY_LENGTH ? key : `#${hashKey(key)}`);
   }
 
+  /** The stored (namespaced) form of a tag. */
+  fullTag(tag: string): string {
+    if (typeof tag !== 'string' || tag === '') throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'a tag must be a non-empty string');
+    return this.prefix + tag;
+  }
+
   private fullTags(tags: readonly string[]): string[] {
-    return tags.map((tag) => {
-      if (typeof tag !== 'string' || tag === '') throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'a tag must be a non-empty string');
-      return this.prefix + tag;
-    });
+    return tags.map((tag) => this.fullTag(tag));
   }
 
   private entry(value: unknown, options: SetOptions | undefined): CacheEntry {

@@ -3,6 +3,10 @@ export { CacheService, type CacheViewConfig } from './cache.service.js';
 export { CacheError, CacheErrorCode } from './cache.errors.js';
 export { getCacheToken } from './cache.constants.js';
 export { InjectCache } from './decorators/inject-cache.decorator.js';
+export { Cached } from './decorators/cached.decorator.js';
+export { InvalidateCache } from './decorators/invalidate-cache.decorator.js';
+export { CacheInterceptor, X_CACHE } from './interceptors/cache.interceptor.js';
+export type { CachedOptions, InvalidateCacheOptions } from './interfaces/decorator-options.interface.js';
 export { parseDuration, type Duration } from './core/duration.js';
 export type { CacheBackend, CacheEntry, MaybePromise } from './interfaces/cache-backend.interface.js';
 export type {

@@ -1,0 +1,215 @@
+import { StreamableFile } from '@nestjs/common';
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import type { CacheService } from '../cache.service.js';
+import { DEFAULT_LEASE_MS } from '../cache.service.js';
+import { parseDuration, parsePositiveDuration } from '../core/duration.js';
+import type { OriginPlan } from '../core/origin.js';
+import type { CachedOptions, InvalidateCacheOptions } from '../interfaces/decorator-options.interface.js';
+import { encodeKeyPart } from '../keys/key-encoding.js';
+import {
+  assertSafePath,
+  compileTemplate,
+  parseTemplate,
+  pathGetter,
+  type Getter,
+  type Placeholder,
+  type TemplateResolver,
+} from '../keys/key-template.js';
+
+/** The minimum of a request the plans read (Express and Fastify requests both have it). */
+export interface HttpRequestLike {
+  method: string;
+  url: string;
+  originalUrl?: string;
+  params?: Record<string, unknown>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+  user?: unknown;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** What `@Cached` does on one route or method, compiled at bootstrap. */
+export interface CachedPlan<C> {
+  readonly cache: CacheService;
+  /** The key (without namespace), or undefined when this call must not use the cache. */
+  readonly key: TemplateResolver<C>;
+  /** The origin plan, or a function of the call when tags are templates. */
+  readonly origin: OriginPlan | ((context: C) => OriginPlan);
+  /** Route only: upper-case HTTP methods that are cached. */
+  readonly methods: ReadonlySet<string>;
+  /** Route only: whether requests with credentials may use this key. */
+  readonly sharedWithCredentials: boolean;
+}
+
+/** What `@InvalidateCache` does on one route or method, compiled at bootstrap. */
+export interface InvalidatePlan<C> {
+  readonly cache: CacheService;
+  readonly keys: ReadonlyArray<TemplateResolver<C>>;
+  readonly patterns: ReadonlyArray<TemplateResolver<C>>;
+  readonly tags: ReadonlyArray<TemplateResolver<C>>;
+}
+
+/** Both plans of one method (either may be absent). */
+export interface MethodPlans<C> {
+  readonly cached?: CachedPlan<C>;
+  readonly invalidate?: InvalidatePlan<C>;
+}
+
+/** Binds a template's placeholders to a context; throws naming what is available. */
+export interface TemplateBinder<C> {
+  bind(placeholder: Placeholder): Getter<C> | undefined;
+  /** Placeholders whose nullish value means "do not cache this call". */
+  required(placeholder: Placeholder): boolean;
+  /** The placeholders that exist, for the error message. */
+  readonly available: string;
+  /** Whether a placeholder names the user (routes: `{user.*}` or `{header.*}`). */
+  namesUser(placeholder: Placeholder): boolean;
+}
+
+/** Compiles one template against a binder, or throws `E_INVALID_TEMPLATE` naming the culprit. */
+export function compileWith<C>(
+  template: string,
+  binder: TemplateBinder<C>,
+  where: string,
+): { resolve: TemplateResolver<C>; namesUser: boolean; constant: boolean } {
+  const parts = parseTemplate(template, where);
+  const constant = parts.every((part) => typeof part === 'string');
+  let namesUser = false;
+  const resolve = compileTemplate<C>(
+    parts,
+    (placeholder) => {
+      assertSafePath(placeholder, where);
+      const getter = binder.bind(placeholder);
+      if (getter === undefined) {
+        throw new CacheError(
+          CacheErrorCode.E_INVALID_TEMPLATE,
+          `${where}: key template "${template}" names {${placeholder.raw}}, which it does not have; available: ${binder.available}`,
+        );
+      }
+      namesUser ||= binder.namesUser(placeholder);
+      return getter;
+    },
+    (placeholder) => binder.required(placeholder),
+  );
+  return { resolve, namesUser, constant };
+}
+
+/** Placeholders of a route: its path params, and `query.*`, `body.*`, `user.*`, `header.*`, `params.*`. */
+export function routeBinder(routeParams: readonly string[]): TemplateBinder<HttpRequestLike> {
+  const sources: Record<string, (req: HttpRequestLike) => unknown> = {
+    params: (req) => req.params,
+    query: (req) => req.query,
+    body: (req) => req.body,
+    user: (req) => req.user,
+    header: (req) => req.headers,
+  };
+  return {
+    available: [...routeParams.map((p) => `{${p}}`), '{query.*}', '{body.*}', '{user.*}', '{header.*}'].join(', '),
+    bind(placeholder) {
+      const [head, ...rest] = placeholder.path as [string, ...string[]];
+      if (rest.length === 0) return routeParams.includes(head) ? pathGetter(sources.params!, [head]) : undefined;
+      if (head === 'params') return routeParams.includes(rest[0]!) ? pathGetter(sources.params!, rest) : undefined;
+      if (head === 'header') return rest.length === 1 ? pathGetter(sources.header!, [rest[0]!.toLowerCase()]) : undefined;
+      const source = sources[head];
+      return source === undefined ? undefined : pathGetter(source, rest);
+    },
+    required: (placeholder) => placeholder.path[0] === 'user' && placeholder.path.length > 1,
+    namesUser: (placeholder) => (placeholder.path[0] === 'user' || placeholder.path[0] === 'header') && placeholder.path.length > 1,
+  };
+}
+
+/** Placeholders of a provider method: parameters by name or position, and paths into them. */
+export function methodBinder(names: ReadonlyArray<string | undefined>): TemplateBinder<readonly unknown[]> {
+  const listed = names.map((name, i) => (name === undefined ? `{${i}}` : `{${name}} or {${i}}`));
+  return {
+    available: listed.length === 0 ? 'nothing (the method declares no parameters)' : listed.join(', '),
+    bind(placeholder) {
+      const [head, ...rest] = placeholder.path as [string, ...string[]];
+      const index = /^\d+$/.test(head) ? Number(head) : names.indexOf(head);
+      if (index < 0 || index >= Math.max(names.length, /^\d+$/.test(head) ? index + 1 : 0)) return undefined;
+      return pathGetter((args: readonly unknown[]) => args[index], rest);
+    },
+    required: () => false,
+    namesUser: () => false,
+  };
+}
+
+/** The default route key: the path, then the query sorted by name. */
+export function defaultRouteKey(req: HttpRequestLike): string {
+  const url = req.originalUrl ?? req.url;
+  const cut = url.indexOf('?');
+  const path = cut === -1 ? url : url.slice(0, cut);
+  const query = req.query;
+  if (query === undefined || query === null) return `http:${encodeKeyPart(path)}`;
+  const names = Object.keys(query);
+  if (names.length === 0) return `http:${encodeKeyPart(path)}`;
+  names.sort();
+  const pairs = names.map((name) => [name, query[name]]);
+  return `http:${encodeKeyPart(path)}?${encodeKeyPart(pairs)}`;
+}
+
+/** The default method key: class, method, and the arguments. */
+export function defaultMethodKey(owner: string, method: string): TemplateResolver<readonly unknown[]> {
+  const prefix = `${owner}.${method}:`;
+  return (args) => prefix + encodeKeyPart(args);
+}
+
+/** Compiles the options of `@Cached` into a plan. */
+export function compileCachedPlan<C>(
+  options: CachedOptions,
+  cache: CacheService,
+  binder: TemplateBinder<C>,
+  defaultKey: TemplateResolver<C>,
+  where: string,
+): CachedPlan<C> {
+  let namesUser = false;
+  let key = defaultKey;
+  if (options.key !== undefined) {
+    const compiled = compileWith(options.key, binder, `${where} key`);
+    key = compiled.resolve;
+    namesUser = compiled.namesUser;
+  }
+  const compiledTags = (options.tags ?? []).map((tag) => compileWith(tag, binder, `${where} tags`));
+  const tagResolvers = compiledTags.map((tag) => tag.resolve);
+  const cacheNullish = options.cacheNullish === true;
+  const base: Omit<OriginPlan, 'tags'> = {
+    ttlMs: options.ttl === undefined ? cache.defaults.ttlMs : parsePositiveDuration(options.ttl, `${where} ttl`),
+    graceMs: options.grace === undefined ? cache.defaults.graceMs : parseDuration(options.grace, `${where} grace`),
+    tier: options.tier,
+    timeoutMs: options.timeout === undefined ? undefined : parseDuration(options.timeout, `${where} timeout`),
+    atomic: options.atomic,
+    leaseMs: options.lease === undefined ? DEFAULT_LEASE_MS : parsePositiveDuration(options.lease, `${where} lease`),
+    store: (value) => !(value instanceof StreamableFile) && (cacheNullish || value != null),
+  };
+  const staticTags = compiledTags.every((tag) => tag.constant);
+  const fullTags = (context: C) =>
+    tagResolvers.map((resolve) => resolve(context)).filter((tag): tag is string => tag !== undefined && tag !== '').map((tag) => cache.fullTag(tag));
+  const origin = staticTags ? { ...base, tags: fullTags(undefined as C) } : (context: C): OriginPlan => ({ ...base, tags: fullTags(context) });
+  return {
+    cache,
+    key,
+    origin,
+    methods: new Set((options.methods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase())),
+    sharedWithCredentials: options.scope === 'public' || namesUser,
+  };
+}
+
+/** Compiles the options of `@InvalidateCache` into a plan. */
+export function compileInvalidatePlan<C>(options: InvalidateCacheOptions, cache: CacheService, binder: TemplateBinder<C>, where: string): InvalidatePlan<C> {
+  const all = (list: string[] | undefined, what: string) => (list ?? []).map((t) => compileWith(t, binder, `${where} ${what}`).resolve);
+  return { cache, keys: all(options.keys, 'keys'), patterns: all(options.patterns, 'patterns'), tags: all(options.tags, 'tags') };
+}
+
+/** Runs an invalidation plan; failures are the tiers' (counted, logged), never thrown. */
+export async function runInvalidation<C>(plan: InvalidatePlan<C>, context: C): Promise<void> {
+  const defined = (resolvers: ReadonlyArray<TemplateResolver<C>>) =>
+    resolvers.map((resolve) => resolve(context)).filter((value): value is string => value !== undefined && value !== '');
+  const keys = defined(plan.keys);
+  const patterns = defined(plan.patterns);
+  const tags = defined(plan.tags);
+  await Promise.all([
+    keys.length > 0 ? plan.cache.delete(...keys) : undefined,
+    ...patterns.map((pattern) => plan.cache.deletePattern(pattern)),
+    tags.length > 0 ? plan.cache.deleteByTag(...tags) : undefined,
+  ]);
+}

@@ -1,0 +1,177 @@
+import { Inject, Injectable, Logger, type OnModuleInit, type Type } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
+import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import { CACHED_METADATA, CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, getCacheToken, INVALIDATE_METADATA } from '../cache.constants.js';
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { CacheService } from '../cache.service.js';
+import { atomicTier, runOrigin } from '../core/origin.js';
+import type { ResolvedCacheOptions } from '../core/resolve-options.js';
+import type { TieredCache } from '../core/tiered-cache.js';
+import type { CachedOptions, InvalidateCacheOptions } from '../interfaces/decorator-options.interface.js';
+import type { TemplateResolver } from '../keys/key-template.js';
+import { parameterNames } from '../keys/param-names.js';
+import { CachePlanRegistry } from './cache-plan.registry.js';
+import {
+  compileCachedPlan,
+  compileInvalidatePlan,
+  defaultMethodKey,
+  defaultRouteKey,
+  methodBinder,
+  routeBinder,
+  runInvalidation,
+  type CachedPlan,
+  type HttpRequestLike,
+  type InvalidatePlan,
+  type TemplateBinder,
+} from './cache-plans.js';
+import { routeParamNames } from './route-params.js';
+
+type AnyMethod = (...args: unknown[]) => unknown;
+
+/**
+ * At bootstrap, finds every `@Cached` / `@InvalidateCache` method: compiles the plans of controller
+ * routes for the interceptor (routes are registered before this runs, so they are not wrapped) and
+ * wraps provider methods in place. Any bad template fails bootstrap, naming class, method and
+ * placeholder. Request-scoped providers cannot be wrapped and are reported.
+ */
+@Injectable()
+export class CacheExplorer implements OnModuleInit {
+  private readonly logger = new Logger('TieredCache');
+  private readonly wrapped = new WeakSet<object>();
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly moduleRef: ModuleRef,
+    private readonly registry: CachePlanRegistry,
+    @Inject(CACHE_ENGINE) private readonly engine: TieredCache,
+    @Inject(CACHE_RESOLVED_OPTIONS) private readonly options: ResolvedCacheOptions,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getControllers()) this.exploreController(wrapper);
+    for (const wrapper of this.discovery.getProviders()) this.exploreProvider(wrapper);
+  }
+
+  private exploreController(wrapper: InstanceWrapper): void {
+    const controller = wrapper.metatype as Type | undefined;
+    if (typeof controller !== 'function' || controller.prototype === undefined) return;
+    for (const name of this.scanner.getAllMethodNames(controller.prototype)) {
+      const handler = controller.prototype[name] as Function;
+      const cachedOptions = Reflect.getMetadata(CACHED_METADATA, handler) as CachedOptions | undefined;
+      const invalidateOptions = Reflect.getMetadata(INVALIDATE_METADATA, handler) as InvalidateCacheOptions | undefined;
+      if (cachedOptions === undefined && invalidateOptions === undefined) continue;
+      const where = `${controller.name}.${name}`;
+      const binder = routeBinder(routeParamNames(controller, handler, wrapper.host?.metatype));
+      let cached: CachedPlan<HttpRequestLike> | undefined;
+      if (cachedOptions !== undefined) {
+        if (usesResponseObject(controller, name)) {
+          this.logger.warn(`@Cached on ${where} is ignored: a route that uses @Res() or @Next() sends its own response and is never cached`);
+        } else {
+          cached = this.cachedPlan(cachedOptions, binder, defaultRouteKey, `@Cached on ${where}`);
+        }
+      }
+      const invalidate = invalidateOptions && compileInvalidatePlan(invalidateOptions, this.cacheFor(invalidateOptions.cache, `@InvalidateCache on ${where}`), binder, `@InvalidateCache on ${where}`);
+      this.registry.routes.set(handler, { ...(cached && { cached }), ...(invalidate && { invalidate }) });
+    }
+  }
+
+  private exploreProvider(wrapper: InstanceWrapper): void {
+    const { instance, metatype } = wrapper;
+    if (wrapper.isAlias || typeof metatype !== 'function' || instance === null || typeof instance !== 'object') {
+      if (!wrapper.isDependencyTreeStatic() && typeof metatype === 'function') this.reportNonStatic(metatype as Type);
+      return;
+    }
+    if (this.wrapped.has(instance)) return;
+    const prototype = Object.getPrototypeOf(instance) as object;
+    for (const name of this.scanner.getAllMethodNames(prototype)) {
+      const method = (prototype as Record<string, unknown>)[name] as AnyMethod;
+      const cachedOptions = Reflect.getMetadata(CACHED_METADATA, method) as CachedOptions | undefined;
+      const invalidateOptions = Reflect.getMetadata(INVALIDATE_METADATA, method) as InvalidateCacheOptions | undefined;
+      if (cachedOptions === undefined && invalidateOptions === undefined) continue;
+      if (!wrapper.isDependencyTreeStatic()) {
+        this.reportNonStatic(metatype as Type);
+        return;
+      }
+      const where = `${(metatype as Type).name}.${name}`;
+      const binder = methodBinder(parameterNames(method));
+      let call: AnyMethod = method;
+      if (cachedOptions !== undefined) {
+        const plan = this.cachedPlan(cachedOptions, binder, defaultMethodKey((metatype as Type).name, name), `@Cached on ${where}`);
+        call = cachedMethod(plan, method);
+      }
+      if (invalidateOptions !== undefined) {
+        const label = `@InvalidateCache on ${where}`;
+        call = invalidatingMethod(compileInvalidatePlan(invalidateOptions, this.cacheFor(invalidateOptions.cache, label), binder, label), call);
+      }
+      (instance as Record<string, unknown>)[name] = call;
+    }
+    this.wrapped.add(instance);
+  }
+
+  private cachedPlan<C>(options: CachedOptions, binder: TemplateBinder<C>, defaultKey: TemplateResolver<C>, where: string): CachedPlan<C> {
+    const cache = this.cacheFor(options.cache, where);
+    if (options.atomic !== undefined && this.options.enabled && atomicTier(this.engine) === undefined) {
+      throw new CacheError(
+        CacheErrorCode.E_INVALID_OPTION,
+        `${where}: atomic: '${options.atomic}' needs a redis-atomic shared tier (the shared tier is ${this.engine.shared?.backend.name ?? 'not configured'})`,
+      );
+    }
+    return compileCachedPlan(options, cache, binder, defaultKey, where);
+  }
+
+  private cacheFor(name: string | undefined, where: string): CacheService {
+    try {
+      return name === undefined
+        ? this.moduleRef.get(CacheService, { strict: false })
+        : this.moduleRef.get<CacheService>(getCacheToken(name), { strict: false });
+    } catch {
+      throw new CacheError(
+        CacheErrorCode.E_INVALID_OPTION,
+        name === undefined
+          ? `${where}: no CacheService is registered; import CacheModule.forRoot()`
+          : `${where}: cache "${name}" is not registered; add CacheModule.forFeature({ name: '${name}' })`,
+      );
+    }
+  }
+
+  private reportNonStatic(metatype: Type): void {
+    const decorated = this.scanner.getAllMethodNames(metatype.prototype).filter((name) => {
+      const method = metatype.prototype[name] as object;
+      return Reflect.hasMetadata(CACHED_METADATA, method) || Reflect.hasMetadata(INVALIDATE_METADATA, method);
+    });
+    if (decorated.length > 0) {
+      this.logger.warn(`${metatype.name} is request-scoped or transient: @Cached/@InvalidateCache on ${decorated.join(', ')} cannot be applied; make it a singleton or use CacheService`);
+    }
+  }
+}
+
+function usesResponseObject(controller: Type, method: string): boolean {
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) ?? {}) as Record<string, unknown>;
+  return Object.keys(args).some((key) => key.startsWith(`${RouteParamtypes.RESPONSE}:`) || key.startsWith(`${RouteParamtypes.NEXT}:`));
+}
+
+/** A provider method served from the cache; it becomes asynchronous. */
+function cachedMethod(plan: CachedPlan<readonly unknown[]>, original: AnyMethod): AnyMethod {
+  return async function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
+    const key = plan.key(args);
+    if (key === undefined) return original.apply(this, args);
+    const engine = plan.cache.engine;
+    const full = plan.cache.fullKey(key);
+    const found = await engine.read(full);
+    if (engine.count(found)) return found!.value;
+    const origin = typeof plan.origin === 'function' ? plan.origin(args) : plan.origin;
+    return (await runOrigin(engine, full, found, () => original.apply(this, args), origin)).value;
+  };
+}
+
+/** A provider method followed, when it succeeds, by its invalidation. */
+function invalidatingMethod(plan: InvalidatePlan<readonly unknown[]>, original: AnyMethod): AnyMethod {
+  return async function invalidating(this: unknown, ...args: unknown[]): Promise<unknown> {
+    const result = await original.apply(this, args);
+    await runInvalidation(plan, args);
+    return result;
+  };
+}

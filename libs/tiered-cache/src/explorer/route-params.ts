@@ -1,0 +1,24 @@
+import { MODULE_PATH, PATH_METADATA } from '@nestjs/common/constants.js';
+
+const PARAM = /[:*](\w+)/g;
+
+function paths(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((p): p is string => typeof p === 'string') : [];
+}
+
+/**
+ * The route parameter names of a controller method: from the controller's and the method's paths
+ * (`:id`, `*path`), and from a `RouterModule` path of its module.
+ */
+export function routeParamNames(controller: Function, handler: Function, moduleClass: Function | undefined): string[] {
+  const sources = [...paths(Reflect.getMetadata(PATH_METADATA, controller)), ...paths(Reflect.getMetadata(PATH_METADATA, handler))];
+  if (moduleClass !== undefined) {
+    for (const key of Reflect.getMetadataKeys(moduleClass)) {
+      if (typeof key === 'string' && key.startsWith(MODULE_PATH)) sources.push(...paths(Reflect.getMetadata(key, moduleClass)));
+    }
+  }
+  const names = new Set<string>();
+  for (const path of sources) for (const [, name] of path.matchAll(PARAM)) names.add(name!);
+  return [...names];
+}

@@ -1,0 +1,49 @@
+import type { Duration } from '../core/duration.js';
+import type { TierSelection } from './cache-service.interface.js';
+
+/**
+ * Options of `@Cached`. Key templates: on routes `{id}` is a route param and `{query.x}`,
+ * `{body.x}`, `{user.x}` (request.user), `{header.x}` reach the rest of the request; on provider
+ * methods `{name}` is a parameter by name, `{0}` by position, `{dto.id}` a path into one.
+ */
+export interface CachedOptions {
+  /** Key template. Default: a route's path and sorted query; a method's class, name and arguments. */
+  key?: string;
+  /** Time to live. Default: the cache's `ttl`. */
+  ttl?: Duration;
+  /** Tags (templates too), for `deleteByTag` and `@InvalidateCache({ tags })`. */
+  tags?: string[];
+  /** Which tiers to use. Default `'both'`. */
+  tier?: TierSelection;
+  /** How long past its TTL a stale value may be served when the origin fails or is slow. */
+  grace?: Duration;
+  /** Soft timeout of the origin when a stale value exists: past it the stale value is served. */
+  timeout?: Duration;
+  /** Atomic computation across processes; needs a `redis-atomic` shared tier. */
+  atomic?: 'at-most-once' | 'at-least-once';
+  /** Lease of `'at-most-once'`: longer than the origin can take. Default '10s'. */
+  lease?: Duration;
+  /** Cache `null` (and, for methods, `undefined`) results too. Default false. */
+  cacheNullish?: boolean;
+  /**
+   * `'public'`: also serve and store requests that carry credentials (Authorization, Cookie) under
+   * a key that does not name the user. Only for responses that are the same for everyone.
+   */
+  scope?: 'public';
+  /** HTTP methods cached on a route. Default `['GET', 'HEAD']`. */
+  methods?: string[];
+  /** Name of a `forFeature` cache to use instead of the root cache. */
+  cache?: string;
+}
+
+/** Options of `@InvalidateCache`: what to remove after the method succeeds (all templates). */
+export interface InvalidateCacheOptions {
+  /** Keys to delete. */
+  keys?: string[];
+  /** Redis-style globs to delete; substituted values are escaped, so they can never widen a pattern. */
+  patterns?: string[];
+  /** Tags whose entries are deleted. */
+  tags?: string[];
+  /** Name of a `forFeature` cache to use instead of the root cache. */
+  cache?: string;
+}
