@@ -28,22 +28,14 @@ import request from 'supertest';
 import { CacheModule, CacheService, Cached, InvalidateCache } from 'nest-tiered-cache';
 import { deferred, FakeClock } from '../libs/tiered-cache/test/test-cache.js';
 
-/** Sets request.user from an `x-user` header, as an auth guard would (guards run before interceptors). */
-@Injectable()
-class FakeAuthGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<{ headers: Record<string, string>; user?: unknown }>();
-    if (req.headers['x-user'] !== undefined) req.user = { id: req.headers['x-user'] };
-    return true;
-  }
-}
-
 @Injectable()
 class Db {
   users = new Map<string, { id: string; name: string }>();
   reads = new Map<string, number>();
   gate = deferred<void>();
   flaky = false;
+  /** Requests of the slow route that got past the guard. */
+  arrivals = 0;
   read(what: string): number {
     const n = (this.reads.get(what) ?? 0) + 1;
     this.reads.set(what, n);
@@ -51,6 +43,18 @@ class Db {
   }
   count(what: string): number {
     return this.reads.get(what) ?? 0;
+  }
+}
+
+/** Sets request.user from an `x-user` header, as an auth guard would (guards run before interceptors). */
+@Injectable()
+class FakeAuthGuard implements CanActivate {
+  constructor(private readonly db: Db) {}
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<{ headers: Record<string, string>; user?: unknown; url: string }>();
+    if (req.headers['x-user'] !== undefined) req.user = { id: req.headers['x-user'] };
+    if (req.url.includes('/slow/')) this.db.arrivals++;
+    return true;
   }
 }
 
@@ -322,9 +326,10 @@ describe.each(platforms)('@Cached and @InvalidateCache on $name routes', ({ adap
   it('runs the handler once for 200 concurrent cold requests', async () => {
     db.gate = deferred<void>();
     const server = app.getHttpServer();
+    db.arrivals = 0;
     const all = Promise.all(Array.from({ length: 200 }, () => request(server).get('/users/slow/7')));
-    while (db.count('slow') === 0) await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setTimeout(resolve, 50)); // let the other requests arrive and join
+    while (db.arrivals < 200) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve)); // from the guard into the interceptor
     db.gate.resolve();
     const responses = await all;
     expect(responses.every((r) => r.status === 200 && r.body.id === '7')).toBe(true);
