@@ -22,9 +22,14 @@ describe('demo app on the embedded memory default', () => {
     const repository = app.get(ProductsRepository);
     const first = await fetch(`${base}/products/7`);
     expect(first.status).toBe(200);
+    expect(first.headers.get('x-cache')).toBe('MISS');
     expect(await first.json()).toMatchObject({ id: 7, name: 'Product 7', priceCents: 799 });
     const queriesAfterMiss = repository.queries;
-    for (let i = 0; i < 5; i++) await (await fetch(`${base}/products/7`)).json();
+    for (let i = 0; i < 5; i++) {
+      const hit = await fetch(`${base}/products/7`);
+      expect(hit.headers.get('x-cache')).toBe('HIT');
+      expect(await hit.json()).toMatchObject({ id: 7, name: 'Product 7' });
+    }
     expect(repository.queries).toBe(queriesAfterMiss);
 
     const put = await fetch(`${base}/products/7`, {
@@ -33,7 +38,9 @@ describe('demo app on the embedded memory default', () => {
       body: JSON.stringify({ name: 'Renamed' }),
     });
     expect(await put.json()).toMatchObject({ id: 7, name: 'Renamed', priceCents: 799 });
-    expect(await (await fetch(`${base}/products/7`)).json()).toMatchObject({ name: 'Renamed', priceCents: 799 });
+    const fresh = await fetch(`${base}/products/7`);
+    expect(fresh.headers.get('x-cache')).toBe('MISS');
+    expect(await fresh.json()).toMatchObject({ name: 'Renamed', priceCents: 799 });
 
     expect((await fetch(`${base}/products/999`)).status).toBe(404);
     const stats = (await (await fetch(`${base}/cache/stats`)).json()) as { hits: number; databaseQueries: number; tiers: { local: { backend: string } } };
