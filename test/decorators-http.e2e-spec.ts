@@ -217,6 +217,8 @@ describe.each(platforms)('@Cached and @InvalidateCache on $name routes', ({ adap
     expect(hit.headers['x-cache']).toBe('HIT');
     expect(hit.body).toEqual({ id: '1', name: 'Ada' });
     expect(hit.headers['content-type']).toBe(miss.headers['content-type']);
+    const head = await http().head('/users/1').expect(200);
+    expect(head.headers['x-cache']).toBe('HIT');
     expect(db.count('user:1')).toBe(1);
 
     const text1 = await http().get('/users/text/plain?lang=fr').expect(200);
