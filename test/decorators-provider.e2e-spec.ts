@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Injectable, Module, Param, type INestApplicationContext } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Param, Scope, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { CacheModule, CacheService, Cached, getCacheToken, InvalidateCache } from 'nest-tiered-cache';
+import { RecordingLogger } from '../libs/tiered-cache/test/test-cache.js';
 
 interface OrderDto {
   id: number;
@@ -223,6 +224,22 @@ describe('bootstrap checks of decorators', () => {
     }
     await expect(boot([AtomicService])).rejects.toThrow(/@Cached on AtomicService\.run: atomic: 'at-most-once' needs a redis-atomic shared tier/);
     await expect(boot([AtomicService], [], { enabled: false })).resolves.toBeUndefined();
+  });
+
+  it('reports a request-scoped provider whose methods it cannot wrap', async () => {
+    @Injectable({ scope: Scope.REQUEST })
+    class ScopedService {
+      @Cached({ key: 'scoped' })
+      async load() {
+        return 1;
+      }
+    }
+    const logger = new RecordingLogger();
+    const moduleRef = await Test.createTestingModule({ imports: [CacheModule.forRoot({})], providers: [ScopedService] }).compile();
+    const app = moduleRef.createNestApplication({ logger });
+    await app.init();
+    await app.close();
+    expect(logger.matching('warn', /ScopedService is request-scoped or transient: @Cached\/@InvalidateCache on load cannot be applied/)).toHaveLength(1);
   });
 
   it('rejects bad options where the decorator is applied', () => {

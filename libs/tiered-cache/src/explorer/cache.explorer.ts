@@ -79,27 +79,23 @@ export class CacheExplorer implements OnModuleInit {
   }
 
   private exploreProvider(wrapper: InstanceWrapper): void {
-    const { instance, metatype } = wrapper;
-    if (wrapper.isAlias || typeof metatype !== 'function' || instance === null || typeof instance !== 'object') {
-      if (!wrapper.isDependencyTreeStatic() && typeof metatype === 'function') this.reportNonStatic(metatype as Type);
-      return;
-    }
-    if (this.wrapped.has(instance)) return;
+    const { instance } = wrapper;
+    const metatype = wrapper.metatype as Type | undefined;
+    if (wrapper.isAlias || typeof metatype !== 'function') return;
+    if (!wrapper.isDependencyTreeStatic()) return this.reportNonStatic(metatype);
+    if (instance === null || typeof instance !== 'object' || this.wrapped.has(instance)) return;
+    this.wrapped.add(instance);
     const prototype = Object.getPrototypeOf(instance) as object;
     for (const name of this.scanner.getAllMethodNames(prototype)) {
       const method = (prototype as Record<string, unknown>)[name] as AnyMethod;
       const cachedOptions = Reflect.getMetadata(CACHED_METADATA, method) as CachedOptions | undefined;
       const invalidateOptions = Reflect.getMetadata(INVALIDATE_METADATA, method) as InvalidateCacheOptions | undefined;
       if (cachedOptions === undefined && invalidateOptions === undefined) continue;
-      if (!wrapper.isDependencyTreeStatic()) {
-        this.reportNonStatic(metatype as Type);
-        return;
-      }
-      const where = `${(metatype as Type).name}.${name}`;
+      const where = `${metatype.name}.${name}`;
       const binder = methodBinder(parameterNames(method));
       let call: AnyMethod = method;
       if (cachedOptions !== undefined) {
-        const plan = this.cachedPlan(cachedOptions, binder, defaultMethodKey((metatype as Type).name, name), `@Cached on ${where}`);
+        const plan = this.cachedPlan(cachedOptions, binder, defaultMethodKey(metatype.name, name), `@Cached on ${where}`);
         call = cachedMethod(plan, method);
       }
       if (invalidateOptions !== undefined) {
@@ -108,7 +104,6 @@ export class CacheExplorer implements OnModuleInit {
       }
       (instance as Record<string, unknown>)[name] = call;
     }
-    this.wrapped.add(instance);
   }
 
   private cachedPlan<C>(options: CachedOptions, binder: TemplateBinder<C>, defaultKey: TemplateResolver<C>, where: string): CachedPlan<C> {
