@@ -94,6 +94,10 @@ export function compileWith<C>(
   return { resolve, namesUser, constant };
 }
 
+function namesUser(placeholder: Placeholder): boolean {
+  return (placeholder.path[0] === 'user' || placeholder.path[0] === 'header') && placeholder.path.length > 1;
+}
+
 /** Placeholders of a route: its path params, and `query.*`, `body.*`, `user.*`, `header.*`, `params.*`. */
 export function routeBinder(routeParams: readonly string[]): TemplateBinder<HttpRequestLike> {
   const sources: Record<string, (req: HttpRequestLike) => unknown> = {
@@ -113,8 +117,10 @@ export function routeBinder(routeParams: readonly string[]): TemplateBinder<Http
       const source = sources[head];
       return source === undefined ? undefined : pathGetter(source, rest);
     },
-    required: (placeholder) => placeholder.path[0] === 'user' && placeholder.path.length > 1,
-    namesUser: (placeholder) => (placeholder.path[0] === 'user' || placeholder.path[0] === 'header') && placeholder.path.length > 1,
+    // A key that names the user may be shared with requests that carry credentials, so when the
+    // user (or the header) is missing the request must not use the cache at all.
+    required: namesUser,
+    namesUser,
   };
 }
 
@@ -126,7 +132,7 @@ export function methodBinder(names: ReadonlyArray<string | undefined>): Template
     bind(placeholder) {
       const [head, ...rest] = placeholder.path as [string, ...string[]];
       const index = /^\d+$/.test(head) ? Number(head) : names.indexOf(head);
-      if (index < 0 || index >= Math.max(names.length, /^\d+$/.test(head) ? index + 1 : 0)) return undefined;
+      if (index < 0 || index >= names.length) return undefined;
       return pathGetter((args: readonly unknown[]) => args[index], rest);
     },
     required: () => false,

@@ -45,10 +45,13 @@ function parameterListStart(source: string): number {
   return -1;
 }
 
+/** Characters after which a `/` starts a regular expression literal rather than a division. */
+const REGEX_MAY_FOLLOW = /^(?:[=(,:[!&|?{};+\-*%<>~^]|)$/;
+
 /**
- * The source without comments, and with the text of string and template literals removed (quotes,
- * and the code of `${...}` substitutions, are kept), so that neither a comment nor a string such as
- * `'http://x'`, `'a, b'` or `` `)` `` can be taken for code.
+ * The source without comments, and with the text of string, template and regular expression
+ * literals removed (quotes, and the code of `${...}` substitutions, are kept), so that neither a comment nor a string such as
+ * `'http://x'`, `'a, b'`, `` `)` `` or `/[)]/` can be taken for code.
  */
 function codeOnly(source: string): string {
   let out = '';
@@ -83,6 +86,17 @@ function codeOnly(source: string): string {
       const end = source.indexOf('\n', i + 2);
       i = end === -1 ? n : end;
       out += ' ';
+    } else if (c === '/' && REGEX_MAY_FOLLOW.test(lastCodeChar(out))) {
+      let j = i + 1;
+      let inClass = false;
+      while (j < n && source[j] !== '\n' && (inClass || source[j] !== '/')) {
+        if (source[j] === '\\') j++;
+        else if (source[j] === '[') inClass = true;
+        else if (source[j] === ']') inClass = false;
+        j++;
+      }
+      out += '/ /';
+      i = j + 1;
     } else if (c === '"' || c === "'") {
       let j = i + 1;
       while (j < n && source[j] !== c) j += source[j] === '\\' ? 2 : 1;
@@ -105,4 +119,11 @@ function codeOnly(source: string): string {
     }
   }
   return out;
+}
+
+/** The last character of `code` that is not white space ('' when there is none). */
+function lastCodeChar(code: string): string {
+  let i = code.length - 1;
+  while (i >= 0 && /\s/.test(code[i]!)) i--;
+  return i < 0 ? '' : code[i]!;
 }

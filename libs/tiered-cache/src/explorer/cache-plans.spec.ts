@@ -1,0 +1,586 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { StreamableFile } from '@nestjs/common';
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { DEFAULT_LEASE_MS, type CacheService } from '../cache.service.js';
+import type { OriginPlan } from '../core/origin.js';
+import type { TieredCache } from '../core/tiered-cache.js';
+import { encodeKeyPart } from '../keys/key-encoding.js';
+import { parseTemplate, type Placeholder } from '../keys/key-template.js';
+import { createTestCache } from '../../test/test-cache.js';
+import {
+  compileCachedPlan,
+  compileInvalidatePlan,
+  compileWith,
+  defaultMethodKey,
+  defaultRouteKey,
+  methodBinder,
+  routeBinder,
+  runInvalidation,
+  type HttpRequestLike,
+} from './cache-plans.js';
+
+function thrown(fn: () => unknown): CacheError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(CacheError);
+  return caught as CacheError;
+}
+
+const ph = (raw: string): Placeholder => {
+  const [part] = parseTemplate(`{${raw}}`, 'test') as [Placeholder];
+  return part;
+};
+
+function req(overrides: Partial<HttpRequestLike> = {}): HttpRequestLike {
+  return { method: 'GET', url: '/', headers: {}, ...overrides };
+}
+
+const ROUTE_AVAILABLE = '{id}, {orgId}, {query.*}, {body.*}, {user.*}, {header.*}';
+
+describe('routeBinder', () => {
+  const binder = routeBinder(['id', 'orgId']);
+  const request = req({
+    params: { id: '7', orgId: 'acme' },
+    query: { page: '2', filter: { status: 'open' } },
+    body: { name: 'Ada', nested: { list: [10, 20] } },
+    user: { id: 'u1', roles: ['admin'] },
+    headers: { 'x-tenant': 't1', authorization: 'Bearer x' },
+  });
+  const read = (raw: string) => {
+    const getter = binder.bind(ph(raw));
+    expect(getter).toBeDefined();
+    return getter!(request);
+  };
+
+  it('lists what is available', () => {
+    expect(binder.available).toBe(ROUTE_AVAILABLE);
+    expect(routeBinder([]).available).toBe('{query.*}, {body.*}, {user.*}, {header.*}');
+  });
+
+  it('binds route params by bare name and as params.x', () => {
+    expect(read('id')).toBe('7');
+    expect(read('orgId')).toBe('acme');
+    expect(read('params.id')).toBe('7');
+    expect(read('params.orgId')).toBe('acme');
+  });
+
+  it('refuses names that are not route params', () => {
+    expect(binder.bind(ph('idx'))).toBeUndefined();
+    expect(binder.bind(ph('params.idx'))).toBeUndefined();
+    expect(binder.bind(ph('page'))).toBeUndefined();
+    // a bare source name is not a route param either
+    expect(binder.bind(ph('query'))).toBeUndefined();
+    expect(binder.bind(ph('user'))).toBeUndefined();
+    expect(binder.bind(ph('header'))).toBeUndefined();
+  });
+
+  it('binds query, body and user paths', () => {
+    expect(read('query.page')).toBe('2');
+    expect(read('query.filter.status')).toBe('open');
+    expect(read('query.missing')).toBeUndefined();
+    expect(read('body.name')).toBe('Ada');
+    expect(read('body.nested.list.1')).toBe(20);
+    expect(read('user.id')).toBe('u1');
+    expect(read('user.roles.0')).toBe('admin');
+  });
+
+  it('reads sources that are absent as undefined', () => {
+    const empty = req();
+    expect(binder.bind(ph('query.page'))!(empty)).toBeUndefined();
+    expect(binder.bind(ph('body.name'))!(empty)).toBeUndefined();
+    expect(binder.bind(ph('user.id'))!(empty)).toBeUndefined();
+    expect(binder.bind(ph('id'))!(empty)).toBeUndefined();
+    expect(binder.bind(ph('header.x-tenant'))!(empty)).toBeUndefined();
+  });
+
+  it('binds one header, by its lower-cased name', () => {
+    expect(read('header.X-Tenant')).toBe('t1');
+    expect(read('header.x-tenant')).toBe('t1');
+    expect(read('header.Authorization')).toBe('Bearer x');
+    expect(binder.bind(ph('header.x-tenant.length'))).toBeUndefined();
+  });
+
+  it('refuses unknown heads', () => {
+    for (const raw of ['cookies.sid', 'session.id', 'request.url', 'headers.x-tenant', 'id2.x']) {
+      expect(binder.bind(ph(raw))).toBeUndefined();
+    }
+  });
+
+  it('requires the placeholders that name the user: user.* and header.*', () => {
+    expect(binder.required(ph('user.id'))).toBe(true);
+    expect(binder.required(ph('user.profile.email'))).toBe(true);
+    expect(binder.required(ph('header.x-tenant'))).toBe(true);
+    for (const raw of ['id', 'params.id', 'query.page', 'body.name', 'user']) {
+      expect(binder.required(ph(raw))).toBe(false);
+    }
+  });
+
+  it('says user.* and header.* name the user', () => {
+    expect(binder.namesUser(ph('user.id'))).toBe(true);
+    expect(binder.namesUser(ph('header.x-tenant'))).toBe(true);
+    for (const raw of ['id', 'params.id', 'query.user', 'body.user', 'user', 'header']) {
+      expect(binder.namesUser(ph(raw))).toBe(false);
+    }
+  });
+
+  it('binds a route param named like a source when the route has one', () => {
+    const withUserParam = routeBinder(['user']);
+    expect(withUserParam.bind(ph('user'))!(req({ params: { user: 'p' }, user: { id: 'u' } }))).toBe('p');
+  });
+});
+
+describe('methodBinder', () => {
+  const binder = methodBinder(['id', undefined, 'options']);
+  const args = [42, { from: 'destructured' }, { deep: { flag: true } }] as const;
+
+  it('lists names and positions', () => {
+    expect(binder.available).toBe('{id} or {0}, {1}, {options} or {2}');
+    expect(methodBinder(['a']).available).toBe('{a} or {0}');
+    expect(methodBinder([]).available).toBe('nothing (the method declares no parameters)');
+  });
+
+  it('binds parameters by name and by position', () => {
+    expect(binder.bind(ph('id'))!(args)).toBe(42);
+    expect(binder.bind(ph('0'))!(args)).toBe(42);
+    expect(binder.bind(ph('options'))!(args)).toBe(args[2]);
+    expect(binder.bind(ph('2'))!(args)).toBe(args[2]);
+  });
+
+  it('binds paths into parameters', () => {
+    expect(binder.bind(ph('options.deep.flag'))!(args)).toBe(true);
+    expect(binder.bind(ph('2.deep.flag'))!(args)).toBe(true);
+    expect(binder.bind(ph('1.from'))!(args)).toBe('destructured');
+    expect(binder.bind(ph('options.missing.x'))!(args)).toBeUndefined();
+  });
+
+  it('binds destructured parameters only by position', () => {
+    expect(binder.bind(ph('1'))!(args)).toEqual({ from: 'destructured' });
+    expect(binder.bind(ph('undefined'))).toBeUndefined();
+  });
+
+  it('refuses unknown names', () => {
+    expect(binder.bind(ph('idx'))).toBeUndefined();
+    expect(binder.bind(ph('-1'))).toBeUndefined();
+    expect(binder.bind(ph('user.id'))).toBeUndefined();
+    expect(methodBinder([]).bind(ph('id'))).toBeUndefined();
+  });
+
+  it('refuses positions past the declared parameters (a rest parameter is reached by a path: {others.1})', () => {
+    const rest = methodBinder(['first', 'others']); // (first, ...others)
+    expect(rest.bind(ph('2'))).toBeUndefined();
+    expect(rest.bind(ph('5'))).toBeUndefined();
+    expect(rest.bind(ph('others.1'))!(['a', ['b', 'c']])).toBe('c');
+  });
+
+  it('reads missing arguments as undefined', () => {
+    expect(binder.bind(ph('options.deep'))!([1])).toBeUndefined();
+    expect(binder.bind(ph('id'))!([])).toBeUndefined();
+  });
+
+  it('requires nothing and never names the user', () => {
+    for (const raw of ['id', '0', 'options.user']) {
+      expect(binder.required(ph(raw))).toBe(false);
+      expect(binder.namesUser(ph(raw))).toBe(false);
+    }
+  });
+});
+
+describe('compileWith', () => {
+  it('compiles a template against a binder', () => {
+    const compiled = compileWith('user:{orgId}:{id}', routeBinder(['id', 'orgId']), 'W');
+    expect(compiled.constant).toBe(false);
+    expect(compiled.namesUser).toBe(false);
+    expect(compiled.resolve(req({ params: { id: '1', orgId: 'a*' } }))).toBe('user:a%2A:1');
+  });
+
+  it('reports a constant template', () => {
+    const compiled = compileWith('all-users', routeBinder([]), 'W');
+    expect(compiled.constant).toBe(true);
+    expect(compiled.resolve(req())).toBe('all-users');
+  });
+
+  it('reports a template naming the user', () => {
+    expect(compileWith('me:{user.id}', routeBinder([]), 'W').namesUser).toBe(true);
+    expect(compileWith('t:{header.x-tenant}:{query.page}', routeBinder([]), 'W').namesUser).toBe(true);
+    expect(compileWith('t:{query.page}', routeBinder([]), 'W').namesUser).toBe(false);
+  });
+
+  it('skips the key when a user placeholder has no value', () => {
+    const { resolve } = compileWith('me:{user.id}', routeBinder([]), 'W');
+    expect(resolve(req({ user: { id: 'u1' } }))).toBe('me:u1');
+    expect(resolve(req())).toBeUndefined();
+    expect(resolve(req({ user: {} }))).toBeUndefined();
+  });
+
+  it('names the template, the placeholder and what is available when a placeholder is unknown', () => {
+    const err = thrown(() => compileWith('user:{idx}', routeBinder(['id', 'orgId']), '@Cached on UsersController.findOne key'));
+    expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
+    expect(err.message).toBe(
+      `@Cached on UsersController.findOne key: key template "user:{idx}" names {idx}, which it does not have; available: ${ROUTE_AVAILABLE}`,
+    );
+  });
+
+  it('names a method binder`s parameters when a placeholder is unknown', () => {
+    const err = thrown(() => compileWith('p:{dto.id}:{nope}', methodBinder(['dto']), '@Cached on Svc.find key'));
+    expect(err.message).toBe('@Cached on Svc.find key: key template "p:{dto.id}:{nope}" names {nope}, which it does not have; available: {dto} or {0}');
+    const none = thrown(() => compileWith('{0}x{a}', methodBinder([]), 'W'));
+    expect(none.message).toBe('W: key template "{0}x{a}" names {0}, which it does not have; available: nothing (the method declares no parameters)');
+  });
+
+  it('refuses prototype paths before binding', () => {
+    const binder = methodBinder(['dto']);
+    const bind = jest.spyOn(binder, 'bind');
+    const err = thrown(() => compileWith('{dto.constructor}', binder, 'W'));
+    expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
+    expect(err.message).toBe('W: placeholder {dto.constructor} may not use __proto__, prototype or constructor');
+    expect(bind).not.toHaveBeenCalled();
+  });
+
+  it('passes malformed templates on as parse errors naming where', () => {
+    const err = thrown(() => compileWith('user:{', routeBinder([]), '@Cached on A.b key'));
+    expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
+    expect(err.message).toMatch(/^@Cached on A\.b key: malformed placeholder in key template "user:\{"/);
+  });
+});
+
+describe('defaultRouteKey', () => {
+  it('keys by the path when there is no query', () => {
+    expect(defaultRouteKey(req({ url: '/users/7' }))).toBe('http:/users/7');
+    expect(defaultRouteKey(req({ url: '/users/7', query: {} }))).toBe('http:/users/7');
+    expect(defaultRouteKey(req({ url: '/users/7', query: null as unknown as Record<string, unknown> }))).toBe('http:/users/7');
+  });
+
+  it('keys by the path and the query sorted by name', () => {
+    const key = defaultRouteKey(req({ url: '/users?b=2&a=1', query: { b: '2', a: '1' } }));
+    expect(key).toBe(`http:/users?${encodeKeyPart([['a', '1'], ['b', '2']])}`);
+    expect(key).toBe('http:/users?%5B%5B"a","1"%5D,%5B"b","2"%5D%5D');
+  });
+
+  it('gives the same key for the same query in another order', () => {
+    const one = defaultRouteKey(req({ url: '/s?a=1&b=2&c=x', query: { a: '1', b: '2', c: 'x' } }));
+    const two = defaultRouteKey(req({ url: '/s?c=x&b=2&a=1', query: { c: 'x', b: '2', a: '1' } }));
+    expect(one).toBe(two);
+  });
+
+  it('gives different keys for different queries and paths', () => {
+    const keys = new Set([
+      defaultRouteKey(req({ url: '/s?a=1', query: { a: '1' } })),
+      defaultRouteKey(req({ url: '/s?a=2', query: { a: '2' } })),
+      defaultRouteKey(req({ url: '/s?a=1&a=2', query: { a: ['1', '2'] } })),
+      defaultRouteKey(req({ url: '/s?b=1', query: { b: '1' } })),
+      defaultRouteKey(req({ url: '/t?a=1', query: { a: '1' } })),
+      defaultRouteKey(req({ url: '/s' })),
+    ]);
+    expect(keys.size).toBe(6);
+  });
+
+  it('takes the query from req.query, not from the url', () => {
+    expect(defaultRouteKey(req({ url: '/s?ignored=1' }))).toBe('http:/s');
+  });
+
+  it('prefers originalUrl over url', () => {
+    expect(defaultRouteKey(req({ url: '/7', originalUrl: '/api/users/7' }))).toBe('http:/api/users/7');
+    expect(defaultRouteKey(req({ url: '/7?x=1', originalUrl: '/api/users/7?x=1', query: { x: '1' } }))).toMatch(/^http:\/api\/users\/7\?/);
+  });
+
+  it('encodes the path so that no glob metacharacter or separator comes from it', () => {
+    const key = defaultRouteKey(req({ url: '/files/*/a:b/[x]/\\?q=1', query: { q: '*' } }));
+    expect(key).toBe(`http:/files/%2A/a%3Ab/%5Bx%5D/%5C?${encodeKeyPart([['q', '*']])}`);
+    const [path, query] = key.slice('http:'.length).split('?') as [string, string];
+    expect(path).not.toMatch(/[*?[\]\\:]/);
+    expect(query).not.toMatch(/[*?[\]\\:]/);
+    expect(key.split('?')).toHaveLength(2);
+  });
+
+  it('cannot let a path pose as a path with a query', () => {
+    const withQuery = defaultRouteKey(req({ url: '/a?x=1', query: { x: '1' } }));
+    const encodedQuestionMark = defaultRouteKey(req({ url: '/a%3Fx=1' }));
+    expect(withQuery).not.toBe(encodedQuestionMark);
+  });
+});
+
+describe('defaultMethodKey', () => {
+  it('keys by class, method and the encoded arguments', () => {
+    const key = defaultMethodKey('UsersService', 'find');
+    expect(key([1, 'a'])).toBe('UsersService.find:%5B1,"a"%5D');
+    expect(key([])).toBe('UsersService.find:%5B%5D');
+    expect(key([{ q: '*' }])).toBe(`UsersService.find:${encodeKeyPart([{ q: '*' }])}`);
+    expect(key([{ q: '*' }])).not.toContain('*');
+  });
+
+  it('gives different keys for different arguments, methods and classes', () => {
+    const keys = new Set([
+      defaultMethodKey('A', 'm')([1]),
+      defaultMethodKey('A', 'm')([2]),
+      defaultMethodKey('A', 'm')([1, 2]),
+      defaultMethodKey('A', 'n')([1]),
+      defaultMethodKey('B', 'm')([1]),
+    ]);
+    expect(keys.size).toBe(5);
+  });
+
+  it('hashes very long arguments', () => {
+    expect(defaultMethodKey('A', 'm')(['x'.repeat(1000)])).toMatch(/^A\.m:#[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('plans on a real cache', () => {
+  let cache: CacheService;
+  let engine: TieredCache;
+
+  beforeEach(async () => {
+    ({ cache, engine } = await createTestCache({ namespace: 'plans', ttl: '1m', grace: '5s' }));
+  });
+
+  afterEach(async () => {
+    await engine.close();
+  });
+
+  const routeDefault = defaultRouteKey;
+
+  describe('compileCachedPlan', () => {
+    it('caches GET and HEAD by default, with the default key', () => {
+      const plan = compileCachedPlan({}, cache, routeBinder([]), routeDefault, 'W');
+      expect(plan.cache).toBe(cache);
+      expect([...plan.methods].sort()).toEqual(['GET', 'HEAD']);
+      expect(plan.key).toBe(routeDefault);
+      expect(plan.sharedWithCredentials).toBe(false);
+    });
+
+    it('upper-cases the methods it is given', () => {
+      const plan = compileCachedPlan({ methods: ['post', 'Put', 'GET'] }, cache, routeBinder([]), routeDefault, 'W');
+      expect([...plan.methods].sort()).toEqual(['GET', 'POST', 'PUT']);
+      expect(plan.methods.has('HEAD')).toBe(false);
+    });
+
+    it('compiles the key template', () => {
+      const plan = compileCachedPlan({ key: 'user:{id}' }, cache, routeBinder(['id']), routeDefault, 'W');
+      expect(plan.key(req({ params: { id: '*' } }))).toBe('user:%2A');
+    });
+
+    it('shares with credentials for scope public or a key naming the user', () => {
+      const shared = (options: Parameters<typeof compileCachedPlan>[0]) =>
+        compileCachedPlan(options, cache, routeBinder(['id']), routeDefault, 'W').sharedWithCredentials;
+      expect(shared({ scope: 'public' })).toBe(true);
+      expect(shared({ scope: 'public', key: 'x:{id}' })).toBe(true);
+      expect(shared({ key: 'me:{user.id}' })).toBe(true);
+      expect(shared({ key: 't:{header.X-Tenant}:{id}' })).toBe(true);
+      expect(shared({ key: 'x:{id}:{query.page}' })).toBe(false);
+      expect(shared({})).toBe(false);
+      // a tag naming the user does not make the key per-user
+      expect(shared({ key: 'x:{id}', tags: ['u:{user.id}'] })).toBe(false);
+    });
+
+    it('resolves durations and options against the cache defaults', () => {
+      const defaults = compileCachedPlan({}, cache, routeBinder([]), routeDefault, 'W').origin as OriginPlan;
+      expect(defaults).toMatchObject({ ttlMs: 60_000, graceMs: 5_000, tier: undefined, timeoutMs: undefined, atomic: undefined, leaseMs: DEFAULT_LEASE_MS, tags: [] });
+      const custom = compileCachedPlan(
+        { ttl: '10s', grace: 0, timeout: '250ms', lease: 3, tier: 'local', atomic: 'at-least-once' },
+        cache,
+        routeBinder([]),
+        routeDefault,
+        'W',
+      ).origin as OriginPlan;
+      expect(custom).toMatchObject({ ttlMs: 10_000, graceMs: 0, timeoutMs: 250, leaseMs: 3_000, tier: 'local', atomic: 'at-least-once' });
+    });
+
+    it('names where a bad duration is', () => {
+      const err = thrown(() => compileCachedPlan({ ttl: 0 }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
+      expect(err.code).toBe(CacheErrorCode.E_INVALID_DURATION);
+      expect(err.message).toContain('@Cached on A.b ttl');
+      expect(thrown(() => compileCachedPlan({ grace: 'soon' as never }, cache, routeBinder([]), routeDefault, 'X')).message).toContain('X grace');
+    });
+
+    it('names where a bad key or tag template is', () => {
+      const key = thrown(() => compileCachedPlan({ key: 'x:{nope}' }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
+      expect(key.message).toMatch(/^@Cached on A\.b key: key template "x:\{nope\}" names \{nope\}/);
+      const tag = thrown(() => compileCachedPlan({ tags: ['t:{nope}'] }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
+      expect(tag.message).toMatch(/^@Cached on A\.b tags: key template "t:\{nope\}" names \{nope\}/);
+    });
+
+    it('resolves and namespaces static tags once, at compile time', () => {
+      const fullTag = jest.spyOn(cache, 'fullTag');
+      const plan = compileCachedPlan({ tags: ['users', 'lists'] }, cache, routeBinder([]), routeDefault, 'W');
+      expect(typeof plan.origin).toBe('object');
+      const origin = plan.origin as OriginPlan;
+      expect(origin.tags).toEqual([cache.fullTag('users'), cache.fullTag('lists')]);
+      expect(origin.tags).toEqual(['plans:users', 'plans:lists']);
+      fullTag.mockClear();
+      expect((plan.origin as OriginPlan).tags).toBe(origin.tags);
+      expect(fullTag).not.toHaveBeenCalled();
+    });
+
+    it('resolves templated tags per context, dropping the ones that cannot be resolved', () => {
+      const plan = compileCachedPlan(
+        { tags: ['users', 'user:{id}', 'owner:{user.id}', '{query.group}'] },
+        cache,
+        routeBinder(['id']),
+        routeDefault,
+        'W',
+      );
+      expect(typeof plan.origin).toBe('function');
+      const origin = plan.origin as (context: HttpRequestLike) => OriginPlan;
+      expect(origin(req({ params: { id: '1' }, user: { id: 'u*' }, query: { group: 'g' } })).tags).toEqual([
+        'plans:users',
+        'plans:user:1',
+        'plans:owner:u%2A',
+        'plans:g',
+      ]);
+      // no user: the user tag is undefined; no group: the tag is '' — both are dropped
+      expect(origin(req({ params: { id: '2' } })).tags).toEqual(['plans:users', 'plans:user:2']);
+      const resolved = origin(req({ params: { id: '3' } }));
+      expect(resolved).toMatchObject({ ttlMs: 60_000, graceMs: 5_000, leaseMs: DEFAULT_LEASE_MS });
+    });
+
+    it('resolves method tags from the arguments', () => {
+      const plan = compileCachedPlan({ tags: ['order:{dto.id}'] }, cache, methodBinder(['dto']), defaultMethodKey('S', 'm'), 'W');
+      const origin = plan.origin as (args: readonly unknown[]) => OriginPlan;
+      expect(origin([{ id: 9 }]).tags).toEqual(['plans:order:9']);
+      expect(plan.key([{ id: 9 }])).toBe(defaultMethodKey('S', 'm')([{ id: 9 }]));
+    });
+
+    it('stores neither null nor undefined unless cacheNullish, and never a StreamableFile', () => {
+      const store = (compileCachedPlan({}, cache, routeBinder([]), routeDefault, 'W').origin as OriginPlan).store;
+      expect(store(null)).toBe(false);
+      expect(store(undefined)).toBe(false);
+      for (const value of [0, '', false, NaN, {}, [], 'x']) expect(store(value)).toBe(true);
+      const file = new StreamableFile(Buffer.from('data'));
+      expect(store(file)).toBe(false);
+
+      const nullish = (compileCachedPlan({ cacheNullish: true }, cache, routeBinder([]), routeDefault, 'W').origin as OriginPlan).store;
+      expect(nullish(null)).toBe(true);
+      expect(nullish(undefined)).toBe(true);
+      expect(nullish(1)).toBe(true);
+      expect(nullish(file)).toBe(false);
+
+      const templated = compileCachedPlan({ tags: ['{id}'] }, cache, routeBinder(['id']), routeDefault, 'W').origin as (r: HttpRequestLike) => OriginPlan;
+      expect(templated(req({ params: { id: '1' } })).store(null)).toBe(false);
+      expect(templated(req({ params: { id: '1' } })).store(file)).toBe(false);
+    });
+  });
+
+  describe('compileInvalidatePlan', () => {
+    it('compiles keys, patterns and tags', () => {
+      const plan = compileInvalidatePlan(
+        { keys: ['user:{id}', 'users'], patterns: ['user:{id}:*'], tags: ['org:{orgId}'] },
+        cache,
+        routeBinder(['id', 'orgId']),
+        'W',
+      );
+      const request = req({ params: { id: '*', orgId: 'a' } });
+      expect(plan.cache).toBe(cache);
+      expect(plan.keys.map((resolve) => resolve(request))).toEqual(['user:%2A', 'users']);
+      expect(plan.patterns.map((resolve) => resolve(request))).toEqual(['user:%2A:*']);
+      expect(plan.tags.map((resolve) => resolve(request))).toEqual(['org:a']);
+    });
+
+    it('compiles missing lists as empty', () => {
+      const plan = compileInvalidatePlan({}, cache, routeBinder([]), 'W');
+      expect(plan).toEqual({ cache, keys: [], patterns: [], tags: [] });
+    });
+
+    it('names the list holding a bad template', () => {
+      const binder = methodBinder(['id']);
+      expect(thrown(() => compileInvalidatePlan({ keys: ['{x}'] }, cache, binder, '@InvalidateCache on S.m')).message).toMatch(
+        /^@InvalidateCache on S\.m keys: key template "\{x\}" names \{x\}, which it does not have; available: \{id\} or \{0\}$/,
+      );
+      expect(thrown(() => compileInvalidatePlan({ patterns: ['{x}*'] }, cache, binder, 'L')).message).toMatch(/^L patterns: /);
+      expect(thrown(() => compileInvalidatePlan({ tags: ['t:{'] }, cache, binder, 'L')).message).toMatch(/^L tags: malformed placeholder/);
+    });
+  });
+
+  describe('runInvalidation', () => {
+    async function seed(): Promise<void> {
+      await cache.set('user:1', 'u1', { tags: ['org:a'] });
+      await cache.set('user:2', 'u2', { tags: ['org:b'] });
+      await cache.set('doc:a1', 'a1');
+      await cache.set('doc:a2', 'a2');
+      await cache.set('doc:b1', 'b1', { tags: ['org:a'] });
+      await cache.set('doc:*', 'star');
+      await cache.set('other', 'other', { tags: ['org:c'] });
+    }
+
+    async function present(): Promise<string[]> {
+      const keys = ['user:1', 'user:2', 'doc:a1', 'doc:a2', 'doc:b1', 'doc:*', 'other'];
+      const values = await cache.mget(keys);
+      return keys.filter((_, i) => values[i] !== undefined);
+    }
+
+    it('deletes keys, patterns and tags resolved from the call, and nothing else', async () => {
+      await seed();
+      const plan = compileInvalidatePlan({ keys: ['user:{0}'], patterns: ['doc:{1}*'], tags: ['org:{2}'] }, cache, methodBinder(['id', 'prefix', 'org']), 'W');
+      await runInvalidation(plan, [2, 'a', 'c']);
+      expect(await present()).toEqual(['user:1', 'doc:b1', 'doc:*']);
+    });
+
+    it('deletes by tag, whatever the key', async () => {
+      await seed();
+      const plan = compileInvalidatePlan({ tags: ['org:{orgId}'] }, cache, routeBinder(['orgId']), 'W');
+      await runInvalidation(plan, req({ params: { orgId: 'a' } }));
+      expect(await present()).toEqual(['user:2', 'doc:a1', 'doc:a2', 'doc:*', 'other']);
+    });
+
+    it('deletes several keys and constant templates', async () => {
+      await seed();
+      const plan = compileInvalidatePlan({ keys: ['user:1', 'user:{id}', 'missing'] }, cache, routeBinder(['id']), 'W');
+      await runInvalidation(plan, req({ params: { id: '2' } }));
+      expect(await present()).toEqual(['doc:a1', 'doc:a2', 'doc:b1', 'doc:*', 'other']);
+    });
+
+    it('cannot widen a pattern with a substituted value', async () => {
+      await seed();
+      const plan = compileInvalidatePlan({ patterns: ['doc:{name}'] }, cache, methodBinder(['name']), 'W');
+      await runInvalidation(plan, ['*']);
+      // `*` became %2A: it matched no stored key (not even the literal "doc:*")
+      expect(await present()).toEqual(['user:1', 'user:2', 'doc:a1', 'doc:a2', 'doc:b1', 'doc:*', 'other']);
+    });
+
+    it('skips what resolves to undefined or an empty string', async () => {
+      await seed();
+      const deleteSpy = jest.spyOn(cache, 'delete');
+      const patternSpy = jest.spyOn(cache, 'deletePattern');
+      const tagSpy = jest.spyOn(cache, 'deleteByTag');
+      const plan = compileInvalidatePlan(
+        { keys: ['{query.key}', 'u:{user.id}'], patterns: ['{query.pattern}'], tags: ['{query.tag}', 'owner:{user.id}'] },
+        cache,
+        routeBinder([]),
+        'W',
+      );
+      await expect(runInvalidation(plan, req())).resolves.toBeUndefined();
+      expect(deleteSpy).not.toHaveBeenCalled();
+      expect(patternSpy).not.toHaveBeenCalled();
+      expect(tagSpy).not.toHaveBeenCalled();
+      expect(await present()).toHaveLength(7);
+    });
+
+    it('calls delete and deleteByTag once with every resolved value', async () => {
+      await seed();
+      const deleteSpy = jest.spyOn(cache, 'delete');
+      const tagSpy = jest.spyOn(cache, 'deleteByTag');
+      const patternSpy = jest.spyOn(cache, 'deletePattern');
+      const plan = compileInvalidatePlan(
+        { keys: ['user:{0}', 'doc:{1}'], patterns: ['doc:a*', 'doc:b*'], tags: ['org:{2}', 'org:c'] },
+        cache,
+        methodBinder(['a', 'b', 'c']),
+        'W',
+      );
+      await runInvalidation(plan, [1, 'a1', 'b']);
+      expect(deleteSpy).toHaveBeenCalledTimes(1);
+      expect(deleteSpy).toHaveBeenCalledWith('user:1', 'doc:a1');
+      expect(tagSpy).toHaveBeenCalledTimes(1);
+      expect(tagSpy).toHaveBeenCalledWith('org:b', 'org:c');
+      expect(patternSpy.mock.calls).toEqual([['doc:a*'], ['doc:b*']]);
+      expect(await present()).toEqual(['doc:*']);
+    });
+
+    it('does nothing for an empty plan', async () => {
+      await seed();
+      await runInvalidation(compileInvalidatePlan({}, cache, routeBinder([]), 'W'), req());
+      expect(await present()).toHaveLength(7);
+    });
+  });
+});
