@@ -1,12 +1,14 @@
 import { CacheError, CacheErrorCode } from './cache.errors.js';
 import { parseDuration, parsePositiveDuration } from './core/duration.js';
 import { entryOf, runOrigin, type OriginPlan } from './core/origin.js';
-import type { TieredCache } from './core/tiered-cache.js';
+import type { CacheEventMap, CacheEventName } from './core/cache-events.js';
+import { rate, type TieredCache } from './core/tiered-cache.js';
 import type { CacheEntry } from './interfaces/cache-backend.interface.js';
 import type {
   CacheStats,
   GetOrSetOptions,
   SetOptions,
+  TierSelection,
   WarmEntry,
   WarmOptions,
   WarmReport,
@@ -36,12 +38,16 @@ export interface CacheViewConfig {
 export class CacheService {
   private readonly prefix: string;
   private readonly globPrefix: string;
+  private readonly counters = { hits: 0, misses: 0, stale: 0 };
+  /** The name in events and metrics: the forFeature name, or 'default'. */
+  readonly label: string;
 
   constructor(
     /** The shared engine (internal; used by the decorators). */
     readonly engine: TieredCache,
     private readonly view: CacheViewConfig,
   ) {
+    this.label = view.name ?? 'default';
     this.prefix = view.namespace + KEY_SEPARATOR;
     this.globPrefix = escapeGlob(view.namespace) + KEY_SEPARATOR;
   }
@@ -63,15 +69,16 @@ export class CacheService {
 
   /** The fresh value of `key`, or undefined. */
   async get<T>(key: string): Promise<T | undefined> {
-    const found = await this.engine.read(this.fullKey(key));
-    return this.engine.count(found) ? (found!.value as T) : undefined;
+    const full = this.fullKey(key);
+    const found = await this.engine.read(full);
+    return this.countRead(found, full) ? (found!.value as T) : undefined;
   }
 
   /** Stores `value` under `key` (in both tiers unless `tier` says otherwise). `undefined` is not stored. */
   async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
     const full = this.fullKey(key);
     if (value === undefined) return;
-    await this.engine.write(full, this.entry(value, options), options?.tier);
+    await this.write(full, this.entry(value, options), options?.tier);
   }
 
   /**
@@ -83,9 +90,8 @@ export class CacheService {
   async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
     const full = this.fullKey(key);
     const found = await this.engine.read(full);
-    const now = this.engine.clock();
-    if (this.engine.count(found, now)) return found!.value as T;
-    return (await runOrigin(this.engine, full, found, factory, this.originPlan(options))).value;
+    if (this.countRead(found, full)) return found!.value as T;
+    return (await runOrigin(this, full, found, factory, this.originPlan(options))).value;
   }
 
   /** True when `key` has a fresh value. */
@@ -132,12 +138,14 @@ export class CacheService {
     const graceMs = options?.grace === undefined ? found.staleUntil - found.expiresAt : parseDuration(options.grace, 'grace');
     const tags = options?.tags === undefined ? found.tags : this.fullTags(options.tags);
     const entry: CacheEntry = { value: merged, expiresAt: now + ttlMs, staleUntil: now + ttlMs + graceMs, tags };
-    await this.engine.write(full, entry, options?.tier);
+    await this.write(full, entry, options?.tier);
   }
 
   /** Deletes keys from every tier. */
   async delete(...keys: string[]): Promise<void> {
-    await this.engine.delete(keys.map((key) => this.fullKey(key)));
+    const full = keys.map((key) => this.fullKey(key));
+    await this.engine.delete(full);
+    if (this.engine.events.active.delete) this.engine.events.emit('delete', { cache: this.label, keys: full });
   }
 
   /**
@@ -148,17 +156,24 @@ export class CacheService {
     if (typeof pattern !== 'string' || pattern === '') {
       throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'deletePattern needs a non-empty pattern');
     }
-    return this.engine.deletePattern(this.globPrefix + pattern);
+    const glob = this.globPrefix + pattern;
+    const removed = await this.engine.deletePattern(glob);
+    if (this.engine.events.active.delete) this.engine.events.emit('delete', { cache: this.label, pattern: glob });
+    return removed;
   }
 
   /** Deletes every entry of this cache carrying any of the tags; resolves to how many distinct keys. */
   async deleteByTag(...tags: string[]): Promise<number> {
-    return this.engine.deleteByTags(this.fullTags(tags));
+    const full = this.fullTags(tags);
+    const removed = await this.engine.deleteByTags(full);
+    if (this.engine.events.active.delete) this.engine.events.emit('delete', { cache: this.label, tags: full });
+    return removed;
   }
 
   /** Removes every entry of this namespace (named caches under it included), and nothing else. */
-  clear(): Promise<void> {
-    return this.engine.clear(this.prefix);
+  async clear(): Promise<void> {
+    await this.engine.clear(this.prefix);
+    if (this.engine.events.active.delete) this.engine.events.emit('delete', { cache: this.label, prefix: this.prefix });
   }
 
   /**
@@ -203,9 +218,49 @@ export class CacheService {
     return { ...report, durationMs };
   }
 
-  /** Hits, misses, stale serves, errors and hit rate, overall and per tier (synchronous). */
+  /**
+   * This cache's hits, misses, stale serves and hit rate; the tiers' errors, counters and latency
+   * percentiles (the tiers are shared by every cache of the module). Synchronous.
+   */
   stats(): CacheStats {
-    return this.engine.stats();
+    const { hits, misses, stale } = this.counters;
+    const tiers = this.engine.stats().tiers;
+    const errors = (tiers.local?.errors ?? 0) + (tiers.shared?.errors ?? 0);
+    return { hits, misses, stale, errors, hitRate: rate(hits, misses), tiers };
+  }
+
+  /**
+   * Subscribes to the events of every cache of this module (`hit`, `miss`, `stale`, `set`,
+   * `delete`, `error`); each event names its cache. Returns the unsubscribe function.
+   */
+  on<E extends CacheEventName>(event: E, listener: (payload: CacheEventMap[E]) => void): () => void {
+    return this.engine.events.on(event, listener);
+  }
+
+  /** Counts a read of `key` (internal: used by the decorators); returns whether it was a fresh hit. */
+  countRead(found: CacheEntry | undefined, key: string): boolean {
+    const hit = this.engine.count(found);
+    if (hit) {
+      this.counters.hits++;
+      if (this.engine.events.active.hit) this.engine.events.emit('hit', { cache: this.label, key });
+    } else {
+      this.counters.misses++;
+      if (this.engine.events.active.miss) this.engine.events.emit('miss', { cache: this.label, key });
+    }
+    return hit;
+  }
+
+  /** Counts a stale value served for `key` (internal). */
+  countStale(key: string): void {
+    this.counters.stale++;
+    this.engine.countStale();
+    if (this.engine.events.active.stale) this.engine.events.emit('stale', { cache: this.label, key });
+  }
+
+  /** Writes an entry to the tiers (internal: used by the decorators). */
+  async write(key: string, entry: CacheEntry, tier: TierSelection | undefined): Promise<void> {
+    await this.engine.write(key, entry, tier);
+    if (this.engine.events.active.set) this.engine.events.emit('set', { cache: this.label, key });
   }
 
   /** The stored key of `key` in this cache. */

@@ -8,6 +8,8 @@ export { InvalidateCache } from './decorators/invalidate-cache.decorator.js';
 export { CacheInterceptor, X_CACHE } from './interceptors/cache.interceptor.js';
 export type { CachedOptions, InvalidateCacheOptions } from './interfaces/decorator-options.interface.js';
 export { parseDuration, type Duration } from './core/duration.js';
+export type { CacheEventMap, CacheEventName } from './core/cache-events.js';
+export type { LatencyPercentiles } from './core/latency.js';
 export type { CacheBackend, CacheEntry, MaybePromise } from './interfaces/cache-backend.interface.js';
 export type {
   CacheFeatureOptions,

@@ -2,6 +2,7 @@ import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { isAtomicBackend, type AtomicCacheBackend, type CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { TierSelection } from '../interfaces/cache-service.interface.js';
 import type { Tier } from './tier.js';
+import type { CacheService } from '../cache.service.js';
 import type { TieredCache } from './tiered-cache.js';
 
 /** How a value is computed and stored on a miss; resolved once (per decorator) or per call. */
@@ -39,13 +40,14 @@ const POLL_MS = 25;
  * computation then goes on in the background and stores its value.
  */
 export async function runOrigin<T>(
-  engine: TieredCache,
+  cache: CacheService,
   key: string,
   stale: CacheEntry | undefined,
   factory: () => T | Promise<T>,
   plan: OriginPlan,
 ): Promise<Outcome<T>> {
-  const computation = engine.singleFlight.run(key, () => compute(engine, key, factory, plan));
+  const engine = cache.engine;
+  const computation = engine.singleFlight.run(key, () => compute(cache, key, factory, plan));
   if (stale === undefined) return computation;
   try {
     const result = plan.timeoutMs === undefined ? await computation : await raceTimeout(computation, plan.timeoutMs);
@@ -56,7 +58,7 @@ export async function runOrigin<T>(
   } catch {
     // The origin failed: serve the stale value.
   }
-  engine.countStale();
+  cache.countStale(key);
   return { value: stale.value as T, status: 'stale' };
 }
 
@@ -72,12 +74,13 @@ export function atomicTier(engine: TieredCache): { tier: Tier; backend: AtomicCa
   return tier !== undefined && isAtomicBackend(tier.backend) ? { tier, backend: tier.backend } : undefined;
 }
 
-async function compute<T>(engine: TieredCache, key: string, factory: () => T | Promise<T>, plan: OriginPlan): Promise<Outcome<T>> {
+async function compute<T>(cache: CacheService, key: string, factory: () => T | Promise<T>, plan: OriginPlan): Promise<Outcome<T>> {
+  const engine = cache.engine;
   const atomic = plan.atomic === undefined ? undefined : atomicTier(engine);
-  if (atomic !== undefined && plan.atomic === 'at-most-once') return atMostOnce(engine, atomic, key, factory, plan);
-  if (atomic !== undefined && plan.atomic === 'at-least-once') return atLeastOnce(engine, atomic, key, factory, plan);
+  if (atomic !== undefined && plan.atomic === 'at-most-once') return atMostOnce(cache, atomic, key, factory, plan);
+  if (atomic !== undefined && plan.atomic === 'at-least-once') return atLeastOnce(cache, atomic, key, factory, plan);
   const value = await factory();
-  if (plan.store(value)) await engine.write(key, entryOf(engine, value, plan), plan.tier);
+  if (plan.store(value)) await cache.write(key, entryOf(engine, value, plan), plan.tier);
   return { value, status: 'miss' };
 }
 
@@ -87,12 +90,13 @@ async function compute<T>(engine: TieredCache, key: string, factory: () => T | P
  * this process meanwhile. An L2 that cannot be reached is not written at all.
  */
 async function atLeastOnce<T>(
-  engine: TieredCache,
+  cache: CacheService,
   { tier, backend }: { tier: Tier; backend: AtomicCacheBackend },
   key: string,
   factory: () => T | Promise<T>,
   plan: OriginPlan,
 ): Promise<Outcome<T>> {
+  const engine = cache.engine;
   const generation = engine.generation;
   const version = await tier.attempt('readVersion', key, () => backend.readVersion(key));
   const value = await factory();
@@ -102,7 +106,7 @@ async function atLeastOnce<T>(
   const written = plan.tier === 'local'
     ? true
     : await tier.attempt('setIfVersion', key, () => backend.setIfVersion(key, entry, ttlMs, version));
-  if (written === true && engine.generation === generation && plan.tier !== 'shared') await engine.write(key, entry, 'local');
+  if (written === true && engine.generation === generation && plan.tier !== 'shared') await cache.write(key, entry, 'local');
   return { value, status: 'miss' };
 }
 
@@ -112,12 +116,13 @@ async function atLeastOnce<T>(
  * when it expires. If the shared tier cannot be reached, it degrades to once per process.
  */
 async function atMostOnce<T>(
-  engine: TieredCache,
+  cache: CacheService,
   { tier, backend }: { tier: Tier; backend: AtomicCacheBackend },
   key: string,
   factory: () => T | Promise<T>,
   plan: OriginPlan,
 ): Promise<Outcome<T>> {
+  const engine = cache.engine;
   const giveUpAt = Date.now() + 2 * plan.leaseMs;
   for (;;) {
     const token = await tier.attempt('acquireLease', key, () => backend.acquireLease(key, plan.leaseMs));
@@ -126,7 +131,7 @@ async function atMostOnce<T>(
         const found = await engine.read(key);
         if (found !== undefined && found.expiresAt > engine.clock()) return { value: found.value as T, status: 'hit' };
         const value = await factory();
-        if (plan.store(value)) await engine.write(key, entryOf(engine, value, plan), plan.tier);
+        if (plan.store(value)) await cache.write(key, entryOf(engine, value, plan), plan.tier);
         return { value, status: 'miss' };
       } finally {
         if (token !== undefined) await tier.attempt('releaseLease', key, () => backend.releaseLease(key, token));

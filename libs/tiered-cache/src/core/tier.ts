@@ -5,6 +5,7 @@ import { hashKey } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { withDeadline } from './deadline.js';
+import { LatencyReservoir } from './latency.js';
 
 /** Which tier: L1 in the process, or L2 shared between processes. */
 export type TierRole = 'local' | 'shared';
@@ -40,7 +41,11 @@ const LOG_INTERVAL_MS = 60_000;
  */
 export class Tier {
   readonly counters: TierCounters = { hits: 0, misses: 0, errors: 0 };
+  /** Durations of recent reads and writes, in ms. */
+  readonly latency = { get: new LatencyReservoir(), set: new LatencyReservoir() };
   readonly backend: CacheBackend;
+  /** Told about every failure (the engine turns it into an `error` event). */
+  onError: ((code: string) => void) | undefined;
   private readonly breaker: CircuitBreaker;
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   private readonly label: string;
@@ -72,6 +77,7 @@ export class Tier {
   /** Reads an entry; undefined on a miss or any failure. Synchronous for synchronous backends. */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     if (!this.breaker.allow()) return undefined;
+    const started = performance.now();
     let result: CacheEntry | undefined | Promise<CacheEntry | undefined>;
     try {
       result = this.backend.get(key);
@@ -80,16 +86,18 @@ export class Tier {
       return undefined;
     }
     if (!(result instanceof Promise)) {
+      this.latency.get.record(performance.now() - started);
       if (this.breaker.isOpen) this.breaker.success();
       return result;
     }
-    return this.settle(result, 'get', key, undefined);
+    return this.settle(result, 'get', key, undefined, this.latency.get, started);
   }
 
   /** Writes an entry (capped to this tier's TTL); failures are counted and logged, never thrown. */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
     if (!this.breaker.allow()) return;
     const cap = this.config.maxTtlMs;
+    const started = performance.now();
     let result: void | Promise<void>;
     try {
       result = cap !== undefined && cap < ttlMs
@@ -99,7 +107,8 @@ export class Tier {
       this.fail(err, 'set', key);
       return;
     }
-    if (result instanceof Promise) return this.settle(result, 'set', key, undefined);
+    if (result instanceof Promise) return this.settle(result, 'set', key, undefined, this.latency.set, started);
+    this.latency.set.record(performance.now() - started);
     if (this.breaker.isOpen) this.breaker.success();
   }
 
@@ -158,9 +167,17 @@ export class Tier {
     }
   }
 
-  private settle<T, F>(promise: Promise<T>, op: string, key: string | undefined, fallback: F): Promise<T | F> {
+  private settle<T, F>(
+    promise: Promise<T>,
+    op: string,
+    key: string | undefined,
+    fallback: F,
+    latency?: LatencyReservoir,
+    started = 0,
+  ): Promise<T | F> {
     return withDeadline(promise, this.config.timeoutMs, `${this.label} ${op}`).then(
       (value) => {
+        latency?.record(performance.now() - started);
         this.breaker.success();
         return value;
       },
@@ -174,6 +191,7 @@ export class Tier {
   private fail(cause: unknown, op: string, key: string | undefined): void {
     this.counters.errors++;
     const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
+    this.onError?.(err.code);
     if (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError)) {
       // An outage is logged once, by the breaker when it opens; failures below its threshold are only counted.
       this.breaker.failure(err);

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { CacheStats, TierSelection, TierStats } from '../interfaces/cache-service.interface.js';
+import { CacheEvents } from './cache-events.js';
 import { SingleFlight } from './single-flight.js';
 import type { Tier } from './tier.js';
 
@@ -25,6 +26,8 @@ interface EngineCounters {
  */
 export class TieredCache {
   readonly singleFlight = new SingleFlight();
+  /** Events of every cache view of this engine (hit, miss, stale, set, delete, error). */
+  readonly events = new CacheEvents();
   private readonly counters: EngineCounters = { hits: 0, misses: 0, stale: 0 };
   private readonly listeners = new Set<(event: InvalidationEvent) => void>();
   private closed = false;
@@ -35,7 +38,14 @@ export class TieredCache {
     readonly shared: Tier | undefined,
     readonly clock: () => number,
     readonly logger: LoggerService,
-  ) {}
+  ) {
+    for (const tier of [local, shared]) {
+      if (tier === undefined) continue;
+      tier.onError = (code) => {
+        if (this.events.active.error) this.events.emit('error', { tier: tier.config.role, backend: tier.backend.name, code });
+      };
+    }
+  }
 
   /**
    * Reads the freshest entry within its stale window, or undefined. A fresh L1 entry is returned
@@ -176,6 +186,7 @@ export class TieredCache {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.events.clear();
     await Promise.all([this.local?.close(), this.shared?.close()]);
   }
 
@@ -202,11 +213,22 @@ export class TieredCache {
   }
 }
 
-function tierStats(tier: Tier): TierStats {
+/** Counters and latency of one tier. */
+export function tierStats(tier: Tier): TierStats {
   const { hits, misses, errors } = tier.counters;
-  return { backend: tier.backend.name, hits, misses, errors, hitRate: rate(hits, misses) };
+  const get = tier.latency.get.percentiles();
+  const set = tier.latency.set.percentiles();
+  return {
+    backend: tier.backend.name,
+    hits,
+    misses,
+    errors,
+    hitRate: rate(hits, misses),
+    ...(get || set ? { latencyMs: { ...(get && { get }), ...(set && { set }) } } : {}),
+  };
 }
 
-function rate(hits: number, misses: number): number {
+/** hits / (hits + misses), 0 without reads. */
+export function rate(hits: number, misses: number): number {
   return hits + misses === 0 ? 0 : hits / (hits + misses);
 }

@@ -153,12 +153,11 @@ function cachedMethod(plan: CachedPlan<readonly unknown[]>, original: AnyMethod)
   return async function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
     const key = plan.key(args);
     if (key === undefined) return original.apply(this, args);
-    const engine = plan.cache.engine;
     const full = plan.cache.fullKey(key);
-    const found = await engine.read(full);
-    if (engine.count(found)) return found!.value;
+    const found = await plan.cache.engine.read(full);
+    if (plan.cache.countRead(found, full)) return found!.value;
     const origin = typeof plan.origin === 'function' ? plan.origin(args) : plan.origin;
-    return (await runOrigin(engine, full, found, () => original.apply(this, args), origin)).value;
+    return (await runOrigin(plan.cache, full, found, () => original.apply(this, args), origin)).value;
   };
 }
 

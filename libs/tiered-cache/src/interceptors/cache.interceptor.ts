@@ -53,7 +53,7 @@ export class CacheInterceptor implements NestInterceptor {
     const engine = plan.cache.engine;
     const found = engine.read(key);
     if (!(found instanceof Promise) && found !== undefined && found.expiresAt > engine.clock()) {
-      engine.count(found);
+      plan.cache.countRead(found, key);
       setXCache(res, 'HIT');
       return of(found.value);
     }
@@ -68,15 +68,14 @@ export class CacheInterceptor implements NestInterceptor {
     lookup: CacheEntry | undefined | Promise<CacheEntry | undefined>,
     next: CallHandler,
   ): Promise<unknown> {
-    const engine = plan.cache.engine;
     const found = await lookup;
-    if (engine.count(found)) {
+    if (plan.cache.countRead(found, key)) {
       setXCache(res, 'HIT');
       return found!.value;
     }
     const origin = typeof plan.origin === 'function' ? plan.origin(req) : plan.origin;
     let ranHere = false;
-    const outcome = await runOrigin(engine, key, found, () => {
+    const outcome = await runOrigin(plan.cache, key, found, () => {
       ranHere = true;
       return lastValueFrom(next.handle(), { defaultValue: undefined });
     }, origin);

@@ -1,4 +1,5 @@
 import type { Duration } from '../core/duration.js';
+import type { LatencyPercentiles } from '../core/latency.js';
 
 /** Which tiers a write goes to. */
 export type TierSelection = 'local' | 'shared' | 'both';
@@ -65,11 +66,15 @@ export interface TierStats {
   misses: number;
   errors: number;
   hitRate: number;
+  /** Percentiles of the last 1024 reads (`get`) and writes (`set`) of this tier, in ms. */
+  latencyMs?: { get?: LatencyPercentiles; set?: LatencyPercentiles };
 }
 
 /**
  * Counters of a cache since start. A read is a hit when some tier had a fresh entry, a miss
- * otherwise; `stale` counts stale values served by `getOrSet`; `errors` sums the tiers' errors.
+ * otherwise; `stale` counts stale values served. `hits`, `misses` and `stale` are this cache's
+ * own (the root and each named cache count apart); the tiers are shared by all of them, so
+ * `tiers` and `errors` (the tiers' errors summed) are the same for every cache of the module.
  */
 export interface CacheStats {
   hits: number;
