@@ -49,9 +49,13 @@ export class CacheError extends Error {
   }
 }
 
-/** Wraps any thrown value in a {@link CacheError}, keeping an existing one as it is. */
+/**
+ * Wraps any thrown value in a {@link CacheError}, keeping an existing one as it is. A client's own
+ * timeout (ioredis's "Command timed out", an ETIMEDOUT) becomes `E_BACKEND_TIMEOUT`.
+ */
 export function toCacheError(err: unknown, code: CacheErrorCode, context: string): CacheError {
   if (err instanceof CacheError) return err;
   const detail = err instanceof Error ? err.message : String(err);
-  return new CacheError(code, `${context}: ${detail}`, { cause: err });
+  const timedOut = /timed out|ETIMEDOUT/i.test(detail) || (err as { code?: unknown } | null)?.code === 'ETIMEDOUT';
+  return new CacheError(timedOut ? CacheErrorCode.E_BACKEND_TIMEOUT : code, `${context}: ${detail}`, { cause: err });
 }

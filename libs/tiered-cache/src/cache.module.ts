@@ -8,6 +8,7 @@ import {
   ConfigurableCacheCoreModule,
 } from './cache.module-definition.js';
 import { CacheService } from './cache.service.js';
+import { CacheHealthIndicator } from './health/cache-health.indicator.js';
 import { CacheExplorer } from './explorer/cache.explorer.js';
 import { CachePlanRegistry } from './explorer/cache-plan.registry.js';
 import { createTieredCache } from './core/create-tiers.js';
@@ -66,8 +67,8 @@ export class CacheModule {
       module: CacheModule,
       global: options.isGlobal ?? false,
       imports: [CacheCoreModule.forRoot(options)],
-      providers: [rootCacheProvider],
-      exports: [CacheService],
+      providers: [rootCacheProvider, CacheHealthIndicator],
+      exports: [CacheService, CacheHealthIndicator],
     };
   }
 
@@ -77,8 +78,8 @@ export class CacheModule {
       module: CacheModule,
       global: options.isGlobal ?? false,
       imports: [CacheCoreModule.forRootAsync(options)],
-      providers: [rootCacheProvider],
-      exports: [CacheService],
+      providers: [rootCacheProvider, CacheHealthIndicator],
+      exports: [CacheService, CacheHealthIndicator],
     };
   }
 

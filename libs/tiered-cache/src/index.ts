@@ -6,6 +6,12 @@ export { InjectCache } from './decorators/inject-cache.decorator.js';
 export { Cached } from './decorators/cached.decorator.js';
 export { InvalidateCache } from './decorators/invalidate-cache.decorator.js';
 export { CacheInterceptor, X_CACHE } from './interceptors/cache.interceptor.js';
+export {
+  CacheHealthIndicator,
+  type CacheHealthOptions,
+  type CacheHealthResult,
+  type TierHealth,
+} from './health/cache-health.indicator.js';
 export type { CachedOptions, InvalidateCacheOptions } from './interfaces/decorator-options.interface.js';
 export { parseDuration, type Duration } from './core/duration.js';
 export type { CacheEventMap, CacheEventName } from './core/cache-events.js';

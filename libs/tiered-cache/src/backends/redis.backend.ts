@@ -96,6 +96,11 @@ export class RedisBackend implements CacheBackend {
     return performance.now() - started;
   }
 
+  /** The ioredis connection state ('ready', 'connecting', 'reconnecting', 'end'...). */
+  details(): Record<string, unknown> {
+    return { connection: this.client.status };
+  }
+
   async close(): Promise<void> {
     if (!this.connection.owned) return;
     const client = this.client;

@@ -48,6 +48,8 @@ export interface CacheBackend {
   close(): Promise<void>;
   /** Approximate number of entries, when cheap to know (health and stats). */
   size?(): number | undefined;
+  /** Extra facts for health checks, cheap and never values (e.g. `{ connection: 'ready' }`). */
+  details?(): Record<string, unknown>;
 }
 
 /**
