@@ -9,6 +9,7 @@ import {
 } from './cache.module-definition.js';
 import { CacheService } from './cache.service.js';
 import { CacheHealthIndicator } from './health/cache-health.indicator.js';
+import { CacheMetrics } from './metrics/prometheus.metrics.js';
 import { CacheExplorer } from './explorer/cache.explorer.js';
 import { CachePlanRegistry } from './explorer/cache-plan.registry.js';
 import { createTieredCache } from './core/create-tiers.js';
@@ -23,6 +24,7 @@ import type { CacheFeatureOptions, CacheModuleOptions } from './interfaces/cache
   providers: [
     CachePlanRegistry,
     CacheExplorer,
+    CacheMetrics,
     {
       provide: CACHE_RESOLVED_OPTIONS,
       useFactory: (options: CacheModuleOptions) => resolveOptions(options),

@@ -50,6 +50,7 @@ export class CacheService {
     this.label = view.name ?? 'default';
     this.prefix = view.namespace + KEY_SEPARATOR;
     this.globPrefix = escapeGlob(view.namespace) + KEY_SEPARATOR;
+    engine.views.add(this);
   }
 
   /** The name given to `forFeature`, or undefined for the root cache. */

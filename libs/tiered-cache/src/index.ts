@@ -5,6 +5,7 @@ export { getCacheToken } from './cache.constants.js';
 export { InjectCache } from './decorators/inject-cache.decorator.js';
 export { Cached } from './decorators/cached.decorator.js';
 export { InvalidateCache } from './decorators/invalidate-cache.decorator.js';
+export { DEFAULT_METRICS_PREFIX } from './metrics/prometheus.metrics.js';
 export { CacheInterceptor, X_CACHE } from './interceptors/cache.interceptor.js';
 export {
   CacheHealthIndicator,
@@ -19,6 +20,7 @@ export type { LatencyPercentiles } from './core/latency.js';
 export type { CacheBackend, CacheEntry, MaybePromise } from './interfaces/cache-backend.interface.js';
 export type {
   CacheFeatureOptions,
+  CacheMetricsOptions,
   CacheModuleOptions,
   CustomTierOptions,
   FilesystemTierOptions,

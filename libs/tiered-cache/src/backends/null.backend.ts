@@ -2,7 +2,7 @@ import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.inter
 
 /** The backend of `enabled: false` and `backend: 'null'`: every read misses, every write is dropped. */
 export class NullBackend implements CacheBackend {
-  readonly name = 'null';
+  readonly name: string = 'null';
   readonly synchronous = true;
 
   get(_key: string): CacheEntry | undefined {

@@ -25,7 +25,7 @@ const KNOWN_KEYS: Readonly<Record<(typeof BACKEND_NAMES)[number], readonly strin
   filesystem: [...COMMON_KEYS, 'dir', 'maxEntries', 'pruneInterval', 'maxEntryBytes'],
   null: COMMON_KEYS,
 };
-const MODULE_KEYS = ['namespace', 'ttl', 'grace', 'local', 'shared', 'enabled', 'logger', 'clock', 'isGlobal'];
+const MODULE_KEYS = ['namespace', 'ttl', 'grace', 'local', 'shared', 'enabled', 'logger', 'clock', 'isGlobal', 'metrics'];
 const CONTRACT_METHODS = ['get', 'set', 'delete', 'deletePattern', 'deleteByTags', 'clear', 'ping', 'close'] as const;
 
 /** A {@link CacheError} for a bad option, naming it. */
@@ -45,6 +45,13 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   validateNamespace(namespace, 'namespace');
   if (options.enabled !== undefined && typeof options.enabled !== 'boolean') throw invalidOption('enabled', 'must be a boolean');
   if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', 'must be a function returning epoch ms');
+  const metrics = options.metrics;
+  if (metrics !== undefined && typeof metrics !== 'boolean' && (typeof metrics !== 'object' || metrics === null)) {
+    throw invalidOption('metrics', 'must be true, false or { registry?, prefix? }');
+  }
+  if (typeof metrics === 'object' && metrics.prefix !== undefined && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metrics.prefix)) {
+    throw invalidOption('metrics.prefix', `${JSON.stringify(metrics.prefix)} is not a valid Prometheus metric name prefix`);
+  }
   const local = options.local ?? (options.shared === undefined ? { backend: 'memory' as const } : undefined);
   if (local !== undefined) validateTier(local, 'local');
   if (options.shared !== undefined) validateTier(options.shared, 'shared');

@@ -28,6 +28,8 @@ export class TieredCache {
   readonly singleFlight = new SingleFlight();
   /** Events of every cache view of this engine (hit, miss, stale, set, delete, error). */
   readonly events = new CacheEvents();
+  /** Every cache (root and named) built on this engine, for metrics. */
+  readonly views = new Set<{ readonly label: string; stats(): CacheStats }>();
   private readonly counters: EngineCounters = { hits: 0, misses: 0, stale: 0 };
   private readonly listeners = new Set<(event: InvalidationEvent) => void>();
   private closed = false;

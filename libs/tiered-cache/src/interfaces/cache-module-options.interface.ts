@@ -109,6 +109,19 @@ export interface CacheModuleOptions {
   logger?: LoggerService;
   /** Clock in epoch milliseconds, for tests. Default `Date.now`. */
   clock?: () => number;
+  /**
+   * Prometheus metrics through `prom-client` (an optional peer): `true` registers them on its
+   * default registry; or give a `registry` and/or a metric name `prefix` (default `nest_tiered_cache_`).
+   */
+  metrics?: boolean | CacheMetricsOptions;
+}
+
+/** Options of the Prometheus metrics. */
+export interface CacheMetricsOptions {
+  /** A prom-client `Registry`. Default: prom-client's default registry. */
+  registry?: unknown;
+  /** Prefix of every metric name. Default `nest_tiered_cache_`. */
+  prefix?: string;
 }
 
 /** Options of `CacheModule.forFeature`: a named view of the root cache with its own defaults. */

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Header, Inject, Module, Param, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Registry } from 'prom-client';
+import request from 'supertest';
+import { CacheModule, CacheService, Cached, getCacheToken, NullBackend } from 'nest-tiered-cache';
+
+const registry = new Registry();
+
+/** A shared tier whose reads always fail, to see errors counted by code. */
+class BrokenBackend extends NullBackend {
+  override readonly name = 'broken';
+  override get(): never {
+    throw new Error('connection refused');
+  }
+}
+
+@Controller()
+class MetricsController {
+  constructor(@Inject(getCacheToken('guild')) private readonly guilds: CacheService) {}
+
+  @Get('items/:id')
+  @Cached({ key: 'item:{id}' })
+  item(@Param('id') id: string) {
+    return { id };
+  }
+
+  @Get('guilds/:id')
+  guild(@Param('id') id: string) {
+    return this.guilds.getOrSet(`guild:${id}`, () => ({ id }));
+  }
+
+  @Get('metrics')
+  @Header('content-type', registry.contentType)
+  metrics() {
+    return registry.metrics();
+  }
+}
+
+@Module({
+  imports: [
+    CacheModule.forRoot({ isGlobal: true, metrics: { registry }, local: { backend: 'memory' }, shared: { backend: new BrokenBackend() } }),
+    CacheModule.forFeature({ name: 'guild' }),
+  ],
+  controllers: [MetricsController],
+})
+class AppModule {}
+
+describe('Prometheus metrics', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('exports counters per cache and tier after known traffic, with bounded labels', async () => {
+    const http = request(app.getHttpServer());
+    for (let i = 0; i < 4; i++) await http.get('/items/1').expect(200);
+    await http.get('/items/2').expect(200);
+    await http.get('/guilds/9').expect(200);
+    await http.get('/guilds/9').expect(200);
+    const text = (await http.get('/metrics').expect(200)).text;
+    expect(text).toContain('nest_tiered_cache_reads_total{cache="default",result="hit"} 3');
+    expect(text).toContain('nest_tiered_cache_reads_total{cache="default",result="miss"} 2');
+    expect(text).toContain('nest_tiered_cache_reads_total{cache="guild",result="hit"} 1');
+    expect(text).toContain('nest_tiered_cache_reads_total{cache="guild",result="miss"} 1');
+    expect(text).toContain('nest_tiered_cache_tier_reads_total{tier="local",backend="memory",result="hit"} 4');
+    expect(text).toContain('nest_tiered_cache_tier_reads_total{tier="local",backend="memory",result="miss"} 3');
+    expect(text).toContain('nest_tiered_cache_errors_total{tier="shared",backend="broken",code="E_BACKEND_ERROR"} 3');
+    expect(text).toContain('nest_tiered_cache_entries{tier="local",backend="memory"} 3');
+    expect(text).toContain('nest_tiered_cache_tier_available{tier="shared",backend="broken"} 0');
+    expect(text).toMatch(/nest_tiered_cache_operation_duration_seconds\{tier="local",backend="memory",op="get",quantile="0.99"\} \d/);
+    expect(text).toContain('# TYPE nest_tiered_cache_reads_total counter');
+    expect(text).not.toMatch(/item:1|guild:9/);
+  });
+
+  it('unregisters its metrics when the application closes', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [CacheModule.forRoot({ metrics: { registry, prefix: 'other_cache_' } })],
+    }).compile();
+    const other = await moduleRef.init();
+    expect(registry.getSingleMetric('other_cache_reads_total')).toBeDefined();
+    await other.close();
+    expect(registry.getSingleMetric('other_cache_reads_total')).toBeUndefined();
+  });
+});
