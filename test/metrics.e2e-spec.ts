@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Header, Inject, Module, Param, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached, getCacheToken, NullBackend } from 'nest-tiered-cache';
@@ -77,6 +78,13 @@ describe('Prometheus metrics', () => {
     expect(text).toMatch(/nest_tiered_cache_operation_duration_seconds\{tier="local",backend="memory",op="get",quantile="0.99"\} \d/);
     expect(text).toContain('# TYPE nest_tiered_cache_reads_total counter');
     expect(text).not.toMatch(/item:1|guild:9/);
+  });
+
+  it('has a Grafana dashboard that uses only metrics the library exports', () => {
+    const dashboard = readFileSync(new URL('../libs/tiered-cache/docs/grafana-dashboard.json', import.meta.url), 'utf8');
+    const used = new Set(dashboard.match(/nest_tiered_cache_\w+/g));
+    expect(used.size).toBeGreaterThanOrEqual(6);
+    for (const name of used) expect({ name, registered: registry.getSingleMetric(name) !== undefined }).toEqual({ name, registered: true });
   });
 
   it('unregisters its metrics when the application closes', async () => {
