@@ -11,10 +11,11 @@ describe('two tiers', () => {
   const logger = new RecordingLogger();
   let cache: CacheService;
   let engine: TieredCache;
+  let view: (namespace: string) => CacheService;
 
   beforeEach(async () => {
     logger.lines.length = 0;
-    ({ cache, engine } = await createTestCache(
+    ({ cache, engine, view } = await createTestCache(
       {
         namespace: 'tiers',
         ttl: 60,
@@ -130,6 +131,35 @@ describe('two tiers', () => {
     await expect(cache.set('k', 1, { tags: [''] })).rejects.toThrow(/tag must be a non-empty string/);
     await expect(cache.deletePattern('')).rejects.toThrow(/non-empty pattern/);
     await expect(cache.set('k', 1, { ttl: -1 })).rejects.toThrow(/"ttl"/);
+  });
+
+  it('emits typed events only to listeners, and counts each cache apart', async () => {
+    const seen: string[] = [];
+    const off = cache.on('hit', (e) => seen.push(`hit ${e.cache} ${e.key}`));
+    cache.on('miss', (e) => seen.push(`miss ${e.cache} ${e.key}`));
+    cache.on('set', (e) => seen.push(`set ${e.key}`));
+    cache.on('delete', (e) => seen.push(`delete ${JSON.stringify(e.keys ?? e.pattern ?? e.tags ?? e.prefix)}`));
+    cache.on('stale', (e) => seen.push(`stale ${e.key}`));
+    cache.on('hit', () => {
+      throw new Error('a listener that throws is isolated');
+    });
+    await cache.get('a');
+    await cache.set('a', 1, { ttl: 1, grace: 60 });
+    await cache.get('a');
+    off();
+    await cache.get('a');
+    clock.advance(2_000);
+    await cache.getOrSet('a', () => Promise.reject(new Error('down')), { grace: 60 });
+    await cache.delete('a');
+    await cache.deletePattern('x*');
+    expect(seen).toEqual(['miss default tiers:a', 'set tiers:a', 'hit default tiers:a', 'miss default tiers:a', 'stale tiers:a', 'delete ["tiers:a"]', 'delete "tiers:x*"']);
+
+    const named = view('tiers:named');
+    await named.get('n');
+    expect(named.stats()).toMatchObject({ hits: 0, misses: 1, stale: 0 });
+    expect(cache.stats()).toMatchObject({ hits: 2, misses: 2, stale: 1 });
+    expect(named.stats().tiers).toEqual(cache.stats().tiers);
+    expect(cache.stats().tiers.local!.latencyMs!.get!.samples).toBeGreaterThan(0);
   });
 
   it('stores a very long key under a hash', async () => {
