@@ -1,6 +1,7 @@
 import { CacheError, CacheErrorCode } from './cache.errors.js';
 import { parseDuration, parsePositiveDuration } from './core/duration.js';
 import { entryOf, runOrigin, type OriginPlan } from './core/origin.js';
+import { warmUp } from './core/warm-up.js';
 import type { CacheEventMap, CacheEventName } from './core/cache-events.js';
 import { rate, type TieredCache } from './core/tiered-cache.js';
 import type { CacheEntry } from './interfaces/cache-backend.interface.js';
@@ -181,42 +182,8 @@ export class CacheService {
    * Loads entries ahead of traffic, `concurrency` at a time (default 8). A failing load is counted
    * and logged, never thrown. Progress is logged every 10% when the total is known, else every 100.
    */
-  async warm(entries: Iterable<WarmEntry> | AsyncIterable<WarmEntry>, options?: WarmOptions): Promise<WarmReport> {
-    const started = performance.now();
-    const concurrency = options?.concurrency ?? 8;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new CacheError(CacheErrorCode.E_INVALID_OPTION, `Invalid option "concurrency": ${concurrency} must be an integer >= 1`);
-    }
-    const total = Array.isArray(entries) ? entries.length : undefined;
-    const step = total === undefined ? 100 : Math.max(1, Math.ceil(total / 10));
-    const report = { loaded: 0, failed: 0 };
-    const logger = this.engine.logger;
-    const label = `warm-up of ${this.view.name ?? this.view.namespace}`;
-    logger.log(`${label}: started${total === undefined ? '' : ` (${total} entries)`}`);
-    const iterator = Symbol.asyncIterator in entries
-      ? (entries as AsyncIterable<WarmEntry>)[Symbol.asyncIterator]()
-      : (entries as Iterable<WarmEntry>)[Symbol.iterator]();
-    const worker = async () => {
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        const item = next.value;
-        try {
-          const value = await item.load();
-          await this.set(item.key, value, { ttl: item.ttl ?? options?.ttl, tags: item.tags });
-          report.loaded++;
-        } catch (err) {
-          report.failed++;
-          if (report.failed === 1) logger.warn(`${label}: a load failed: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        const done = report.loaded + report.failed;
-        if (done % step === 0) logger.log(`${label}: ${done}${total === undefined ? '' : `/${total}`} done, ${report.failed} failed`);
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    const durationMs = performance.now() - started;
-    logger.log(`${label}: ${report.loaded} loaded, ${report.failed} failed in ${Math.round(durationMs)} ms`);
-    return { ...report, durationMs };
+  warm(entries: Iterable<WarmEntry> | AsyncIterable<WarmEntry>, options?: WarmOptions): Promise<WarmReport> {
+    return warmUp(this, entries, options);
   }
 
   /**

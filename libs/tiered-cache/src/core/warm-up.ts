@@ -1,0 +1,50 @@
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import type { CacheService } from '../cache.service.js';
+import type { WarmEntry, WarmOptions, WarmReport } from '../interfaces/cache-service.interface.js';
+
+/**
+ * Loads entries into `cache` ahead of traffic, `concurrency` at a time (default 8). A failing load
+ * is counted (and the first one logged), never thrown. Progress is logged every 10% when the total
+ * is known, else every 100 entries.
+ */
+export async function warmUp(
+  cache: CacheService,
+  entries: Iterable<WarmEntry> | AsyncIterable<WarmEntry>,
+  options?: WarmOptions,
+): Promise<WarmReport> {
+  const started = performance.now();
+  const concurrency = options?.concurrency ?? 8;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new CacheError(CacheErrorCode.E_INVALID_OPTION, `Invalid option "concurrency": ${concurrency} must be an integer >= 1`);
+  }
+  const total = Array.isArray(entries) ? entries.length : undefined;
+  const step = total === undefined ? 100 : Math.max(1, Math.ceil(total / 10));
+  const report = { loaded: 0, failed: 0 };
+  const logger = cache.engine.logger;
+  const label = `warm-up of ${cache.name ?? cache.namespace}`;
+  logger.log(`${label}: started${total === undefined ? '' : ` (${total} entries)`}`);
+  const iterator = Symbol.asyncIterator in entries
+    ? (entries as AsyncIterable<WarmEntry>)[Symbol.asyncIterator]()
+    : (entries as Iterable<WarmEntry>)[Symbol.iterator]();
+  const worker = async () => {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      const item = next.value;
+      try {
+        const value = await item.load();
+        await cache.set(item.key, value, { ttl: item.ttl ?? options?.ttl, tags: item.tags });
+        report.loaded++;
+      } catch (err) {
+        report.failed++;
+        if (report.failed === 1) logger.warn(`${label}: a load failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const done = report.loaded + report.failed;
+      if (done % step === 0) logger.log(`${label}: ${done}${total === undefined ? '' : `/${total}`} done, ${report.failed} failed`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const durationMs = performance.now() - started;
+  logger.log(`${label}: ${report.loaded} loaded, ${report.failed} failed in ${Math.round(durationMs)} ms`);
+  return { ...report, durationMs };
+}
