@@ -1,13 +1,14 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Put } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Put, Query } from '@nestjs/common';
 import { Cached, InvalidateCache } from 'nest-tiered-cache';
-import { ProductsRepository, type Product } from './products.repository.js';
+import { CATEGORIES } from '../database/seed.js';
+import { ProductsRepository, type Product, type ProductPage } from './products.repository.js';
 
-/** Demo routes: a read cached by id, and an update that invalidates it. */
+/** The catalogue: products by id and by category page, and updates that invalidate them. */
 @Controller('products')
 export class ProductsController {
   constructor(private readonly products: ProductsRepository) {}
 
-  /** Served from the cache (`X-Cache: HIT`); the "database" is queried only on a miss. */
+  /** `X-Cache: HIT` from the cache, or `MISS` and one query. A 404 is never cached. */
   @Get(':id')
   @Cached({ key: 'product:{id}', ttl: '5m', tags: ['products'] })
   async findOne(@Param('id', ParseIntPipe) id: number): Promise<Product> {
@@ -16,11 +17,32 @@ export class ProductsController {
     return product;
   }
 
-  /** Writes through to the "database"; on success the cached product is invalidated. */
+  /** `?category=kitchen&page=2`: 20 products a page, most popular first. */
+  @Get()
+  @Cached({ key: 'products:{query.category}:{query.page}', ttl: '1m', tags: ['products', 'product-pages'] })
+  findPage(@Query('category') category?: string, @Query('page') page?: string): Promise<ProductPage> {
+    if (category !== undefined && !(CATEGORIES as readonly string[]).includes(category)) {
+      throw new BadRequestException(`unknown category ${JSON.stringify(category)}; one of ${CATEGORIES.join(', ')}`);
+    }
+    const pageNumber = page === undefined ? 1 : Number(page);
+    if (!Number.isInteger(pageNumber) || pageNumber < 1 || pageNumber > 1000) throw new BadRequestException('page must be an integer from 1 to 1000');
+    return this.products.findPage(category ?? null, pageNumber);
+  }
+
+  /** Renames and/or reprices; on success the product and every product page are invalidated. */
   @Put(':id')
-  @InvalidateCache({ keys: ['product:{id}'] })
-  async update(@Param('id', ParseIntPipe) id: number, @Body() body: { name?: string; priceCents?: number }): Promise<Product> {
-    const updated = await this.products.update(id, { name: body?.name, priceCents: body?.priceCents });
+  @InvalidateCache({ keys: ['product:{id}'], tags: ['product-pages'] })
+  async update(@Param('id', ParseIntPipe) id: number, @Body() body: { name?: unknown; priceCents?: unknown }): Promise<Product> {
+    const name = body?.name;
+    const priceCents = body?.priceCents;
+    if (name !== undefined && (typeof name !== 'string' || name.trim() === '' || name.length > 200)) {
+      throw new BadRequestException('name must be a non-empty string of at most 200 characters');
+    }
+    if (priceCents !== undefined && (!Number.isInteger(priceCents) || (priceCents as number) < 0 || (priceCents as number) > 100_000_000)) {
+      throw new BadRequestException('priceCents must be an integer from 0 to 100000000');
+    }
+    if (name === undefined && priceCents === undefined) throw new BadRequestException('give name and/or priceCents');
+    const updated = await this.products.update(id, { name: name as string | undefined, priceCents: priceCents as number | undefined });
     if (updated === undefined) throw new NotFoundException(`product ${id} not found`);
     return updated;
   }

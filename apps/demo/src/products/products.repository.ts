@@ -1,50 +1,57 @@
 import { Injectable } from '@nestjs/common';
+import { Database } from '../database/database.js';
 
 /** A product of the demo catalogue. */
 export interface Product {
   id: number;
   name: string;
+  category: string;
   priceCents: number;
-  updatedAt: string;
+  popularity: number;
 }
 
-/**
- * The demo's stand-in for a database: an in-memory table whose every query takes a few
- * milliseconds and is counted, so the effect of the cache is visible in `/cache/stats`.
- */
+/** A page of products. */
+export interface ProductPage {
+  category: string | null;
+  page: number;
+  pageSize: number;
+  items: Product[];
+}
+
+export const PAGE_SIZE = 20;
+const COLUMNS = 'id, name, category, price_cents AS "priceCents", popularity';
+
+/** The `products` table. Every method is exactly one query. */
 @Injectable()
 export class ProductsRepository {
-  /** Queries issued since start. */
-  queries = 0;
-  private readonly rows = new Map<number, Product>();
+  constructor(private readonly db: Database) {}
 
-  constructor() {
-    for (let id = 1; id <= 100; id++) {
-      this.rows.set(id, { id, name: `Product ${id}`, priceCents: 100 * id + 99, updatedAt: new Date(0).toISOString() });
-    }
-  }
-
-  /** One row by id, after a simulated 5 ms query. */
   async findOne(id: number): Promise<Product | undefined> {
-    await this.query();
-    const row = this.rows.get(id);
-    return row === undefined ? undefined : { ...row };
+    return (await this.db.query<Product>(`SELECT ${COLUMNS} FROM products WHERE id = $1`, [id]))[0];
   }
 
-  /** Updates a row's fields, after a simulated 5 ms query. */
-  async update(id: number, changes: Partial<Pick<Product, 'name' | 'priceCents'>>): Promise<Product | undefined> {
-    await this.query();
-    const row = this.rows.get(id);
-    if (row === undefined) return undefined;
-    const updated = { ...row, updatedAt: new Date().toISOString() };
-    if (changes.name !== undefined) updated.name = changes.name;
-    if (changes.priceCents !== undefined) updated.priceCents = changes.priceCents;
-    this.rows.set(id, updated);
-    return { ...updated };
+  /** Most popular first, `PAGE_SIZE` a page; `category` null means every category. */
+  async findPage(category: string | null, page: number): Promise<ProductPage> {
+    const items = await this.db.query<Product>(
+      `SELECT ${COLUMNS} FROM products WHERE ($1::text IS NULL OR category = $1::text)
+       ORDER BY popularity DESC, id LIMIT $2 OFFSET $3`,
+      [category, PAGE_SIZE, (page - 1) * PAGE_SIZE],
+    );
+    return { category, page, pageSize: PAGE_SIZE, items };
   }
 
-  private query(): Promise<void> {
-    this.queries++;
-    return new Promise((resolve) => setTimeout(resolve, 5));
+  /** The `limit` most popular products (the warm-up's list). */
+  mostPopular(limit: number): Promise<Product[]> {
+    return this.db.query<Product>(`SELECT ${COLUMNS} FROM products ORDER BY popularity DESC, id LIMIT $1`, [limit]);
+  }
+
+  /** Changes the given fields; undefined when there is no such product. */
+  async update(id: number, changes: { name?: string; priceCents?: number }): Promise<Product | undefined> {
+    const rows = await this.db.query<Product>(
+      `UPDATE products SET name = COALESCE($2, name), price_cents = COALESCE($3, price_cents)
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, changes.name ?? null, changes.priceCents ?? null],
+    );
+    return rows[0];
   }
 }
