@@ -129,7 +129,7 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
     expect((await call('PUT', `/products/${id}`, {})).status).toBe(400);
   });
 
-  it('caches a category page, and an update of any product invalidates the pages but not other products', async () => {
+  it("caches a category page, and an update invalidates its category's pages and the all-categories list, not other categories or products", async () => {
     const path = '/products?category=kitchen&page=1';
     const first = await get<ProductPage>(path);
     expect(first.status).toBe(200);
@@ -144,12 +144,20 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
 
     const other = rank(10);
     expect((await get(`/products/${other}`)).cache).toBe('HIT');
+    const otherCategory = '/products?category=garden&page=1';
+    const allCategories = '/products?page=1';
+    await get(otherCategory);
+    await get(allCategories);
+    expect((await get(otherCategory)).cache).toBe('HIT');
+    expect((await get(allCategories)).cache).toBe('HIT');
     const changed = first.body.items[0]!;
     expect((await call('PUT', `/products/${changed.id}`, { priceCents: 1999 })).status).toBe(200);
     const after = await get<ProductPage>(path);
     expect(after.cache).toBe('MISS');
     expect(after.body.items.find((p) => p.id === changed.id)?.priceCents).toBe(1999);
-    // Pages are invalidated by tag; other products stay cached.
+    // Pages are invalidated by category tag; other categories and other products stay cached.
+    expect((await get(allCategories)).cache).toBe('MISS');
+    expect((await get(otherCategory)).cache).toBe('HIT');
     expect((await get(`/products/${other}`)).cache).toBe('HIT');
 
     expect((await get('/products?category=nope')).status).toBe(400);

@@ -1,12 +1,15 @@
 import { BadRequestException, Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Put, Query } from '@nestjs/common';
-import { Cached, InvalidateCache } from 'nest-tiered-cache';
+import { CacheService, Cached, InvalidateCache } from 'nest-tiered-cache';
 import { CATEGORIES } from '../database/seed.js';
 import { ProductsRepository, type Product, type ProductPage } from './products.repository.js';
 
 /** The catalogue: products by id and by category page, and updates that invalidate them. */
 @Controller('products')
 export class ProductsController {
-  constructor(private readonly products: ProductsRepository) {}
+  constructor(
+    private readonly products: ProductsRepository,
+    private readonly cache: CacheService,
+  ) {}
 
   /** `X-Cache: HIT` from the cache, or `MISS` and one query. A 404 is never cached. */
   @Get(':id')
@@ -17,9 +20,13 @@ export class ProductsController {
     return product;
   }
 
-  /** `?category=kitchen&page=2`: 20 products a page, most popular first. */
+  /**
+   * `?category=kitchen&page=2`: 20 products a page, most popular first. Tagged by category
+   * (`product-pages:kitchen`; without `?category`, `product-pages:`) so that an update
+   * invalidates only the pages it can appear on.
+   */
   @Get()
-  @Cached({ key: 'products:{query.category}:{query.page}', ttl: '1m', tags: ['products', 'product-pages'] })
+  @Cached({ key: 'products:{query.category}:{query.page}', ttl: '1m', tags: ['products', 'product-pages:{query.category}'] })
   findPage(@Query('category') category?: string, @Query('page') page?: string): Promise<ProductPage> {
     if (category !== undefined && !(CATEGORIES as readonly string[]).includes(category)) {
       throw new BadRequestException(`unknown category ${JSON.stringify(category)}; one of ${CATEGORIES.join(', ')}`);
@@ -29,9 +36,13 @@ export class ProductsController {
     return this.products.findPage(category ?? null, pageNumber);
   }
 
-  /** Renames and/or reprices; on success the product and every product page are invalidated. */
+  /**
+   * Renames and/or reprices. On success the decorator invalidates the product, and the handler the
+   * pages it appears on: its category's and the all-categories list (the category is known only
+   * once the row is read, so that part is done through `CacheService`).
+   */
   @Put(':id')
-  @InvalidateCache({ keys: ['product:{id}'], tags: ['product-pages'] })
+  @InvalidateCache({ keys: ['product:{id}'] })
   async update(@Param('id', ParseIntPipe) id: number, @Body() body: { name?: unknown; priceCents?: unknown }): Promise<Product> {
     const name = body?.name;
     const priceCents = body?.priceCents;
@@ -44,6 +55,7 @@ export class ProductsController {
     if (name === undefined && priceCents === undefined) throw new BadRequestException('give name and/or priceCents');
     const updated = await this.products.update(id, { name: name as string | undefined, priceCents: priceCents as number | undefined });
     if (updated === undefined) throw new NotFoundException(`product ${id} not found`);
+    await this.cache.deleteByTag(`product-pages:${updated.category}`, 'product-pages:');
     return updated;
   }
 }
