@@ -126,9 +126,9 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
             const p = tier.latency[op].percentiles();
             if (p === undefined) continue;
             const labels = { tier: tier.config.role, backend: tier.backend.name, op };
-            this.set({ ...labels, quantile: '0.5' }, p.p50 / 1000);
-            this.set({ ...labels, quantile: '0.9' }, p.p90 / 1000);
-            this.set({ ...labels, quantile: '0.99' }, p.p99 / 1000);
+            this.set({ ...labels, quantile: '0.5' }, msToSeconds(p.p50));
+            this.set({ ...labels, quantile: '0.9' }, msToSeconds(p.p90));
+            this.set({ ...labels, quantile: '0.99' }, msToSeconds(p.p99));
           }
         }
       },
@@ -157,4 +157,9 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
       },
     }));
   }
+}
+
+/** Milliseconds to seconds, rounded to the microsecond (no float noise such as 4.2999999e-5 in the exposition). */
+function msToSeconds(ms: number): number {
+  return Math.round(ms * 1000) / 1e6;
 }
