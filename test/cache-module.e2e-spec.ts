@@ -101,12 +101,21 @@ describe('CacheModule bootstrap validation', () => {
     expect(() => CacheModule.forFeature({ name: 'ok', ttl: 'soon' as '1m' })).toThrow(/"forFeature\(ok\)\.ttl"/);
   });
 
-  it('opens no connection with enabled: false, and every read misses', async () => {
+  it('opens no connection with enabled: false, every read misses, and every call runs its origin', async () => {
     const app = await boot({ enabled: false, local: { backend: 'memory' }, shared: { backend: 'redis', url: 'redis://127.0.0.1:1', connectTimeout: '5s' } });
     const cache = app.get(CacheService);
     await cache.set('k', 'v');
     expect(await cache.get('k')).toBeUndefined();
     expect(cache.stats().tiers.shared?.backend).toBe('null');
+    // Not even concurrent calls are coalesced: the switch means "as without the cache".
+    let calls = 0;
+    let open!: () => void;
+    const gate = { promise: new Promise<void>((resolve) => (open = resolve)), resolve: () => open() };
+    const all = Promise.all(Array.from({ length: 5 }, () => cache.getOrSet('hot', async () => { calls++; await gate.promise; return calls; })));
+    await new Promise((resolve) => setImmediate(resolve));
+    gate.resolve();
+    await all;
+    expect(calls).toBe(5);
     await app.close();
   });
 

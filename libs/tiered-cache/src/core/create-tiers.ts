@@ -48,7 +48,7 @@ export async function createTieredCache(options: ResolvedCacheOptions, logger: L
     await local?.close();
     throw err;
   }
-  return new TieredCache(local, shared, options.clock, logger);
+  return new TieredCache(local, shared, options.clock, logger, options.enabled);
 }
 
 async function createBackend(

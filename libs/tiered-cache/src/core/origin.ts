@@ -47,7 +47,8 @@ export async function runOrigin<T>(
   plan: OriginPlan,
 ): Promise<Outcome<T>> {
   const engine = cache.engine;
-  const computation = engine.singleFlight.run(key, () => compute(cache, key, factory, plan));
+  // With `enabled: false` the app behaves as without the library: every call runs its origin.
+  const computation = engine.enabled ? engine.singleFlight.run(key, () => compute(cache, key, factory, plan)) : compute(cache, key, factory, plan);
   if (stale === undefined) return computation;
   try {
     const result = plan.timeoutMs === undefined ? await computation : await raceTimeout(computation, plan.timeoutMs);

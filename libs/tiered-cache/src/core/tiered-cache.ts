@@ -40,6 +40,8 @@ export class TieredCache {
     readonly shared: Tier | undefined,
     readonly clock: () => number,
     readonly logger: LoggerService,
+    /** False with `enabled: false`: no tier stores anything and concurrent misses are not coalesced either. */
+    readonly enabled = true,
   ) {
     for (const tier of [local, shared]) {
       if (tier === undefined) continue;
