@@ -120,33 +120,21 @@ export class Database implements OnApplicationShutdown {
       const isEmpty = async (table: string) => (await query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty`))[0]!.empty;
       const data = seedData();
       const counts: string[] = [];
-      if (await isEmpty('products')) {
-        await query(
-          `INSERT INTO products (id, name, category, price_cents, popularity)
-           SELECT id, name, category, price_cents, popularity
-           FROM json_to_recordset($1::json) AS r(id integer, name text, category text, price_cents integer, popularity integer)`,
-          [JSON.stringify(data.products)],
-        );
-        counts.push(`${data.products.length} products`);
-      }
-      if (await isEmpty('users')) {
-        await query(
-          `INSERT INTO users (id, name, email)
-           SELECT id, name, email FROM json_to_recordset($1::json) AS r(id integer, name text, email text)`,
-          [JSON.stringify(data.users)],
-        );
-        counts.push(`${data.users.length} users`);
-      }
-      if (await isEmpty('orders')) {
-        await query(
-          `INSERT INTO orders (id, user_id, product_id, quantity, created_at)
-           SELECT id, user_id, product_id, quantity, created_at
-           FROM json_to_recordset($1::json) AS r(id integer, user_id integer, product_id integer, quantity integer, created_at timestamptz)`,
-          [JSON.stringify(data.orders)],
-        );
+      /** Fills `table` from `rows` (one statement, through `json_to_recordset`) when it is empty. */
+      const fill = async (table: string, columns: Record<string, string>, rows: readonly object[]): Promise<boolean> => {
+        if (!(await isEmpty(table))) return false;
+        const names = Object.keys(columns).join(', ');
+        const types = Object.entries(columns).map(([name, type]) => `${name} ${type}`).join(', ');
+        await query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS r(${types})`, [JSON.stringify(rows)]);
+        counts.push(`${rows.length} ${table}`);
+        return true;
+      };
+      await fill('products', { id: 'integer', name: 'text', category: 'text', price_cents: 'integer', popularity: 'integer' }, data.products);
+      await fill('users', { id: 'integer', name: 'text', email: 'text' }, data.users);
+      const orderColumns = { id: 'integer', user_id: 'integer', product_id: 'integer', quantity: 'integer', created_at: 'timestamptz' };
+      if (await fill('orders', orderColumns, data.orders)) {
         // The seed gave explicit ids: new orders continue after them.
         await query(`SELECT setval(pg_get_serial_sequence('orders', 'id'), (SELECT max(id) FROM orders))`);
-        counts.push(`${data.orders.length} orders`);
       }
       await query(
         `INSERT INTO settings (key, value) SELECT key, value FROM json_each_text($1::json) ON CONFLICT (key) DO NOTHING`,
