@@ -69,11 +69,16 @@ export class CacheService {
     return this.view;
   }
 
-  /** The fresh value of `key`, or undefined. */
-  async get<T>(key: string): Promise<T | undefined> {
-    const full = this.fullKey(key);
-    const found = await this.engine.read(full);
-    return this.countRead(found, full) ? (found!.value as T) : undefined;
+  /** The fresh value of `key`, or undefined. An L1 hit resolves without any further await. */
+  get<T>(key: string): Promise<T | undefined> {
+    try {
+      const full = this.fullKey(key);
+      const found = this.engine.read(full);
+      if (found instanceof Promise) return found.then((entry) => (this.countRead(entry, full) ? (entry!.value as T) : undefined));
+      return Promise.resolve(this.countRead(found, full) ? (found!.value as T) : undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Stores `value` under `key` (in both tiers unless `tier` says otherwise). `undefined` is not stored. */
@@ -89,11 +94,21 @@ export class CacheService {
    * throws, or (with `timeout`) when it is slower than `timeout`; the refresh then finishes in the
    * background. A factory result of `undefined` is returned but not stored.
    */
-  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
-    const full = this.fullKey(key);
-    const found = await this.engine.read(full);
-    if (this.countRead(found, full)) return found!.value as T;
-    return (await runOrigin(this, full, found, factory, this.originPlan(options))).value;
+  getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+    try {
+      const full = this.fullKey(key);
+      const found = this.engine.read(full);
+      if (found instanceof Promise) return found.then((entry) => this.hitOrCompute(full, entry, factory, options));
+      return this.hitOrCompute(full, found, factory, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The rest of `getOrSet` once the tiers answered: the hit, or the origin's value. */
+  private hitOrCompute<T>(full: string, found: CacheEntry | undefined, factory: () => T | Promise<T>, options: GetOrSetOptions | undefined): Promise<T> {
+    if (this.countRead(found, full)) return Promise.resolve(found!.value as T);
+    return runOrigin(this, full, found, factory, this.originPlan(options)).then((outcome) => outcome.value);
   }
 
   /** True when `key` has a fresh value. */
