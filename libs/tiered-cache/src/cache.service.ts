@@ -99,15 +99,15 @@ export class CacheService {
       const full = this.fullKey(key);
       const found = this.engine.read(full);
       if (found instanceof Promise) return found.then((entry) => this.hitOrCompute(full, entry, factory, options));
-      return this.hitOrCompute(full, found, factory, options);
+      return Promise.resolve(this.hitOrCompute(full, found, factory, options));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** The rest of `getOrSet` once the tiers answered: the hit, or the origin's value. */
-  private hitOrCompute<T>(full: string, found: CacheEntry | undefined, factory: () => T | Promise<T>, options: GetOrSetOptions | undefined): Promise<T> {
-    if (this.countRead(found, full)) return Promise.resolve(found!.value as T);
+  /** The rest of `getOrSet` once the tiers answered: the hit (as is, not wrapped), or the origin's value. */
+  private hitOrCompute<T>(full: string, found: CacheEntry | undefined, factory: () => T | Promise<T>, options: GetOrSetOptions | undefined): T | Promise<T> {
+    if (this.countRead(found, full)) return found!.value as T;
     return runOrigin(this, full, found, factory, this.originPlan(options)).then((outcome) => outcome.value);
   }
 

@@ -76,27 +76,47 @@ class DeadlineQueue {
 
 const queues = new Map<number, DeadlineQueue>();
 
+/** A call under a deadline: `finish()` when it settles; false means the deadline already passed. */
+export interface Deadline {
+  finish(): boolean;
+}
+
 /**
- * Settles like `promise`, or rejects with `E_BACKEND_TIMEOUT` after `ms`. No timer keeps the
- * process alive, and calls of the same duration share one timer. The late result is dropped
- * (and a late rejection swallowed), so a hung backend can never stall or crash a caller.
+ * Calls `expire` after `ms` unless the returned deadline is finished first. No timer keeps the
+ * process alive, and deadlines of the same duration share one timer.
  */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function startDeadline(ms: number, expire: () => void): Deadline {
   let queue = queues.get(ms);
   if (queue === undefined) queues.set(ms, (queue = new DeadlineQueue(ms)));
   const q = queue;
+  const pending = q.add(expire);
+  return {
+    finish: () => {
+      if (pending.settled) return false;
+      q.settle(pending);
+      return true;
+    },
+  };
+}
+
+/** The error of a call that missed its deadline. */
+export function timeoutError(what: string, ms: number): CacheError {
+  return new CacheError(CacheErrorCode.E_BACKEND_TIMEOUT, `${what} did not finish within ${ms} ms`);
+}
+
+/**
+ * Settles like `promise`, or rejects with `E_BACKEND_TIMEOUT` after `ms`. The late result is
+ * dropped (and a late rejection swallowed), so a hung backend can never stall or crash a caller.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const pending = q.add(() => reject(new CacheError(CacheErrorCode.E_BACKEND_TIMEOUT, `${what} did not finish within ${ms} ms`)));
+    const deadline = startDeadline(ms, () => reject(timeoutError(what, ms)));
     promise.then(
       (value) => {
-        if (pending.settled) return;
-        q.settle(pending);
-        resolve(value);
+        if (deadline.finish()) resolve(value);
       },
       (err: unknown) => {
-        if (pending.settled) return;
-        q.settle(pending);
-        reject(err);
+        if (deadline.finish()) reject(err);
       },
     );
   });

@@ -4,7 +4,7 @@ import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.inter
 import { hashKey } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
 import { CircuitBreaker } from './circuit-breaker.js';
-import { withDeadline } from './deadline.js';
+import { startDeadline, timeoutError, withDeadline } from './deadline.js';
 import { LatencyReservoir } from './latency.js';
 
 /** Which tier: L1 in the process, or L2 shared between processes. */
@@ -197,17 +197,26 @@ export class Tier {
     started = 0,
     timeoutMs = this.config.timeoutMs,
   ): Promise<T | F> {
-    return withDeadline(promise, timeoutMs, `${this.label} ${op}`).then(
-      (value) => {
-        latency?.record(performance.now() - started);
-        this.breaker.success();
-        return value;
-      },
-      (err: unknown) => {
-        this.fail(err, op, key);
-        return fallback;
-      },
-    );
+    // One promise per call: the deadline, the latency, the breaker and the fallback in one place.
+    return new Promise<T | F>((resolve) => {
+      const deadline = startDeadline(timeoutMs, () => {
+        this.fail(timeoutError(`${this.label} ${op}`, timeoutMs), op, key);
+        resolve(fallback);
+      });
+      promise.then(
+        (value) => {
+          if (!deadline.finish()) return; // too late: the fallback was returned
+          latency?.record(performance.now() - started);
+          this.breaker.success();
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (!deadline.finish()) return;
+          this.fail(err, op, key);
+          resolve(fallback);
+        },
+      );
+    });
   }
 
   private fail(cause: unknown, op: string, key: string | undefined): void {

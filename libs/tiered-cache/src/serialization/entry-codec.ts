@@ -27,6 +27,9 @@ export const MAX_TAG_BYTES = 1024;
 /** Default ceiling on one encoded entry (64 MiB); checked before anything is parsed. */
 export const DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024;
 
+/** The tags of an entry without tags: one shared, frozen array instead of one per entry. */
+export const NO_TAGS: readonly string[] = Object.freeze([]);
+
 /** Encoded bytes remembered per written entry object, so writing to two tiers never encodes twice. */
 const encodedCache = new WeakMap<CacheEntry, Buffer>();
 
@@ -117,6 +120,7 @@ export function readEntryHeader(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BY
   const count = b.readUInt16BE(18);
   if (count > MAX_TAGS_PER_ENTRY) throw corrupt('entry has too many tags');
   let offset = HEADER_BYTES;
+  if (count === 0) return { expiresAt, staleUntil, tags: NO_TAGS, valueOffset: offset, codec };
   const tags: string[] = new Array<string>(count);
   for (let i = 0; i < count; i++) {
     if (offset + 2 > b.length) throw corrupt('entry is truncated');
@@ -137,7 +141,7 @@ export function readEntryHeader(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BY
 export function decodeEntry(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BYTES, remember = false): CacheEntry {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const header = readEntryHeader(b, maxBytes);
-  const value = decodeValue(header.codec, b.subarray(header.valueOffset));
+  const value = decodeValue(header.codec, b, header.valueOffset);
   return remember
     ? new DecodedEntry(value, header.expiresAt, header.staleUntil, header.tags, b)
     : { value, expiresAt: header.expiresAt, staleUntil: header.staleUntil, tags: header.tags };
