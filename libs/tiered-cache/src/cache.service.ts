@@ -15,6 +15,7 @@ import type {
   WarmReport,
 } from './interfaces/cache-service.interface.js';
 import { escapeGlob } from './keys/glob.js';
+import { NO_TAGS } from './serialization/entry-codec.js';
 import { hashKey, KEY_SEPARATOR } from './keys/key-encoding.js';
 
 /** Longest key kept readable; longer keys are stored under `#<sha256>`. */
@@ -273,7 +274,7 @@ export class CacheService {
     return {
       ttlMs: options?.ttl === undefined ? this.view.ttlMs : parsePositiveDuration(options.ttl, 'ttl'),
       graceMs: options?.grace === undefined ? this.view.graceMs : parseDuration(options.grace, 'grace'),
-      tags: options?.tags === undefined || options.tags.length === 0 ? [] : this.fullTags(options.tags),
+      tags: options?.tags === undefined || options.tags.length === 0 ? NO_TAGS : this.fullTags(options.tags),
       tier: options?.tier,
       timeoutMs: options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
       atomic: options?.atomic,
