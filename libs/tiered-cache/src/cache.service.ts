@@ -74,9 +74,10 @@ export class CacheService {
   get<T>(key: string): Promise<T | undefined> {
     try {
       const full = this.fullKey(key);
-      const found = this.engine.read(full);
-      if (found instanceof Promise) return found.then((entry) => (this.countRead(entry, full) ? (entry!.value as T) : undefined));
-      return Promise.resolve(this.countRead(found, full) ? (found!.value as T) : undefined);
+      const now = this.engine.clock();
+      const found = this.engine.read(full, now);
+      if (found instanceof Promise) return found.then((entry) => (this.countRead(entry, full, now) ? (entry!.value as T) : undefined));
+      return Promise.resolve(this.countRead(found, full, now) ? (found!.value as T) : undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -98,17 +99,24 @@ export class CacheService {
   getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
     try {
       const full = this.fullKey(key);
-      const found = this.engine.read(full);
-      if (found instanceof Promise) return found.then((entry) => this.hitOrCompute(full, entry, factory, options));
-      return Promise.resolve(this.hitOrCompute(full, found, factory, options));
+      const now = this.engine.clock();
+      const found = this.engine.read(full, now);
+      if (found instanceof Promise) return found.then((entry) => this.hitOrCompute(full, entry, factory, options, now));
+      return Promise.resolve(this.hitOrCompute(full, found, factory, options, now));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   /** The rest of `getOrSet` once the tiers answered: the hit (as is, not wrapped), or the origin's value. */
-  private hitOrCompute<T>(full: string, found: CacheEntry | undefined, factory: () => T | Promise<T>, options: GetOrSetOptions | undefined): T | Promise<T> {
-    if (this.countRead(found, full)) return found!.value as T;
+  private hitOrCompute<T>(
+    full: string,
+    found: CacheEntry | undefined,
+    factory: () => T | Promise<T>,
+    options: GetOrSetOptions | undefined,
+    now: number,
+  ): T | Promise<T> {
+    if (this.countRead(found, full, now)) return found!.value as T;
     return runOrigin(this, full, found, factory, this.originPlan(options)).then((outcome) => outcome.value);
   }
 
@@ -221,9 +229,12 @@ export class CacheService {
     return this.engine.events.on(event, listener);
   }
 
-  /** Counts a read of `key` (internal: used by the decorators); returns whether it was a fresh hit. */
-  countRead(found: CacheEntry | undefined, key: string): boolean {
-    const hit = this.engine.count(found);
+  /**
+   * Counts a read of `key` (internal: used by the decorators); returns whether it was a fresh hit,
+   * judged at `now` (by default the clock's current time).
+   */
+  countRead(found: CacheEntry | undefined, key: string, now?: number): boolean {
+    const hit = this.engine.count(found, now);
     if (hit) {
       this.counters.hits++;
       if (this.engine.events.active.hit) this.engine.events.emit('hit', { cache: this.label, key });

@@ -51,9 +51,10 @@ export class CacheInterceptor implements NestInterceptor {
 
   private serve(plan: CachedPlan<HttpRequestLike>, req: HttpRequestLike, res: ResponseLike, key: string, next: CallHandler): Observable<unknown> {
     const engine = plan.cache.engine;
-    const found = engine.read(key);
-    if (!(found instanceof Promise) && found !== undefined && found.expiresAt > engine.clock()) {
-      plan.cache.countRead(found, key);
+    const now = engine.clock();
+    const found = engine.read(key, now);
+    if (!(found instanceof Promise) && found !== undefined && found.expiresAt > now) {
+      plan.cache.countRead(found, key, now);
       setXCache(res, 'HIT');
       return of(found.value);
     }
