@@ -109,7 +109,8 @@ export const LIBRARY_CONTENDERS: Record<string, { label: string; create: (redisU
   'ioredis-raw': {
     label: 'ioredis 6, raw `get`, auto-pipelining (ceiling)',
     create: async (url, keys) => {
-      const client = new Redis(url, { enableAutoPipelining: true });
+      // Database 1: the other contenders write their own layouts to database 0 at the same time.
+      const client = new Redis(`${url}/1`, { enableAutoPipelining: true });
       const payload = JSON.stringify(ITEM);
       for (const key of keys) await client.set(key, payload, 'PX', TTL_MS);
       const op = (key: string) => client.get(key);
