@@ -91,7 +91,7 @@ try {
       id: 'fastify',
       title: 'HTTP hit, Fastify',
       platform: 'fastify',
-      contenders: ['raw', 'origin', 'cm-memory', 'cm-redis', 'ours-memory', 'ours-l1l2', 'ours-redis'],
+      contenders: ['raw', 'noop', 'origin', 'cm-memory', 'cm-redis', 'ours-memory', 'ours-nos', 'ours-l1l2', 'ours-redis'],
     });
   }
   if (only.has('express')) {
@@ -99,7 +99,7 @@ try {
       id: 'express',
       title: 'HTTP hit, Express',
       platform: 'express',
-      contenders: ['raw', 'origin', 'cm-memory', 'ours-memory'],
+      contenders: ['raw', 'noop', 'origin', 'cm-memory', 'ours-memory', 'ours-nos'],
     });
   }
   if (only.has('library')) {

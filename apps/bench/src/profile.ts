@@ -29,7 +29,7 @@ export interface Profile {
 export const FULL: Profile = {
   name: 'full',
   httpRounds: 5,
-  httpSeconds: 5,
+  httpSeconds: 4,
   warmupSeconds: 2,
   connections: 50,
   libraryRounds: 5,

@@ -1,5 +1,18 @@
 import { CacheInterceptor as CacheManagerInterceptor, CacheModule as CacheManagerModule } from '@nestjs/cache-manager';
-import { Controller, Get, Injectable, Module, Param, UseInterceptors, type DynamicModule, type Type } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Param,
+  UseInterceptors,
+  type CallHandler,
+  type DynamicModule,
+  type ExecutionContext,
+  type NestInterceptor,
+  type Type,
+} from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import { createKeyv } from '@keyv/redis';
 import { CacheModule, Cached, type CacheModuleOptions } from 'nest-tiered-cache';
 import { ITEM, ORIGIN_MS, sleep, STAMPEDE_ORIGIN_MS } from './bodies.js';
@@ -12,6 +25,23 @@ export class OriginCounter {
 
 @Controller()
 class RawController {
+  @Get('item/:id')
+  item(@Param('id') _id: string) {
+    return ITEM;
+  }
+}
+
+/** Does nothing: what Nest's interceptor machinery alone costs a route (the floor of any interceptor cache). */
+@Injectable()
+class NoopInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle();
+  }
+}
+
+@Controller()
+@UseInterceptors(NoopInterceptor)
+class NoopInterceptorController {
   @Get('item/:id')
   item(@Param('id') _id: string) {
     return ITEM;
@@ -89,6 +119,7 @@ export interface HttpContender {
 /** Every HTTP contender, by id. */
 export const HTTP_CONTENDERS = {
   raw: { label: 'raw Nest handler (ceiling)', module: () => app(RawController), xCache: false },
+  noop: { label: 'raw handler + a no-op interceptor (interceptor floor)', module: () => app(NoopInterceptorController), xCache: false },
   origin: { label: `uncached origin (${ORIGIN_MS} ms query)`, module: () => app(OriginController), xCache: false },
   'cm-memory': {
     label: '@nestjs/cache-manager, memory',
@@ -103,6 +134,11 @@ export const HTTP_CONTENDERS = {
   'ours-memory': {
     label: 'nest-tiered-cache, memory L1',
     module: () => ours({ local: { backend: 'memory' } }),
+    xCache: true,
+  },
+  'ours-nos': {
+    label: 'nest-tiered-cache, memory-no-serializer L1',
+    module: () => ours({ local: { backend: 'memory-no-serializer' } }),
     xCache: true,
   },
   'ours-l1l2': {
