@@ -106,7 +106,7 @@ try {
     results.libraryGet = await runLibraryScenario(ctx, {
       id: 'library',
       title: 'Library get (L1 hit)',
-      contenders: ['lru-raw', 'ours-nos', 'ours-memory', 'ours-l1l2', 'cm-memory', 'bento-memory', 'bento-l1l2'],
+      contenders: ['lru-raw', 'lru-promise', 'ours-nos', 'ours-memory', 'ours-l1l2', 'cm-memory', 'bento-memory', 'bento-l1l2'],
       inflight: 1,
     });
   }
@@ -114,7 +114,7 @@ try {
     results.l2 = await runLibraryScenario(ctx, {
       id: 'l2',
       title: 'L2 throughput (Redis hits, 100 in flight)',
-      contenders: ['ioredis-raw', 'ours-redis', 'ours-l2-after-l1', 'cm-redis', 'bento-redis'],
+      contenders: ['ioredis-raw', 'ioredis-decode', 'ours-redis', 'ours-l2-after-l1', 'cm-redis', 'bento-redis'],
       inflight: 100,
     });
   }

@@ -93,6 +93,14 @@ export const LIBRARY_CONTENDERS: Record<string, { label: string; create: (redisU
       return { op: (key) => lru.get(key), sync: true, check: async (key) => lru.get(key) === ITEM, close: async () => undefined };
     },
   },
+  'lru-promise': {
+    label: 'lru-cache 11, `get` wrapped in a resolved promise (floor of an async get)',
+    create: async (_url, keys) => {
+      const lru = new LRUCache<string, object>({ max: 10_000 });
+      for (const key of keys) lru.set(key, ITEM);
+      return { op: (key) => Promise.resolve(lru.get(key)), sync: false, check: async (key) => (await lru.get(key)) === ITEM, close: async () => undefined };
+    },
+  },
   'cm-memory': { label: 'cache-manager 7, memory (Keyv)', create: (_url, keys) => cacheManager(undefined, keys) },
   'bento-memory': { label: 'bentocache 1.6, memory', create: (_url, keys) => bento(undefined, true, keys, 'get') },
   'bento-l1l2': { label: 'bentocache 1.6, memory + Redis (L1 hit)', create: (url, keys) => bento(url, true, keys, 'get') },
@@ -118,6 +126,22 @@ export const LIBRARY_CONTENDERS: Record<string, { label: string; create: (redisU
         op,
         sync: false,
         check: async (key) => (await op(key)) === payload,
+        close: async () => void (await client.quit()),
+      };
+    },
+  },
+  'ioredis-decode': {
+    label: 'ioredis 6, `getBuffer` + JSON.parse of the value (floor of a cache that stores encoded values)',
+    create: async (url, keys) => {
+      const client = new Redis(`${url}/2`, { enableAutoPipelining: true });
+      const header = Buffer.alloc(20); // the size of our entry header, skipped unread
+      const payload = Buffer.concat([header, Buffer.from(JSON.stringify(ITEM))]);
+      for (const key of keys) await client.set(key, payload, 'PX', TTL_MS);
+      const op = (key: string) => client.getBuffer(key).then((bytes) => (bytes === null ? undefined : (JSON.parse(bytes.toString('utf8', 20)) as unknown)));
+      return {
+        op,
+        sync: false,
+        check: async (key) => JSON.stringify(await op(key)) === JSON.stringify(ITEM),
         close: async () => void (await client.quit()),
       };
     },
