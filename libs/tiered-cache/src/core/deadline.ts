@@ -1,11 +1,21 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 
-/** One call waiting on its deadline. */
-interface Pending {
-  /** performance.now() at which it times out. */
-  readonly at: number;
-  settled: boolean;
-  readonly expire: () => void;
+/** One call waiting on its deadline (also the handle its caller finishes it with). */
+class Pending implements Deadline {
+  settled = false;
+
+  constructor(
+    /** performance.now() at which it times out. */
+    readonly at: number,
+    readonly expire: () => void,
+    private readonly queue: DeadlineQueue,
+  ) {}
+
+  finish(): boolean {
+    if (this.settled) return false;
+    this.queue.settle(this);
+    return true;
+  }
 }
 
 /**
@@ -22,7 +32,7 @@ class DeadlineQueue {
   constructor(private readonly ms: number) {}
 
   add(expire: () => void): Pending {
-    const pending: Pending = { at: performance.now() + this.ms, settled: false, expire };
+    const pending = new Pending(performance.now() + this.ms, expire, this);
     this.queue.push(pending);
     if (this.timer === undefined) this.arm(this.ms);
     return pending;
@@ -88,15 +98,7 @@ export interface Deadline {
 export function startDeadline(ms: number, expire: () => void): Deadline {
   let queue = queues.get(ms);
   if (queue === undefined) queues.set(ms, (queue = new DeadlineQueue(ms)));
-  const q = queue;
-  const pending = q.add(expire);
-  return {
-    finish: () => {
-      if (pending.settled) return false;
-      q.settle(pending);
-      return true;
-    },
-  };
+  return queue.add(expire);
 }
 
 /** The error of a call that missed its deadline. */
