@@ -45,7 +45,15 @@ describe('npm run bench -- --quick', () => {
       const svg = readFileSync(path.join(dir, file), 'utf8');
       expect(svg.startsWith('<svg')).toBe(true);
     }
-    expect(readdirSync(path.join(dir, 'benchmarks')).sort()).toEqual(embedded.map((f) => path.basename(f)).sort());
+    const svgs = readdirSync(path.join(dir, 'benchmarks')).filter((f) => f.endsWith('.svg'));
+    expect(svgs.sort()).toEqual(embedded.map((f) => path.basename(f)).sort());
+  });
+
+  it('rebuilds the same page from the saved results with --report', async () => {
+    const again = path.join(dir, 'again', 'benchmarks.md');
+    const child = spawn(process.execPath, [BENCH, '--report', path.join(dir, 'benchmarks', 'results.json'), '--out', again], { cwd: ROOT, stdio: 'ignore' });
+    expect(await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))).toBe(0);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(path.join(dir, 'benchmarks.md'), 'utf8'));
   });
 
   it('measured the contenders, with one origin call for our stampede', () => {

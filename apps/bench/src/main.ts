@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--out docs/benchmarks.md] [--only fastify,express,library,l2,stampede,memory,invalidation]`
+ * `node dist/apps/bench/main.js --report docs/benchmarks/results.json` rebuilds the page from saved results.
  *
  * Measures nest-tiered-cache side by side with @nestjs/cache-manager, bentocache, lru-cache and
  * ioredis in one run on this machine, and writes the markdown page and its SVG charts.
@@ -12,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { Child, killAll } from './infra/processes.js';
 import { BenchRedis, killAllRedis, redisServerVersion } from './infra/redis-server.js';
 import { FULL, QUICK } from './profile.js';
-import { buildReport, CHART_DIR } from './report/markdown.js';
+import { buildReport, CHART_DIR, RESULTS_FILE } from './report/markdown.js';
 import type { BenchResults, Environment } from './report/results.js';
 import type { BenchContext } from './scenarios/context.js';
 import { runHttpScenario } from './scenarios/http.js';
@@ -55,12 +56,31 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(ROOT, 'docs', 'benchmarks.md') },
     only: { type: 'string' },
+    report: { type: 'string' },
   },
 });
 const only = new Set<ScenarioId>(values.only === undefined ? SCENARIOS : (values.only.split(',') as ScenarioId[]));
 for (const id of only) if (!SCENARIOS.includes(id)) throw new Error(`--only: unknown scenario "${id}"; use ${SCENARIOS.join(', ')}`);
 const profile = values.quick ? QUICK : FULL;
 const out = path.resolve(values.out!);
+
+/** Writes the page, its charts and the raw results (to rebuild the page later with --report). */
+function writeReport(results: BenchResults): number {
+  const report = buildReport(results);
+  const dir = path.join(path.dirname(out), CHART_DIR);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(out, report.markdown);
+  for (const [file, svg] of report.charts) writeFileSync(path.join(dir, file), svg);
+  writeFileSync(path.join(dir, RESULTS_FILE), JSON.stringify(results, null, 2) + '\n');
+  return report.charts.size;
+}
+
+// --report <results.json>: rebuild the page from a previous run's results, measuring nothing.
+if (values.report !== undefined) {
+  const charts = writeReport(JSON.parse(readFileSync(values.report, 'utf8')) as BenchResults);
+  console.log(`wrote ${out} and ${charts} charts from ${values.report}`);
+  process.exit(0);
+}
 
 const cleanUp = () => {
   killAll();
@@ -130,10 +150,7 @@ try {
 }
 
 if (!failed) {
-  const report = buildReport({ ...results, profile, env, durationS: (performance.now() - started) / 1000 } as BenchResults);
-  mkdirSync(path.join(path.dirname(out), CHART_DIR), { recursive: true });
-  writeFileSync(out, report.markdown);
-  for (const [file, svg] of report.charts) writeFileSync(path.join(path.dirname(out), CHART_DIR, file), svg);
-  log(`wrote ${out} and ${report.charts.size} charts in ${path.join(path.dirname(out), CHART_DIR)}`);
+  const charts = writeReport({ ...results, profile, env, durationS: (performance.now() - started) / 1000 } as BenchResults);
+  log(`wrote ${out}, ${charts} charts and ${RESULTS_FILE} in ${path.join(path.dirname(out), CHART_DIR)}`);
 }
 process.exitCode = failed ? 1 : 0;

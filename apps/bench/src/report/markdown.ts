@@ -14,8 +14,10 @@ export interface Report {
 
 /** Where the charts live, relative to the page. */
 export const CHART_DIR = 'benchmarks';
+/** The raw results of the run, saved beside the charts. */
+export const RESULTS_FILE = 'results.json';
 
-const ratio = (v: number) => `${v.toFixed(2)}×`;
+const ratio = (v: number) => `${v < 0.095 ? v.toPrecision(2) : v.toFixed(2)}×`;
 const us = (v: number) => `${v.toFixed(1)} µs`;
 const signedUs = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)} µs`;
 const ms = (v: number) => `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`;
@@ -187,7 +189,7 @@ export function buildReport(r: BenchResults): Report {
     out.push(`| Redis commands sent | ${cell(inv.commands, count)} |`);
     out.push(`| longest single command (SLOWLOG) | ${cell(inv.maxCommandMs, ms)} |`);
     out.push(`| slowest command, worst round | \`${inv.slowestCommand}\` |`);
-    out.push(`| latency monitor, highest \`command\` event (≥ 1 ms only; 0 = none) | ${cell(inv.latencyMonitorMaxMs, ms)} |`);
+    out.push(`| latency monitor (threshold 1 ms), highest \`command\` event | ${cell(inv.latencyMonitorMaxMs, (v) => (v === 0 ? 'none' : ms(v)))} |`);
     out.push('');
     out.push(embed('invalidation.svg', { title: 'Invalidation: longest Redis command during deletePattern', rows: [{ label: 'nest-tiered-cache deletePattern', value: inv.maxCommandMs, ours: true }], references: [{ value: 10, label: 'bar 10 ms' }], format: ms }), '');
   }
