@@ -16,8 +16,10 @@ export interface Chart {
   readonly format: (value: number) => string;
 }
 
-const WIDTH = 760;
-const LABEL_WIDTH = 330;
+const WIDTH = 900;
+const LABEL_WIDTH = 450;
+/** Longest label drawn (about what fits in LABEL_WIDTH at 12 px). */
+const MAX_LABEL = 72;
 const ROW = 30;
 const TOP = 44;
 const BOTTOM = 30;
@@ -25,6 +27,12 @@ const RIGHT = 70;
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function shorten(label: string): string {
+  if (label.length <= MAX_LABEL) return label;
+  const cut = label.lastIndexOf(' ', MAX_LABEL - 1);
+  return `${label.slice(0, cut > MAX_LABEL / 2 ? cut : MAX_LABEL - 1)}…`;
 }
 
 /** Renders a chart as a standalone SVG document (GitHub renders it as an image). */
@@ -42,7 +50,7 @@ export function renderChart(chart: Chart): string {
     const y = TOP + i * ROW;
     const { median, min, max } = row.value;
     const colour = row.ours ? '#0969da' : '#8c959f';
-    parts.push(`<text x="${LABEL_WIDTH - 8}" y="${y + 15}" text-anchor="end" fill="#1f2328">${escapeXml(row.label)}</text>`);
+    parts.push(`<text x="${LABEL_WIDTH - 8}" y="${y + 15}" text-anchor="end" fill="#1f2328">${escapeXml(shorten(row.label))}</text>`);
     if (!Number.isFinite(median)) return;
     parts.push(`<rect x="${LABEL_WIDTH}" y="${y + 4}" width="${(x(median) - LABEL_WIDTH).toFixed(1)}" height="${ROW - 10}" fill="${colour}" rx="2"/>`);
     if (max > min) {
