@@ -15,6 +15,7 @@ import type {
   WarmReport,
 } from './interfaces/cache-service.interface.js';
 import { escapeGlob } from './keys/glob.js';
+import { NO_TAGS } from './serialization/entry-codec.js';
 import { hashKey, KEY_SEPARATOR } from './keys/key-encoding.js';
 
 /** Longest key kept readable; longer keys are stored under `#<sha256>`. */
@@ -69,11 +70,17 @@ export class CacheService {
     return this.view;
   }
 
-  /** The fresh value of `key`, or undefined. */
-  async get<T>(key: string): Promise<T | undefined> {
-    const full = this.fullKey(key);
-    const found = await this.engine.read(full);
-    return this.countRead(found, full) ? (found!.value as T) : undefined;
+  /** The fresh value of `key`, or undefined. An L1 hit resolves without any further await. */
+  get<T>(key: string): Promise<T | undefined> {
+    try {
+      const full = this.fullKey(key);
+      const now = this.engine.clock();
+      const found = this.engine.read(full, now);
+      if (found instanceof Promise) return found.then((entry) => (this.countRead(entry, full, now) ? (entry!.value as T) : undefined));
+      return Promise.resolve(this.countRead(found, full, now) ? (found!.value as T) : undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Stores `value` under `key` (in both tiers unless `tier` says otherwise). `undefined` is not stored. */
@@ -89,11 +96,28 @@ export class CacheService {
    * throws, or (with `timeout`) when it is slower than `timeout`; the refresh then finishes in the
    * background. A factory result of `undefined` is returned but not stored.
    */
-  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
-    const full = this.fullKey(key);
-    const found = await this.engine.read(full);
-    if (this.countRead(found, full)) return found!.value as T;
-    return (await runOrigin(this, full, found, factory, this.originPlan(options))).value;
+  getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+    try {
+      const full = this.fullKey(key);
+      const now = this.engine.clock();
+      const found = this.engine.read(full, now);
+      if (found instanceof Promise) return found.then((entry) => this.hitOrCompute(full, entry, factory, options, now));
+      return Promise.resolve(this.hitOrCompute(full, found, factory, options, now));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The rest of `getOrSet` once the tiers answered: the hit (as is, not wrapped), or the origin's value. */
+  private hitOrCompute<T>(
+    full: string,
+    found: CacheEntry | undefined,
+    factory: () => T | Promise<T>,
+    options: GetOrSetOptions | undefined,
+    now: number,
+  ): T | Promise<T> {
+    if (this.countRead(found, full, now)) return found!.value as T;
+    return runOrigin(this, full, found, factory, this.originPlan(options)).then((outcome) => outcome.value);
   }
 
   /** True when `key` has a fresh value. */
@@ -205,9 +229,12 @@ export class CacheService {
     return this.engine.events.on(event, listener);
   }
 
-  /** Counts a read of `key` (internal: used by the decorators); returns whether it was a fresh hit. */
-  countRead(found: CacheEntry | undefined, key: string): boolean {
-    const hit = this.engine.count(found);
+  /**
+   * Counts a read of `key` (internal: used by the decorators); returns whether it was a fresh hit,
+   * judged at `now` (by default the clock's current time).
+   */
+  countRead(found: CacheEntry | undefined, key: string, now?: number): boolean {
+    const hit = this.engine.count(found, now);
     if (hit) {
       this.counters.hits++;
       if (this.engine.events.active.hit) this.engine.events.emit('hit', { cache: this.label, key });
@@ -258,7 +285,7 @@ export class CacheService {
     return {
       ttlMs: options?.ttl === undefined ? this.view.ttlMs : parsePositiveDuration(options.ttl, 'ttl'),
       graceMs: options?.grace === undefined ? this.view.graceMs : parseDuration(options.grace, 'grace'),
-      tags: options?.tags === undefined || options.tags.length === 0 ? [] : this.fullTags(options.tags),
+      tags: options?.tags === undefined || options.tags.length === 0 ? NO_TAGS : this.fullTags(options.tags),
       tier: options?.tier,
       timeoutMs: options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
       atomic: options?.atomic,

@@ -134,6 +134,36 @@ describe('redis backend on a real redis-server', () => {
     redis.resume();
   });
 
+  it('finishes a pattern delete that takes longer than the tier deadline: each command has its own', async () => {
+    let cache: CacheService;
+    ({ cache, engine } = await createTestCache({ namespace: 'bulk', shared: { backend: 'redis', url: redis.url, timeout: '25ms' } }));
+    // 200k other keys and 500 matching ones, made inside Redis in one call.
+    const fill = 'for i = 1, tonumber(ARGV[1]) do redis.call("SET", KEYS[1] .. i, "x") end';
+    await admin.eval(fill, 1, 'bulk:other:', 200_000);
+    await admin.eval(fill, 1, 'bulk:victim:', 500);
+    const started = performance.now();
+    expect(await cache.deletePattern('victim:*')).toBe(500);
+    expect(performance.now() - started).toBeGreaterThan(25); // longer than the deadline of one command
+    expect(await admin.exists('bulk:victim:1', 'bulk:other:1')).toBe(1);
+    expect(cache.stats().tiers.shared!.errors).toBe(0);
+    await admin.flushall();
+  });
+
+  it('fails a pattern delete on a hung Redis within the deadline of one command', async () => {
+    let cache: CacheService;
+    ({ cache, engine } = await createTestCache({ namespace: 'hungbulk', shared: { backend: 'redis', url: redis.url, timeout: '150ms' } }));
+    await cache.set('k', 'v');
+    redis.pause();
+    try {
+      const started = performance.now();
+      expect(await settlesWithin(2_000, cache.deletePattern('*'))).toBe(0);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+      expect(cache.stats().tiers.shared!.errors).toBe(1);
+    } finally {
+      redis.resume();
+    }
+  });
+
   it('does not close a client it was given', async () => {
     const client = new Redis(redis.url);
     let cache: CacheService;

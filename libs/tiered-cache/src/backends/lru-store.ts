@@ -1,22 +1,20 @@
 import { LRUCache } from 'lru-cache';
 import { globToRegExp } from '../keys/glob.js';
 
-/** What the LRU keeps per key: the stored form and the entry's tags (for the tag index). */
-export interface LruRecord<S> {
-  readonly stored: S;
-  readonly tags: readonly string[];
-}
-
 /**
- * An `lru-cache` with a tag index, shared by the two in-process backends. Physical expiry is
- * lru-cache's (lazy, no timers); the tier above judges freshness on the entry itself.
+ * An `lru-cache` with a tag index, shared by the two in-process backends. It keeps the stored form
+ * itself (no wrapper object per entry); the tags of the few entries that have any are kept in a
+ * side map, so an untagged entry costs nothing beyond lru-cache's own bookkeeping. Physical expiry
+ * is lru-cache's (lazy, no timers); the tier above judges freshness on the entry itself.
  */
 export class LruStore<S extends {}> {
-  private readonly lru: LRUCache<string, LruRecord<S>>;
+  private readonly lru: LRUCache<string, S>;
   private readonly tagIndex = new Map<string, Set<string>>();
+  /** The tags of each tagged key (untagged keys are absent). */
+  private readonly tagsOfKey = new Map<string, readonly string[]>();
 
-  constructor(options: { maxEntries: number; maxBytes?: number; sizeOf?: (record: LruRecord<S>, key: string) => number }) {
-    this.lru = new LRUCache<string, LruRecord<S>>({
+  constructor(options: { maxEntries: number; maxBytes?: number; sizeOf?: (stored: S, key: string) => number }) {
+    this.lru = new LRUCache<string, S>({
       max: options.maxEntries,
       ...(options.maxBytes !== undefined && options.sizeOf !== undefined
         ? { maxSize: options.maxBytes, sizeCalculation: options.sizeOf }
@@ -24,19 +22,20 @@ export class LruStore<S extends {}> {
       ttlAutopurge: false,
       updateAgeOnGet: false,
       allowStale: false,
-      dispose: (record, key) => this.unindex(key, record.tags),
+      dispose: (_stored, key) => this.unindex(key),
     });
   }
 
-  /** Reads a record; `undefined` when absent or expired. */
-  get(key: string): LruRecord<S> | undefined {
+  /** Reads the stored form; `undefined` when absent or expired. */
+  get(key: string): S | undefined {
     return this.lru.get(key);
   }
 
-  /** Stores a record for `ttlMs`; indexes its tags after the old record (if any) was disposed. */
+  /** Stores for `ttlMs`; indexes the tags after the old value (if any) was disposed. */
   set(key: string, stored: S, tags: readonly string[], ttlMs: number): void {
-    this.lru.set(key, { stored, tags }, { ttl: ttlMs });
+    this.lru.set(key, stored, { ttl: ttlMs });
     if (tags.length > 0 && this.lru.has(key)) {
+      this.tagsOfKey.set(key, tags);
       for (const tag of tags) {
         let keys = this.tagIndex.get(tag);
         if (keys === undefined) this.tagIndex.set(tag, (keys = new Set()));
@@ -79,6 +78,7 @@ export class LruStore<S extends {}> {
   reset(): void {
     this.lru.clear();
     this.tagIndex.clear();
+    this.tagsOfKey.clear();
   }
 
   private deleteWhere(match: (key: string) => boolean): number {
@@ -87,7 +87,11 @@ export class LruStore<S extends {}> {
     return this.delete(doomed);
   }
 
-  private unindex(key: string, tags: readonly string[]): void {
+  private unindex(key: string): void {
+    if (this.tagsOfKey.size === 0) return;
+    const tags = this.tagsOfKey.get(key);
+    if (tags === undefined) return;
+    this.tagsOfKey.delete(key);
     for (const tag of tags) {
       const keys = this.tagIndex.get(tag);
       if (keys === undefined) continue;

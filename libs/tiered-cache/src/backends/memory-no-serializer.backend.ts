@@ -16,7 +16,7 @@ export class MemoryNoSerializerBackend implements CacheBackend {
   }
 
   get(key: string): CacheEntry | undefined {
-    return this.store.get(key)?.stored;
+    return this.store.get(key);
   }
 
   set(key: string, entry: CacheEntry, ttlMs: number): void {

@@ -24,16 +24,16 @@ export class MemoryBackend implements CacheBackend {
     this.store = new LruStore<Buffer>({
       maxEntries: options.maxEntries,
       ...(options.maxBytes !== undefined
-        ? { maxBytes: options.maxBytes, sizeOf: (record, key) => record.stored.length + key.length * 2 }
+        ? { maxBytes: options.maxBytes, sizeOf: (stored, key) => stored.length + key.length * 2 }
         : {}),
     });
   }
 
   get(key: string): CacheEntry | undefined {
-    const record = this.store.get(key);
-    if (record === undefined) return undefined;
+    const stored = this.store.get(key);
+    if (stored === undefined) return undefined;
     try {
-      return decodeEntry(record.stored, DEFAULT_MAX_ENTRY_BYTES);
+      return decodeEntry(stored, DEFAULT_MAX_ENTRY_BYTES);
     } catch (err) {
       this.store.delete([key]);
       throw err;

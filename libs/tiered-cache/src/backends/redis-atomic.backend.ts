@@ -77,7 +77,7 @@ export class RedisAtomicBackend extends RedisBackend {
     for (let i = 0; i < keys.length; i += 250) {
       const pairs: string[] = [];
       for (const key of keys.slice(i, i + 250)) pairs.push(key, VERSION_PREFIX + key);
-      removed += Number(await runScript(this.client, DELETE_AND_BUMP, pairs, [VERSION_TTL_MS]));
+      removed += Number(await this.step(runScript(this.client, DELETE_AND_BUMP, pairs, [VERSION_TTL_MS]), 'DELETE_AND_BUMP'));
     }
     return removed;
   }
@@ -98,6 +98,6 @@ export class RedisAtomicBackend extends RedisBackend {
   }
 
   private async bumpEpoch(): Promise<void> {
-    await this.client.incr(EPOCH_KEY);
+    await this.step(this.client.incr(EPOCH_KEY), 'INCR');
   }
 }

@@ -1,6 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import { withDeadline } from '../core/deadline.js';
 import { escapeGlob } from '../keys/glob.js';
 import { decodeEntry, encodeEntry } from '../serialization/entry-codec.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
@@ -14,6 +15,8 @@ const UNLINK_BATCH = 500;
 export interface RedisBackendOptions {
   /** Largest entry read or written, in bytes. */
   maxEntryBytes: number;
+  /** Deadline of each command of a bulk operation (pattern, tag and prefix deletes), in ms. */
+  commandTimeoutMs: number;
 }
 
 /**
@@ -37,15 +40,16 @@ export class RedisBackend implements CacheBackend {
     this.client.on('error', () => undefined);
   }
 
-  async get(key: string): Promise<CacheEntry | undefined> {
-    const bytes = await this.client.getBuffer(key);
-    if (bytes === null) return undefined;
-    try {
-      return decodeEntry(bytes, this.options.maxEntryBytes, true);
-    } catch (err) {
-      this.client.unlink(key).catch(() => undefined);
-      throw err;
-    }
+  get(key: string): Promise<CacheEntry | undefined> {
+    return this.client.getBuffer(key).then((bytes) => {
+      if (bytes === null) return undefined;
+      try {
+        return decodeEntry(bytes, this.options.maxEntryBytes, true);
+      } catch (err) {
+        this.client.unlink(key).catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   async set(key: string, entry: CacheEntry, ttlMs: number): Promise<void> {
@@ -62,7 +66,7 @@ export class RedisBackend implements CacheBackend {
     let removed = 0;
     await scanKeys(this.client, glob, async (keys) => {
       removed += await this.delete(keys);
-    });
+    }, this.options.commandTimeoutMs);
     return removed;
   }
 
@@ -72,7 +76,7 @@ export class RedisBackend implements CacheBackend {
     for (const tagKey of tagKeys) {
       let cursor = '0';
       do {
-        const [next, batch] = await this.client.sscan(tagKey, cursor, 'COUNT', 1000);
+        const [next, batch] = await this.step(this.client.sscan(tagKey, cursor, 'COUNT', 1000), 'SSCAN');
         cursor = next;
         for (const key of batch) members.add(key);
       } while (cursor !== '0');
@@ -87,7 +91,7 @@ export class RedisBackend implements CacheBackend {
     await this.deletePattern(`${escaped}*`);
     await scanKeys(this.client, `${TAG_SET_PREFIX}${escaped}*`, async (keys) => {
       await this.unlink(keys);
-    });
+    }, this.options.commandTimeoutMs);
   }
 
   async ping(): Promise<number> {
@@ -136,13 +140,18 @@ export class RedisBackend implements CacheBackend {
   protected async unlink(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
     if (this.isCluster) {
-      const counts = await Promise.all(keys.map((key) => this.client.unlink(key)));
+      const counts = await this.step(Promise.all(keys.map((key) => this.client.unlink(key))), 'UNLINK');
       return counts.reduce((a, b) => a + b, 0);
     }
     let removed = 0;
     for (let i = 0; i < keys.length; i += UNLINK_BATCH) {
-      removed += await this.client.unlink(...keys.slice(i, i + UNLINK_BATCH));
+      removed += await this.step(this.client.unlink(...keys.slice(i, i + UNLINK_BATCH)), 'UNLINK');
     }
     return removed;
+  }
+
+  /** One command of a bulk operation, under the per-command deadline. */
+  protected step<T>(command: Promise<T>, what: string): Promise<T> {
+    return withDeadline(command, this.options.commandTimeoutMs, `Redis ${what}`);
   }
 }

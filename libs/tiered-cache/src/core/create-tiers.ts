@@ -96,8 +96,8 @@ async function createRedisBackend(tier: RedisTierOptions, role: TierRole, logger
   const { RedisBackend } = await import('../backends/redis.backend.js');
   const { RedisAtomicBackend } = await import('../backends/redis-atomic.backend.js');
   const timeoutMs = tier.timeout === undefined ? DEFAULT_SHARED_TIMEOUT_MS : parseDuration(tier.timeout, `${role}.timeout`);
-  const connection = openRedisConnection(tier, timeoutMs);
-  const backendOptions = { maxEntryBytes: tier.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES };
+  const connection = openRedisConnection(tier);
+  const backendOptions = { maxEntryBytes: tier.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES, commandTimeoutMs: timeoutMs };
   const backend = tier.backend === 'redis-atomic'
     ? new RedisAtomicBackend(connection, backendOptions)
     : new RedisBackend(connection, backendOptions);

@@ -1,24 +1,124 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 
+/** One call waiting on its deadline (also the handle its caller finishes it with). */
+class Pending implements Deadline {
+  settled = false;
+
+  constructor(
+    /** performance.now() at which it times out. */
+    readonly at: number,
+    readonly expire: () => void,
+    private readonly queue: DeadlineQueue,
+  ) {}
+
+  finish(): boolean {
+    if (this.settled) return false;
+    this.queue.settle(this);
+    return true;
+  }
+}
+
 /**
- * Settles like `promise`, or rejects with `E_BACKEND_TIMEOUT` after `ms`. The timer is cleared as
- * soon as the promise settles and never keeps the process alive. The late result is dropped
- * (and a late rejection swallowed), so a hung backend can never stall or crash a caller.
+ * The deadlines of one duration. Calls with the same duration expire in the order they started,
+ * so they can share one timer armed for the oldest unsettled call: a hot path (thousands of Redis
+ * reads a second under a tier's deadline) then costs no timer per call. Settled calls are dropped
+ * from the front as soon as they get there, so the queue holds about the calls in flight.
+ */
+class DeadlineQueue {
+  private queue: Pending[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ms: number) {}
+
+  add(expire: () => void): Pending {
+    const pending = new Pending(performance.now() + this.ms, expire, this);
+    this.queue.push(pending);
+    if (this.timer === undefined) this.arm(this.ms);
+    return pending;
+  }
+
+  settle(pending: Pending): void {
+    pending.settled = true;
+    if (this.queue[this.head] === pending) this.dropSettled();
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(ms)));
+    this.timer.unref();
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    while (this.head < this.queue.length) {
+      const pending = this.queue[this.head]!;
+      if (!pending.settled) {
+        if (pending.at > now) break;
+        pending.settled = true;
+        pending.expire();
+      }
+      this.head++;
+    }
+    this.compact();
+    if (this.head < this.queue.length) this.arm(this.queue[this.head]!.at - now);
+  };
+
+  private dropSettled(): void {
+    while (this.head < this.queue.length && this.queue[this.head]!.settled) this.head++;
+    this.compact();
+    if (this.head === this.queue.length && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private compact(): void {
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+const queues = new Map<number, DeadlineQueue>();
+
+/** A call under a deadline: `finish()` when it settles; false means the deadline already passed. */
+export interface Deadline {
+  finish(): boolean;
+}
+
+/**
+ * Calls `expire` after `ms` unless the returned deadline is finished first. No timer keeps the
+ * process alive, and deadlines of the same duration share one timer.
+ */
+export function startDeadline(ms: number, expire: () => void): Deadline {
+  let queue = queues.get(ms);
+  if (queue === undefined) queues.set(ms, (queue = new DeadlineQueue(ms)));
+  return queue.add(expire);
+}
+
+/** The error of a call that missed its deadline. */
+export function timeoutError(what: string, ms: number): CacheError {
+  return new CacheError(CacheErrorCode.E_BACKEND_TIMEOUT, `${what} did not finish within ${ms} ms`);
+}
+
+/**
+ * Settles like `promise`, or rejects with `E_BACKEND_TIMEOUT` after `ms`. The late result is
+ * dropped (and a late rejection swallowed), so a hung backend can never stall or crash a caller.
  */
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new CacheError(CacheErrorCode.E_BACKEND_TIMEOUT, `${what} did not finish within ${ms} ms`));
-    }, ms);
-    timer.unref();
+    const deadline = startDeadline(ms, () => reject(timeoutError(what, ms)));
     promise.then(
       (value) => {
-        clearTimeout(timer);
-        resolve(value);
+        if (deadline.finish()) resolve(value);
       },
       (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
+        if (deadline.finish()) reject(err);
       },
     );
   });

@@ -4,7 +4,7 @@ import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.inter
 import { hashKey } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
 import { CircuitBreaker } from './circuit-breaker.js';
-import { withDeadline } from './deadline.js';
+import { startDeadline, timeoutError, withDeadline } from './deadline.js';
 import { LatencyReservoir } from './latency.js';
 
 /** Which tier: L1 in the process, or L2 shared between processes. */
@@ -33,6 +33,10 @@ export interface TierCounters {
 const AVAILABILITY_CODES: ReadonlySet<string> = new Set([CacheErrorCode.E_BACKEND_TIMEOUT, CacheErrorCode.E_BACKEND_ERROR]);
 /** A given error code is logged at most once per this many ms per tier, with a count of the rest. */
 const LOG_INTERVAL_MS = 60_000;
+/** Overall deadline of a bulk operation (pattern, tag and prefix deletes), in ms. */
+const BULK_TIMEOUT_MS = 60_000;
+/** A synchronous backend's read latency is recorded for one read in this many. */
+const SYNC_SAMPLE_EVERY = 8;
 
 /**
  * One tier around its backend: every asynchronous call runs under the tier's deadline, failures
@@ -49,6 +53,12 @@ export class Tier {
   private readonly breaker: CircuitBreaker;
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   private readonly label: string;
+  /** Whether the backend answers synchronously (an in-process store). */
+  private readonly synchronous: boolean;
+  /** Reads of a synchronous backend, for latency sampling. */
+  private reads = 0;
+  /** Deadline of a bulk operation as a whole. */
+  private readonly bulkTimeoutMs: number;
 
   constructor(
     readonly config: TierConfig,
@@ -56,6 +66,8 @@ export class Tier {
     private readonly clock: () => number,
   ) {
     this.backend = config.backend;
+    this.synchronous = config.backend.synchronous === true;
+    this.bulkTimeoutMs = Math.max(BULK_TIMEOUT_MS, config.timeoutMs);
     this.label = `${config.role} tier (${config.backend.name})`;
     this.breaker = new CircuitBreaker({ threshold: 3, openMs: 2_000, clock }, (state, cause) => {
       if (state === 'open') {
@@ -74,10 +86,15 @@ export class Tier {
     return this.breaker.isOpen;
   }
 
-  /** Reads an entry; undefined on a miss or any failure. Synchronous for synchronous backends. */
+  /**
+   * Reads an entry; undefined on a miss or any failure. Synchronous for synchronous backends, whose
+   * latency is sampled (one read in {@link SYNC_SAMPLE_EVERY}, the first included): reading the clock
+   * twice would cost more than an in-process read itself.
+   */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     if (!this.breaker.allow()) return undefined;
-    const started = performance.now();
+    const timed = !this.synchronous || this.reads++ % SYNC_SAMPLE_EVERY === 0;
+    const started = timed ? performance.now() : 0;
     let result: CacheEntry | undefined | Promise<CacheEntry | undefined>;
     try {
       result = this.backend.get(key);
@@ -86,7 +103,7 @@ export class Tier {
       return undefined;
     }
     if (!(result instanceof Promise)) {
-      this.latency.get.record(performance.now() - started);
+      if (timed) this.latency.get.record(performance.now() - started);
       if (this.breaker.isOpen) this.breaker.success();
       return result;
     }
@@ -117,19 +134,23 @@ export class Tier {
     return this.run('delete', undefined, () => this.backend.delete(keys));
   }
 
-  /** Deletes keys matching a glob; undefined when the tier failed. */
+  /**
+   * Deletes keys matching a glob; undefined when the tier failed. A bulk operation: it may walk
+   * millions of keys, so it runs under {@link BULK_TIMEOUT_MS} as a whole (built-in backends put
+   * each of its commands under the tier's deadline).
+   */
   deletePattern(glob: string): Promise<number | undefined> {
-    return this.run('deletePattern', undefined, () => this.backend.deletePattern(glob));
+    return this.run('deletePattern', undefined, () => this.backend.deletePattern(glob), this.bulkTimeoutMs);
   }
 
-  /** Deletes keys carrying any of the tags; undefined when the tier failed. */
+  /** Deletes keys carrying any of the tags; undefined when the tier failed. A bulk operation. */
   deleteByTags(tags: readonly string[]): Promise<number | undefined> {
-    return this.run('deleteByTags', undefined, () => this.backend.deleteByTags(tags));
+    return this.run('deleteByTags', undefined, () => this.backend.deleteByTags(tags), this.bulkTimeoutMs);
   }
 
-  /** Clears a prefix; resolves to false when the tier failed. */
+  /** Clears a prefix; resolves to false when the tier failed. A bulk operation. */
   async clear(prefix: string): Promise<boolean> {
-    return (await this.run('clear', undefined, async () => (await this.backend.clear(prefix), true))) === true;
+    return (await this.run('clear', undefined, async () => (await this.backend.clear(prefix), true), this.bulkTimeoutMs)) === true;
   }
 
   /** A real round trip under the deadline, bypassing the breaker (for health checks). Rejects on failure. */
@@ -154,11 +175,11 @@ export class Tier {
     return this.run(op, key, () => call(this.backend));
   }
 
-  private async run<T>(op: string, key: string | undefined, call: () => T | Promise<T>): Promise<T | undefined> {
+  private async run<T>(op: string, key: string | undefined, call: () => T | Promise<T>, timeoutMs = this.config.timeoutMs): Promise<T | undefined> {
     if (!this.breaker.allow()) return undefined;
     try {
       const result = call();
-      if (result instanceof Promise) return await this.settle(result, op, key, undefined);
+      if (result instanceof Promise) return await this.settle(result, op, key, undefined, undefined, 0, timeoutMs);
       if (this.breaker.isOpen) this.breaker.success();
       return result;
     } catch (err) {
@@ -174,18 +195,28 @@ export class Tier {
     fallback: F,
     latency?: LatencyReservoir,
     started = 0,
+    timeoutMs = this.config.timeoutMs,
   ): Promise<T | F> {
-    return withDeadline(promise, this.config.timeoutMs, `${this.label} ${op}`).then(
-      (value) => {
-        latency?.record(performance.now() - started);
-        this.breaker.success();
-        return value;
-      },
-      (err: unknown) => {
-        this.fail(err, op, key);
-        return fallback;
-      },
-    );
+    // One promise per call: the deadline, the latency, the breaker and the fallback in one place.
+    return new Promise<T | F>((resolve) => {
+      const deadline = startDeadline(timeoutMs, () => {
+        this.fail(timeoutError(`${this.label} ${op}`, timeoutMs), op, key);
+        resolve(fallback);
+      });
+      promise.then(
+        (value) => {
+          if (!deadline.finish()) return; // too late: the fallback was returned
+          latency?.record(performance.now() - started);
+          this.breaker.success();
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (!deadline.finish()) return;
+          this.fail(err, op, key);
+          resolve(fallback);
+        },
+      );
+    });
   }
 
   private fail(cause: unknown, op: string, key: string | undefined): void {

@@ -54,9 +54,9 @@ export class TieredCache {
   /**
    * Reads the freshest entry within its stale window, or undefined. A fresh L1 entry is returned
    * synchronously; a stale L1 entry still asks L2, which may have a fresher one. Counts per tier.
+   * `now` lets a caller that also counts the read use one clock reading for both.
    */
-  read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
-    const now = this.clock();
+  read(key: string, now = this.clock()): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     let candidate: CacheEntry | undefined;
     const local = this.local;
     if (local !== undefined) {

@@ -51,28 +51,31 @@ export class CacheInterceptor implements NestInterceptor {
 
   private serve(plan: CachedPlan<HttpRequestLike>, req: HttpRequestLike, res: ResponseLike, key: string, next: CallHandler): Observable<unknown> {
     const engine = plan.cache.engine;
-    const found = engine.read(key);
-    if (!(found instanceof Promise) && found !== undefined && found.expiresAt > engine.clock()) {
-      plan.cache.countRead(found, key);
-      setXCache(res, 'HIT');
-      return of(found.value);
-    }
-    return from(this.miss(plan, req, res, key, found, next));
+    const now = engine.clock();
+    const found = engine.read(key, now);
+    // An L2 read: a hit is answered from the read's own continuation, with no async frame of its own.
+    if (found instanceof Promise) return from(found.then((entry) => this.answer(plan, req, res, key, entry, next)));
+    return plan.cache.countRead(found, key, now) ? hit(res, found!.value) : from(this.miss(plan, req, res, key, found, next));
   }
 
+  /** Counts the read; a hit is returned as is, a miss goes to the origin. */
+  private answer(plan: CachedPlan<HttpRequestLike>, req: HttpRequestLike, res: ResponseLike, key: string, found: CacheEntry | undefined, next: CallHandler): unknown {
+    if (plan.cache.countRead(found, key)) {
+      setXCache(res, 'HIT');
+      return found!.value;
+    }
+    return this.miss(plan, req, res, key, found, next);
+  }
+
+  /** A read that found no fresh entry (already counted): runs the origin once per key, or serves a stale value. */
   private async miss(
     plan: CachedPlan<HttpRequestLike>,
     req: HttpRequestLike,
     res: ResponseLike,
     key: string,
-    lookup: CacheEntry | undefined | Promise<CacheEntry | undefined>,
+    found: CacheEntry | undefined,
     next: CallHandler,
   ): Promise<unknown> {
-    const found = await lookup;
-    if (plan.cache.countRead(found, key)) {
-      setXCache(res, 'HIT');
-      return found!.value;
-    }
     const origin = typeof plan.origin === 'function' ? plan.origin(req) : plan.origin;
     let ranHere = false;
     const outcome = await runOrigin(plan.cache, key, found, () => {
@@ -84,6 +87,11 @@ export class CacheInterceptor implements NestInterceptor {
     setXCache(res, outcome.status === 'stale' ? 'STALE' : outcome.status === 'hit' ? 'HIT' : 'MISS');
     return outcome.value;
   }
+}
+
+function hit(res: ResponseLike, value: unknown): Observable<unknown> {
+  setXCache(res, 'HIT');
+  return of(value);
 }
 
 function hasCredentials(req: HttpRequestLike): boolean {

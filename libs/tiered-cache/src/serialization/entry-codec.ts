@@ -27,12 +27,44 @@ export const MAX_TAG_BYTES = 1024;
 /** Default ceiling on one encoded entry (64 MiB); checked before anything is parsed. */
 export const DEFAULT_MAX_ENTRY_BYTES = 64 * 1024 * 1024;
 
-/** Encoded bytes remembered per entry object, so two tiers (or a backfill) never encode twice. */
+/** The tags of an entry without tags: one shared, frozen array instead of one per entry. */
+export const NO_TAGS: readonly string[] = Object.freeze([]);
+
+/** Encoded bytes remembered per written entry object, so writing to two tiers never encodes twice. */
 const encodedCache = new WeakMap<CacheEntry, Buffer>();
+
+/**
+ * An entry read from a serializing tier, carrying the bytes it was decoded from, so that a backfill
+ * into the other tier never encodes it again. The bytes sit in a private field: invisible to
+ * callers and to equality checks, and cheaper on the hot read path than a WeakMap insertion.
+ */
+class DecodedEntry implements CacheEntry {
+  readonly #bytes: Buffer;
+
+  constructor(
+    readonly value: unknown,
+    readonly expiresAt: number,
+    readonly staleUntil: number,
+    readonly tags: readonly string[],
+    bytes: Buffer,
+  ) {
+    this.#bytes = bytes;
+  }
+
+  /** The bytes an entry was decoded from, if it was. */
+  static bytesOf(entry: CacheEntry): Buffer | undefined {
+    return #bytes in entry ? (entry as DecodedEntry).#bytes : undefined;
+  }
+}
+
+/** The known envelope of an entry (it was decoded from, or already encoded to, these bytes). */
+function knownBytes(entry: CacheEntry): Buffer | undefined {
+  return DecodedEntry.bytesOf(entry) ?? encodedCache.get(entry);
+}
 
 /** Encodes an entry into its envelope. Throws `E_UNSERIALIZABLE` when the value cannot be stored. */
 export function encodeEntry(entry: CacheEntry): Buffer {
-  const known = encodedCache.get(entry);
+  const known = knownBytes(entry);
   if (known !== undefined) return known;
   const { codec, bytes } = encodeValue(entry.value);
   const tags = entry.tags;
@@ -88,6 +120,7 @@ export function readEntryHeader(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BY
   const count = b.readUInt16BE(18);
   if (count > MAX_TAGS_PER_ENTRY) throw corrupt('entry has too many tags');
   let offset = HEADER_BYTES;
+  if (count === 0) return { expiresAt, staleUntil, tags: NO_TAGS, valueOffset: offset, codec };
   const tags: string[] = new Array<string>(count);
   for (let i = 0; i < count; i++) {
     if (offset + 2 > b.length) throw corrupt('entry is truncated');
@@ -108,10 +141,10 @@ export function readEntryHeader(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BY
 export function decodeEntry(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BYTES, remember = false): CacheEntry {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const header = readEntryHeader(b, maxBytes);
-  const value = decodeValue(header.codec, b.subarray(header.valueOffset));
-  const entry: CacheEntry = { value, expiresAt: header.expiresAt, staleUntil: header.staleUntil, tags: header.tags };
-  if (remember) encodedCache.set(entry, b);
-  return entry;
+  const value = decodeValue(header.codec, b, header.valueOffset);
+  return remember
+    ? new DecodedEntry(value, header.expiresAt, header.staleUntil, header.tags, b)
+    : { value, expiresAt: header.expiresAt, staleUntil: header.staleUntil, tags: header.tags };
 }
 
 function corrupt(reason: string): CacheError {
@@ -130,7 +163,7 @@ export function capEntry(entry: CacheEntry, until: number): CacheEntry {
     staleUntil: Math.min(entry.staleUntil, until),
     tags: entry.tags,
   };
-  const known = encodedCache.get(entry);
+  const known = knownBytes(entry);
   if (known !== undefined) {
     const patched = Buffer.from(known);
     patched.writeDoubleBE(capped.expiresAt, 2);

@@ -78,14 +78,15 @@ export function encodeValue(value: unknown): EncodedValue {
 }
 
 /**
- * Decodes bytes written by {@link encodeValue}. Never evaluates code: JSON.parse and V8's
+ * Decodes bytes written by {@link encodeValue} (from `offset` on). Never evaluates code: JSON.parse and V8's
  * deserializer only build data, and both define `__proto__` as an ordinary own property, so a
  * crafted payload cannot reach `Object.prototype`. Throws `E_CORRUPT_ENTRY` on anything malformed.
  */
-export function decodeValue(codec: number, bytes: Buffer): unknown {
+export function decodeValue(codec: number, bytes: Buffer, offset = 0): unknown {
   try {
-    if (codec === ValueCodec.Json) return JSON.parse(bytes.toString('utf8'));
-    if (codec === ValueCodec.V8) return v8.deserialize(bytes);
+    // toString with an offset: no Buffer view allocated on the hot read path.
+    if (codec === ValueCodec.Json) return JSON.parse(bytes.toString('utf8', offset));
+    if (codec === ValueCodec.V8) return v8.deserialize(offset === 0 ? bytes : bytes.subarray(offset));
   } catch (err) {
     throw new CacheError(CacheErrorCode.E_CORRUPT_ENTRY, 'stored value cannot be decoded', { cause: err });
   }

@@ -1,0 +1,60 @@
+/** Sizes and durations of one bench run. */
+export interface Profile {
+  readonly name: 'full' | 'quick';
+  /** Alternating rounds of the HTTP scenarios. */
+  readonly httpRounds: number;
+  /** Length of one load run, in seconds. */
+  readonly httpSeconds: number;
+  /** Load before the first round, per server, in seconds. */
+  readonly warmupSeconds: number;
+  /** autocannon connections. */
+  readonly connections: number;
+  /** Alternating rounds of the library scenarios. */
+  readonly libraryRounds: number;
+  /** Length of one library measurement, in ms. */
+  readonly libraryMs: number;
+  /** Entries stored by the memory scenario. */
+  readonly memoryEntries: number;
+  /** Fresh processes per memory contender. */
+  readonly memoryRounds: number;
+  /** Keys in Redis for the invalidation scenario, and how many of them match. */
+  readonly invalidationKeys: number;
+  readonly invalidationMatches: number;
+  readonly invalidationRounds: number;
+  /** Rounds of 200 concurrent cold requests. */
+  readonly stampedeRounds: number;
+}
+
+/** About 10 minutes on a 2-core machine. */
+export const FULL: Profile = {
+  name: 'full',
+  httpRounds: 5,
+  httpSeconds: 4,
+  warmupSeconds: 2,
+  connections: 50,
+  libraryRounds: 5,
+  libraryMs: 2_000,
+  memoryEntries: 100_000,
+  memoryRounds: 3,
+  invalidationKeys: 1_000_000,
+  invalidationMatches: 10_000,
+  invalidationRounds: 3,
+  stampedeRounds: 5,
+};
+
+/** The same scenarios and code paths, smaller and shorter: under 2 minutes. */
+export const QUICK: Profile = {
+  name: 'quick',
+  httpRounds: 2,
+  httpSeconds: 1,
+  warmupSeconds: 0.5,
+  connections: 50,
+  libraryRounds: 2,
+  libraryMs: 300,
+  memoryEntries: 20_000,
+  memoryRounds: 1,
+  invalidationKeys: 100_000,
+  invalidationMatches: 1_000,
+  invalidationRounds: 1,
+  stampedeRounds: 2,
+};

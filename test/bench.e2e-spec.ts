@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BENCH = path.join(ROOT, 'dist', 'apps', 'bench', 'main.js');
+
+/**
+ * Smoke test of the benchmark (not the figures): `--quick` runs every scenario and writes the
+ * page and its charts. The bench is built by `npm test` (build:bench) before Jest starts.
+ */
+describe('npm run bench -- --quick', () => {
+  let dir: string;
+  let exit: { code: number | null; output: string };
+
+  beforeAll(async () => {
+    if (!existsSync(BENCH)) throw new Error(`${BENCH} is missing: run \`npm run build:bench\` first (npm test does)`);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ntc-bench-smoke-'));
+    const child = spawn(process.execPath, [BENCH, '--quick', '--out', path.join(dir, 'benchmarks.md')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    exit = { code, output };
+  }, 180_000);
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exits 0', () => {
+    if (exit.code !== 0) throw new Error(`the bench exited ${exit.code}:\n${exit.output.slice(-3000)}`);
+  });
+
+  it('writes a table for every scenario and the charts it embeds', () => {
+    const page = readFileSync(path.join(dir, 'benchmarks.md'), 'utf8');
+    for (const heading of ['## The bars', '## Method', '## Environment', '## HTTP hit, Fastify', '## HTTP hit, Express', '## HTTP L2 hit',
+      '## Library get (L1 hit)', '## L2 throughput', '## Stampede', '## Memory', '## Invalidation at scale']) {
+      expect(page).toContain(heading);
+    }
+    const embedded = [...page.matchAll(/!\[[^\]]*\]\((benchmarks\/[\w.-]+\.svg)\)/g)].map((m) => m[1]!);
+    expect(embedded.length).toBeGreaterThanOrEqual(7);
+    for (const file of embedded) {
+      const svg = readFileSync(path.join(dir, file), 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+    }
+    const svgs = readdirSync(path.join(dir, 'benchmarks')).filter((f) => f.endsWith('.svg'));
+    expect(svgs.sort()).toEqual(embedded.map((f) => path.basename(f)).sort());
+  });
+
+  it('rebuilds the same page from the saved results with --report', async () => {
+    const again = path.join(dir, 'again', 'benchmarks.md');
+    const child = spawn(process.execPath, [BENCH, '--report', path.join(dir, 'benchmarks', 'results.json'), '--out', again], { cwd: ROOT, stdio: 'ignore' });
+    expect(await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))).toBe(0);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(path.join(dir, 'benchmarks.md'), 'utf8'));
+  });
+
+  it('measured the contenders, with one origin call for our stampede', () => {
+    const page = readFileSync(path.join(dir, 'benchmarks.md'), 'utf8');
+    expect(page).toMatch(/\| nest-tiered-cache `@Cached` \| 1 \|/);
+    expect(page).not.toContain('not run');
+  });
+});
