@@ -4,6 +4,7 @@ import type { RedisTierOptions, TierOptions } from '../interfaces/cache-module-o
 import { MemoryNoSerializerBackend } from '../backends/memory-no-serializer.backend.js';
 import { MemoryBackend } from '../backends/memory.backend.js';
 import { NullBackend } from '../backends/null.backend.js';
+import { KEY_SEPARATOR } from '../keys/key-encoding.js';
 import { DEFAULT_MAX_ENTRY_BYTES } from '../serialization/entry-codec.js';
 import { parseDuration } from './duration.js';
 import { assertBackend, invalidOption, type ResolvedCacheOptions } from './resolve-options.js';
@@ -35,6 +36,7 @@ export async function createTieredCache(options: ResolvedCacheOptions, logger: L
         maxTtlMs: tierOptions.ttl === undefined ? undefined : parseDuration(tierOptions.ttl, `${role}.ttl`),
         timeoutMs,
         required: tierOptions.required ?? true,
+        prefix: options.namespace + KEY_SEPARATOR,
       },
       logger,
       options.clock,

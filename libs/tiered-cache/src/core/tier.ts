@@ -6,6 +6,8 @@ import { capEntry } from '../serialization/entry-codec.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
 import { LatencyReservoir } from './latency.js';
+import { MissedInvalidations } from './missed-invalidations.js';
+import type { InvalidationEvent } from './tiered-cache.js';
 
 /** Which tier: L1 in the process, or L2 shared between processes. */
 export type TierRole = 'local' | 'shared';
@@ -20,6 +22,8 @@ export interface TierConfig {
   readonly timeoutMs: number;
   /** Whether this tier being down fails a health check (else it is reported degraded). */
   readonly required: boolean;
+  /** Prefix of every key of the engine (`<namespace>:`): cleared when too many invalidations were missed. */
+  readonly prefix: string;
 }
 
 /** Counters of one tier (hits and misses are counted by the engine, errors here). */
@@ -59,6 +63,10 @@ export class Tier {
   private reads = 0;
   /** Deadline of a bulk operation as a whole. */
   private readonly bulkTimeoutMs: number;
+  /** Invalidations this tier could not apply; it serves no read until they are replayed. */
+  private readonly missed: MissedInvalidations;
+  /** The replay of `missed` in progress, if any. */
+  private replaying: Promise<void> | undefined;
 
   constructor(
     readonly config: TierConfig,
@@ -68,6 +76,7 @@ export class Tier {
     this.backend = config.backend;
     this.synchronous = config.backend.synchronous === true;
     this.bulkTimeoutMs = Math.max(BULK_TIMEOUT_MS, config.timeoutMs);
+    this.missed = new MissedInvalidations(config.prefix);
     this.label = `${config.role} tier (${config.backend.name})`;
     this.breaker = new CircuitBreaker({ threshold: 3, openMs: 2_000, clock }, (state, cause) => {
       if (state === 'open') {
@@ -92,6 +101,11 @@ export class Tier {
    * twice would cost more than an in-process read itself.
    */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    if (this.missed.size !== 0) {
+      // It may still hold entries that were invalidated while it was unreachable: a miss until replayed.
+      this.replayMissed();
+      return undefined;
+    }
     if (!this.breaker.allow()) return undefined;
     const timed = !this.synchronous || this.reads++ % SYNC_SAMPLE_EVERY === 0;
     const started = timed ? performance.now() : 0;
@@ -129,9 +143,9 @@ export class Tier {
     if (this.breaker.isOpen) this.breaker.success();
   }
 
-  /** Deletes keys; resolves to how many existed, or undefined when the tier failed. */
-  async delete(keys: readonly string[]): Promise<number | undefined> {
-    return this.run('delete', undefined, () => this.backend.delete(keys));
+  /** Deletes keys; resolves to how many existed, or undefined when the tier failed (then it is replayed later). */
+  delete(keys: readonly string[]): Promise<number | undefined> {
+    return this.invalidate({ kind: 'keys', keys });
   }
 
   /**
@@ -140,17 +154,59 @@ export class Tier {
    * each of its commands under the tier's deadline).
    */
   deletePattern(glob: string): Promise<number | undefined> {
-    return this.run('deletePattern', undefined, () => this.backend.deletePattern(glob), this.bulkTimeoutMs);
+    return this.invalidate({ kind: 'pattern', glob });
   }
 
   /** Deletes keys carrying any of the tags; undefined when the tier failed. A bulk operation. */
   deleteByTags(tags: readonly string[]): Promise<number | undefined> {
-    return this.run('deleteByTags', undefined, () => this.backend.deleteByTags(tags), this.bulkTimeoutMs);
+    return this.invalidate({ kind: 'tags', tags });
   }
 
   /** Clears a prefix; resolves to false when the tier failed. A bulk operation. */
   async clear(prefix: string): Promise<boolean> {
-    return (await this.run('clear', undefined, async () => (await this.backend.clear(prefix), true), this.bulkTimeoutMs)) === true;
+    return (await this.invalidate({ kind: 'clear', prefix })) !== undefined;
+  }
+
+  /** Resolves once no replay of missed invalidations is running (for tests and orderly shutdown). */
+  async replayed(): Promise<void> {
+    while (this.replaying !== undefined) await this.replaying;
+  }
+
+  /** Applies an invalidation; one that fails is remembered and replayed before this tier serves reads again. */
+  private async invalidate(invalidation: InvalidationEvent): Promise<number | undefined> {
+    const removed = await this.apply(invalidation);
+    if (removed === undefined) this.missed.add(invalidation);
+    return removed;
+  }
+
+  /** Runs an invalidation against the backend: how many keys it removed (0 for a clear), or undefined on failure. */
+  private apply(invalidation: InvalidationEvent): Promise<number | undefined> {
+    switch (invalidation.kind) {
+      case 'keys':
+        return this.run('delete', undefined, () => this.backend.delete(invalidation.keys));
+      case 'pattern':
+        return this.run('deletePattern', undefined, () => this.backend.deletePattern(invalidation.glob), this.bulkTimeoutMs);
+      case 'tags':
+        return this.run('deleteByTags', undefined, () => this.backend.deleteByTags(invalidation.tags), this.bulkTimeoutMs);
+      case 'clear':
+        return this.run('clear', undefined, async () => (await this.backend.clear(invalidation.prefix), 0), this.bulkTimeoutMs);
+    }
+  }
+
+  /** Replays the missed invalidations in order, in the background; stops at the first that fails again. */
+  private replayMissed(): void {
+    if (this.replaying !== undefined) return;
+    this.replaying = (async () => {
+      let replayed = 0;
+      for (let next = this.missed.peek(); next !== undefined; next = this.missed.peek()) {
+        if ((await this.apply(next)) === undefined) return;
+        this.missed.done(next);
+        replayed++;
+      }
+      this.logger.log(`${this.label}: replayed ${replayed} invalidation(s) missed while it was unavailable`);
+    })().finally(() => {
+      this.replaying = undefined;
+    });
   }
 
   /** A real round trip under the deadline, bypassing the breaker (for health checks). Rejects on failure. */
