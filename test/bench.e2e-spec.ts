@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,6 +54,18 @@ describe('npm run bench -- --quick', () => {
     const child = spawn(process.execPath, [BENCH, '--report', path.join(dir, 'benchmarks', 'results.json'), '--out', again], { cwd: ROOT, stdio: 'ignore' });
     expect(await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))).toBe(0);
     expect(readFileSync(again, 'utf8')).toBe(readFileSync(path.join(dir, 'benchmarks.md'), 'utf8'));
+  });
+
+  it('prints its usage for --help, and refuses an unknown option or scenario with exit code 2', () => {
+    const help = spawnSync(process.execPath, [BENCH, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--quick');
+    for (const args of [['--bogus'], ['--only', 'fastify,nope']]) {
+      const wrong = spawnSync(process.execPath, [BENCH, ...args], { encoding: 'utf8' });
+      expect(wrong.status).toBe(2);
+      expect(wrong.stderr).toMatch(/bogus|"nope"/);
+      expect(wrong.stderr).toContain('usage: npm run bench');
+    }
   });
 
   it('measured the contenders, with one origin call for our stampede', () => {

@@ -51,16 +51,40 @@ function environment(): Environment {
   };
 }
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: path.join(ROOT, 'docs', 'benchmarks.md') },
-    only: { type: 'string' },
-    report: { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run bench [-- options]
+
+  --quick               fewer, shorter rounds and smaller data (under 2 minutes)
+  --out <file>          where to write the page (default docs/benchmarks.md; charts go beside it)
+  --only <list>         comma-separated scenarios: ${SCENARIOS.join(', ')}
+  --report <results>    rebuild the page from a previous run's results.json, measuring nothing
+  -h, --help            this help`;
+
+/** Prints a command-line mistake with the usage and exits 2 (nothing was started yet). */
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let values: { quick?: boolean; out?: string; only?: string; report?: string; help?: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: path.join(ROOT, 'docs', 'benchmarks.md') },
+      only: { type: 'string' },
+      report: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+} catch (err) {
+  usageError(err instanceof Error ? err.message : String(err));
+}
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const only = new Set<ScenarioId>(values.only === undefined ? SCENARIOS : (values.only.split(',') as ScenarioId[]));
-for (const id of only) if (!SCENARIOS.includes(id)) throw new Error(`--only: unknown scenario "${id}"; use ${SCENARIOS.join(', ')}`);
+for (const id of only) if (!SCENARIOS.includes(id)) usageError(`--only: unknown scenario "${id}"; use ${SCENARIOS.join(', ')}`);
 const profile = values.quick ? QUICK : FULL;
 const out = path.resolve(values.out!);
 
