@@ -20,7 +20,11 @@ await app.listen(0, '127.0.0.1');
 const port = (app.getHttpServer().address() as AddressInfo).port;
 const counter = app.get(OriginCounter);
 // Run by hand (e.g. under `node --cpu-prof`), it says where it listens; forked by the bench, it answers over IPC.
-if (process.send === undefined) console.log(`${id} on ${platform} listening on http://127.0.0.1:${port}/item/1 (Ctrl+C to stop)`);
+if (process.send === undefined) {
+  console.log(`${id} on ${platform} listening on http://127.0.0.1:${port}/item/1 (Ctrl+C to stop)`);
+  // Exit normally on Ctrl+C, so that `node --cpu-prof` writes its profile.
+  process.once('SIGINT', () => void app.close().finally(() => process.exit(0)));
+}
 
 serve(
   {
