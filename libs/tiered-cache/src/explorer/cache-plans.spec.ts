@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { StreamableFile } from '@nestjs/common';
-import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { catchCacheError } from '../../test/test-cache.js';
+import { CacheErrorCode } from '../cache.errors.js';
 import { DEFAULT_LEASE_MS, type CacheService } from '../cache.service.js';
 import type { OriginPlan } from '../core/origin.js';
 import type { TieredCache } from '../core/tiered-cache.js';
@@ -18,17 +19,6 @@ import {
   runInvalidation,
   type HttpRequestLike,
 } from './cache-plans.js';
-
-function thrown(fn: () => unknown): CacheError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(CacheError);
-  return caught as CacheError;
-}
 
 const ph = (raw: string): Placeholder => {
   const [part] = parseTemplate(`{${raw}}`, 'test') as [Placeholder];
@@ -217,7 +207,7 @@ describe('compileWith', () => {
   });
 
   it('names the template, the placeholder and what is available when a placeholder is unknown', () => {
-    const err = thrown(() => compileWith('user:{idx}', routeBinder(['id', 'orgId']), '@Cached on UsersController.findOne key'));
+    const err = catchCacheError(() => compileWith('user:{idx}', routeBinder(['id', 'orgId']), '@Cached on UsersController.findOne key'));
     expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
     expect(err.message).toBe(
       `@Cached on UsersController.findOne key: key template "user:{idx}" names {idx}, which it does not have; available: ${ROUTE_AVAILABLE}`,
@@ -225,23 +215,23 @@ describe('compileWith', () => {
   });
 
   it('names a method binder`s parameters when a placeholder is unknown', () => {
-    const err = thrown(() => compileWith('p:{dto.id}:{nope}', methodBinder(['dto']), '@Cached on Svc.find key'));
+    const err = catchCacheError(() => compileWith('p:{dto.id}:{nope}', methodBinder(['dto']), '@Cached on Svc.find key'));
     expect(err.message).toBe('@Cached on Svc.find key: key template "p:{dto.id}:{nope}" names {nope}, which it does not have; available: {dto} or {0}');
-    const none = thrown(() => compileWith('{0}x{a}', methodBinder([]), 'W'));
+    const none = catchCacheError(() => compileWith('{0}x{a}', methodBinder([]), 'W'));
     expect(none.message).toBe('W: key template "{0}x{a}" names {0}, which it does not have; available: nothing (the method declares no parameters)');
   });
 
   it('refuses prototype paths before binding', () => {
     const binder = methodBinder(['dto']);
     const bind = jest.spyOn(binder, 'bind');
-    const err = thrown(() => compileWith('{dto.constructor}', binder, 'W'));
+    const err = catchCacheError(() => compileWith('{dto.constructor}', binder, 'W'));
     expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
     expect(err.message).toBe('W: placeholder {dto.constructor} may not use __proto__, prototype or constructor');
     expect(bind).not.toHaveBeenCalled();
   });
 
   it('passes malformed templates on as parse errors naming where', () => {
-    const err = thrown(() => compileWith('user:{', routeBinder([]), '@Cached on A.b key'));
+    const err = catchCacheError(() => compileWith('user:{', routeBinder([]), '@Cached on A.b key'));
     expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
     expect(err.message).toMatch(/^@Cached on A\.b key: malformed placeholder in key template "user:\{"/);
   });
@@ -389,16 +379,16 @@ describe('plans on a real cache', () => {
     });
 
     it('names where a bad duration is', () => {
-      const err = thrown(() => compileCachedPlan({ ttl: 0 }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
+      const err = catchCacheError(() => compileCachedPlan({ ttl: 0 }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
       expect(err.code).toBe(CacheErrorCode.E_INVALID_DURATION);
       expect(err.message).toContain('@Cached on A.b ttl');
-      expect(thrown(() => compileCachedPlan({ grace: 'soon' as never }, cache, routeBinder([]), routeDefault, 'X')).message).toContain('X grace');
+      expect(catchCacheError(() => compileCachedPlan({ grace: 'soon' as never }, cache, routeBinder([]), routeDefault, 'X')).message).toContain('X grace');
     });
 
     it('names where a bad key or tag template is', () => {
-      const key = thrown(() => compileCachedPlan({ key: 'x:{nope}' }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
+      const key = catchCacheError(() => compileCachedPlan({ key: 'x:{nope}' }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
       expect(key.message).toMatch(/^@Cached on A\.b key: key template "x:\{nope\}" names \{nope\}/);
-      const tag = thrown(() => compileCachedPlan({ tags: ['t:{nope}'] }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
+      const tag = catchCacheError(() => compileCachedPlan({ tags: ['t:{nope}'] }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
       expect(tag.message).toMatch(/^@Cached on A\.b tags: key template "t:\{nope\}" names \{nope\}/);
     });
 
@@ -485,11 +475,11 @@ describe('plans on a real cache', () => {
 
     it('names the list holding a bad template', () => {
       const binder = methodBinder(['id']);
-      expect(thrown(() => compileInvalidatePlan({ keys: ['{x}'] }, cache, binder, '@InvalidateCache on S.m')).message).toMatch(
+      expect(catchCacheError(() => compileInvalidatePlan({ keys: ['{x}'] }, cache, binder, '@InvalidateCache on S.m')).message).toMatch(
         /^@InvalidateCache on S\.m keys: key template "\{x\}" names \{x\}, which it does not have; available: \{id\} or \{0\}$/,
       );
-      expect(thrown(() => compileInvalidatePlan({ patterns: ['{x}*'] }, cache, binder, 'L')).message).toMatch(/^L patterns: /);
-      expect(thrown(() => compileInvalidatePlan({ tags: ['t:{'] }, cache, binder, 'L')).message).toMatch(/^L tags: malformed placeholder/);
+      expect(catchCacheError(() => compileInvalidatePlan({ patterns: ['{x}*'] }, cache, binder, 'L')).message).toMatch(/^L patterns: /);
+      expect(catchCacheError(() => compileInvalidatePlan({ tags: ['t:{'] }, cache, binder, 'L')).message).toMatch(/^L tags: malformed placeholder/);
     });
   });
 

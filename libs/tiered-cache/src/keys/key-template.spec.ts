@@ -1,18 +1,8 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { catchCacheError } from '../../test/test-cache.js';
+import { CacheErrorCode } from '../cache.errors.js';
 import { encodeKeyPart } from './key-encoding.js';
 import { assertSafePath, compileTemplate, parseTemplate, pathGetter, type Placeholder } from './key-template.js';
-
-function thrown(fn: () => unknown): CacheError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(CacheError);
-  return caught as CacheError;
-}
 
 const ph = (raw: string): Placeholder => ({ raw, path: raw.split('.') });
 
@@ -61,33 +51,33 @@ describe('parseTemplate', () => {
 
   it('rejects an empty or non-string template', () => {
     for (const template of ['', undefined, null, 42]) {
-      const err = thrown(() => parseTemplate(template as string, '@Cached on A.b key'));
+      const err = catchCacheError(() => parseTemplate(template as string, '@Cached on A.b key'));
       expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
       expect(err.message).toBe('@Cached on A.b key: a key template must be a non-empty string');
     }
   });
 
   it('rejects an unclosed placeholder, naming where and the position', () => {
-    const err = thrown(() => parseTemplate('user:{id', '@Cached on A.b key'));
+    const err = catchCacheError(() => parseTemplate('user:{id', '@Cached on A.b key'));
     expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
     expect(err.message).toBe(malformed('@Cached on A.b key', 'user:{id', 5));
-    expect(thrown(() => parseTemplate('{', 'W')).message).toBe(malformed('W', '{', 0));
+    expect(catchCacheError(() => parseTemplate('{', 'W')).message).toBe(malformed('W', '{', 0));
   });
 
   it('rejects an empty placeholder', () => {
-    expect(thrown(() => parseTemplate('a{}', 'W')).message).toBe(malformed('W', 'a{}', 1));
-    expect(thrown(() => parseTemplate('{ }', 'W')).message).toBe(malformed('W', '{ }', 0));
+    expect(catchCacheError(() => parseTemplate('a{}', 'W')).message).toBe(malformed('W', 'a{}', 1));
+    expect(catchCacheError(() => parseTemplate('{ }', 'W')).message).toBe(malformed('W', '{ }', 0));
   });
 
   it.each(['{a b}', '{a..b}', '{.a}', '{a.}', '{a{b}', '{a:b}', '{a*}', '{a/b}', '{é}'])('rejects the malformed name %s', (template) => {
-    const err = thrown(() => parseTemplate(template, 'W'));
+    const err = catchCacheError(() => parseTemplate(template, 'W'));
     expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
     expect(err.message).toBe(malformed('W', template, 0));
   });
 
   it('rejects an unmatched }', () => {
     for (const template of ['a}b', '}', '{a}}', 'x}}}']) {
-      const err = thrown(() => parseTemplate(template, '@InvalidateCache on A.b keys'));
+      const err = catchCacheError(() => parseTemplate(template, '@InvalidateCache on A.b keys'));
       expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
       expect(err.message).toBe(`@InvalidateCache on A.b keys: unmatched "}" in key template "${template}" (use }} for a literal brace)`);
     }
@@ -254,7 +244,7 @@ describe('assertSafePath', () => {
   it.each(['__proto__', 'prototype', 'constructor', 'a.__proto__', 'a.constructor.name', 'user.prototype.x'])(
     'rejects {%s}',
     (raw) => {
-      const err = thrown(() => assertSafePath(ph(raw), '@Cached on A.b key'));
+      const err = catchCacheError(() => assertSafePath(ph(raw), '@Cached on A.b key'));
       expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
       expect(err.message).toBe(`@Cached on A.b key: placeholder {${raw}} may not use __proto__, prototype or constructor`);
     },
