@@ -48,7 +48,8 @@ export async function runOrigin<T>(
 ): Promise<Outcome<T>> {
   const engine = cache.engine;
   // With `enabled: false` the app behaves as without the library: every call runs its origin.
-  const computation = engine.enabled ? engine.singleFlight.run(key, () => compute(cache, key, factory, plan)) : compute(cache, key, factory, plan);
+  const run = () => compute(cache, key, factory, plan);
+  const computation = engine.enabled ? engine.singleFlight.run(key, run) : run();
   if (stale === undefined) return computation;
   try {
     const result = plan.timeoutMs === undefined ? await computation : await raceTimeout(computation, plan.timeoutMs);
