@@ -7,7 +7,7 @@ import { globToRegExp } from '../keys/glob.js';
  * side map, so an untagged entry costs nothing beyond lru-cache's own bookkeeping. Physical expiry
  * is lru-cache's (lazy, no timers); the tier above judges freshness on the entry itself.
  */
-export class LruStore<S extends {}> {
+export class LruStore<S extends object> {
   private readonly lru: LRUCache<string, S>;
   private readonly tagIndex = new Map<string, Set<string>>();
   /** The tags of each tagged key (untagged keys are absent). */

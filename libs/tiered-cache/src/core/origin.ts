@@ -141,7 +141,7 @@ async function atMostOnce<T>(
     }
     const found = await tier.get(key);
     if (found !== undefined && found.expiresAt > engine.clock()) {
-      engine.local?.set(key, found, found.staleUntil - engine.clock());
+      void engine.local?.set(key, found, found.staleUntil - engine.clock());
       return { value: found.value as T, status: 'hit' };
     }
     if (Date.now() > giveUpAt) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { type CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { CacheModuleOptions, CustomTierOptions } from '../interfaces/cache-module-options.interface.js';
 import { assertBackend, BACKEND_NAMES, resolveOptions, validateNamespace } from './resolve-options.js';

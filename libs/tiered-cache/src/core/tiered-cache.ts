@@ -95,7 +95,7 @@ export class TieredCache {
       if (entry !== undefined && entry.staleUntil > now) {
         if (entry.expiresAt > now) {
           shared.counters.hits++;
-          this.local?.set(key, entry, entry.staleUntil - now);
+          void this.local?.set(key, entry, entry.staleUntil - now);
           return entry;
         }
         shared.counters.misses++;

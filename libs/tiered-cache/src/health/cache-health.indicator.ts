@@ -1,3 +1,4 @@
+import type * as TerminusModule from '@nestjs/terminus';
 import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_ENGINE } from '../cache.constants.js';
 import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
@@ -31,7 +32,7 @@ export interface CacheHealthOptions {
   timeout?: Duration;
 }
 
-type Terminus = typeof import('@nestjs/terminus');
+type Terminus = typeof TerminusModule;
 let terminus: Promise<Terminus> | undefined;
 
 function loadTerminus(): Promise<Terminus> {

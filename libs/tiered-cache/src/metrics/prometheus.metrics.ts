@@ -1,11 +1,12 @@
+import type * as PromClientModule from 'prom-client';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { CACHE_ENGINE } from '../cache.constants.js';
 import { CACHE_MODULE_OPTIONS } from '../cache.module-definition.js';
 import type { TieredCache } from '../core/tiered-cache.js';
 import type { CacheModuleOptions } from '../interfaces/cache-module-options.interface.js';
 
-type PromClient = typeof import('prom-client');
-type Registry = import('prom-client').Registry;
+type PromClient = typeof PromClientModule;
+type Registry = PromClientModule.Registry;
 
 /** Default prefix of metric names. */
 export const DEFAULT_METRICS_PREFIX = 'nest_tiered_cache_';

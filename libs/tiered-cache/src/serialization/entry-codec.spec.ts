@@ -181,6 +181,7 @@ describe('value round trips', () => {
     expect((a.value as unknown[])[1]).toBeUndefined();
     expect((a.value as unknown[])[1]).not.toBeNull();
 
+    // eslint-disable-next-line no-sparse-arrays -- a hole is what is being tested
     const sparse = [1, , 3];
     const b = roundTrip(sparse);
     expect(b.codec).toBe(V8_CODEC);
