@@ -12,7 +12,11 @@ import { deferred } from '../libs/tiered-cache/test/test-cache.js';
 const WORKER = fileURLToPath(new URL('./fixtures/atomic-worker.mjs', import.meta.url));
 
 /** A worker process: resolves once it printed "ready"; `go()` starts it and resolves to its value. */
-async function startWorker(url: string, delayMs: number, lease: string): Promise<{ child: ChildProcessWithoutNullStreams; go: () => Promise<unknown> }> {
+async function startWorker(
+  url: string,
+  delayMs: number,
+  lease: string,
+): Promise<{ child: ChildProcessWithoutNullStreams; go: () => Promise<unknown> }> {
   const child = spawn(process.execPath, [WORKER, url, '42', String(delayMs), lease]);
   let out = '';
   let err = '';
@@ -31,7 +35,10 @@ async function startWorker(url: string, delayMs: number, lease: string): Promise
   const nextLine = async (): Promise<string> => {
     while (lines.length === 0) {
       if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}: ${err}`);
-      await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), once(child, 'exit')]);
+      await Promise.race([
+        new Promise<void>((resolve) => waiters.push(resolve)),
+        once(child, 'exit'),
+      ]);
     }
     return lines.shift()!;
   };
@@ -62,9 +69,15 @@ describe('atomic writes on a real Redis', () => {
   });
 
   it('at-most-once: four processes, one origin call, one value', async () => {
-    const workers = await Promise.all(Array.from({ length: 4 }, () => startWorker(redis.url, 300, '10s')));
+    const workers = await Promise.all(
+      Array.from({ length: 4 }, () => startWorker(redis.url, 300, '10s')),
+    );
     const values = await Promise.all(workers.map((worker) => worker.go()));
-    await Promise.all(workers.map((worker) => (worker.child.exitCode === null ? once(worker.child, 'exit') : undefined)));
+    await Promise.all(
+      workers.map((worker) =>
+        worker.child.exitCode === null ? once(worker.child, 'exit') : undefined,
+      ),
+    );
     expect(await admin.get('atomic-e2e:origin-calls')).toBe('1');
     expect(new Set(values.map((value) => JSON.stringify(value))).size).toBe(1);
     expect(values[0]).toEqual({ id: '42', computedBy: expect.any(Number) });
@@ -74,7 +87,8 @@ describe('atomic writes on a real Redis', () => {
     const holder = await startWorker(redis.url, 60_000, '400ms');
     const waiter = await startWorker(redis.url, 10, '400ms');
     void holder.go().catch(() => undefined);
-    while ((await admin.get('atomic-e2e:origin-calls')) !== '1') await new Promise((resolve) => setTimeout(resolve, 5));
+    while ((await admin.get('atomic-e2e:origin-calls')) !== '1')
+      await new Promise((resolve) => setTimeout(resolve, 5));
     holder.child.kill('SIGKILL');
     await once(holder.child, 'exit');
     const value = await waiter.go();
@@ -104,7 +118,13 @@ describe('atomic writes on a real Redis', () => {
 
     beforeAll(async () => {
       @Module({
-        imports: [CacheModule.forRoot({ namespace: 'alo', local: { backend: 'memory-no-serializer' }, shared: { backend: 'redis-atomic', url: redis.url } })],
+        imports: [
+          CacheModule.forRoot({
+            namespace: 'alo',
+            local: { backend: 'memory-no-serializer' },
+            shared: { backend: 'redis-atomic', url: redis.url },
+          }),
+        ],
         providers: [StockService],
       })
       class AppModule {}
@@ -134,7 +154,10 @@ describe('atomic writes on a real Redis', () => {
 
     it.each<[string, (cache: CacheService) => Promise<unknown>]>([
       ['a delete of the key', (c) => c.delete('stock:1')],
-      ['a pattern delete, the key absent when the computation began', (c) => c.deletePattern('stock:*')],
+      [
+        'a pattern delete, the key absent when the computation began',
+        (c) => c.deletePattern('stock:*'),
+      ],
       ['a tag delete', (c) => c.deleteByTag('whatever')],
       ['a clear', (c) => c.clear()],
     ])('never lets a value computed before %s overwrite it', async (_case, invalidate) => {

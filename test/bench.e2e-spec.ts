@@ -16,9 +16,14 @@ describe('npm run bench -- --quick', () => {
   let exit: { code: number | null; output: string };
 
   beforeAll(async () => {
-    if (!existsSync(BENCH)) throw new Error(`${BENCH} is missing: run \`npm run build:bench\` first (npm test does)`);
+    if (!existsSync(BENCH))
+      throw new Error(`${BENCH} is missing: run \`npm run build:bench\` first (npm test does)`);
     dir = mkdtempSync(path.join(os.tmpdir(), 'ntc-bench-smoke-'));
-    const child = spawn(process.execPath, [BENCH, '--quick', '--out', path.join(dir, 'benchmarks.md')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [BENCH, '--quick', '--out', path.join(dir, 'benchmarks.md')],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -30,16 +35,30 @@ describe('npm run bench -- --quick', () => {
   });
 
   it('exits 0', () => {
-    if (exit.code !== 0) throw new Error(`the bench exited ${exit.code}:\n${exit.output.slice(-3000)}`);
+    if (exit.code !== 0)
+      throw new Error(`the bench exited ${exit.code}:\n${exit.output.slice(-3000)}`);
   });
 
   it('writes a table for every scenario and the charts it embeds', () => {
     const page = readFileSync(path.join(dir, 'benchmarks.md'), 'utf8');
-    for (const heading of ['## The bars', '## Method', '## Environment', '## HTTP hit, Fastify', '## HTTP hit, Express', '## HTTP L2 hit',
-      '## Library get (L1 hit)', '## L2 throughput', '## Stampede', '## Memory', '## Invalidation at scale']) {
+    for (const heading of [
+      '## The bars',
+      '## Method',
+      '## Environment',
+      '## HTTP hit, Fastify',
+      '## HTTP hit, Express',
+      '## HTTP L2 hit',
+      '## Library get (L1 hit)',
+      '## L2 throughput',
+      '## Stampede',
+      '## Memory',
+      '## Invalidation at scale',
+    ]) {
       expect(page).toContain(heading);
     }
-    const embedded = [...page.matchAll(/!\[[^\]]*\]\((benchmarks\/[\w.-]+\.svg)\)/g)].map((m) => m[1]!);
+    const embedded = [...page.matchAll(/!\[[^\]]*\]\((benchmarks\/[\w.-]+\.svg)\)/g)].map(
+      (m) => m[1]!,
+    );
     expect(embedded.length).toBeGreaterThanOrEqual(7);
     for (const file of embedded) {
       const svg = readFileSync(path.join(dir, file), 'utf8');
@@ -51,8 +70,14 @@ describe('npm run bench -- --quick', () => {
 
   it('rebuilds the same page from the saved results with --report', async () => {
     const again = path.join(dir, 'again', 'benchmarks.md');
-    const child = spawn(process.execPath, [BENCH, '--report', path.join(dir, 'benchmarks', 'results.json'), '--out', again], { cwd: ROOT, stdio: 'ignore' });
-    expect(await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))).toBe(0);
+    const child = spawn(
+      process.execPath,
+      [BENCH, '--report', path.join(dir, 'benchmarks', 'results.json'), '--out', again],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
+    expect(await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))).toBe(
+      0,
+    );
     expect(readFileSync(again, 'utf8')).toBe(readFileSync(path.join(dir, 'benchmarks.md'), 'utf8'));
   });
 

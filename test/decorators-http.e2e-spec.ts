@@ -51,7 +51,9 @@ class Db {
 class FakeAuthGuard implements CanActivate {
   constructor(private readonly db: Db) {}
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<{ headers: Record<string, string>; user?: unknown; url: string }>();
+    const req = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string>; user?: unknown; url: string }>();
     if (req.headers['x-user'] !== undefined) req.user = { id: req.headers['x-user'] };
     if (req.url.includes('/slow/')) this.db.arrivals++;
     return true;
@@ -97,7 +99,10 @@ class UsersController {
 
   @Get('raw/:id')
   @Cached({ key: 'raw:{id}' })
-  raw(@Param('id') id: string, @Res() res: { status: (code: number) => { send: (body: unknown) => void } }) {
+  raw(
+    @Param('id') id: string,
+    @Res() res: { status: (code: number) => { send: (body: unknown) => void } },
+  ) {
     res.status(200).send({ raw: id, read: this.db.read('raw') });
   }
 
@@ -194,7 +199,8 @@ describe.each(platforms)('@Cached and @InvalidateCache on $name routes', ({ adap
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     app = moduleRef.createNestApplication(adapter(), { logger: false });
     await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+    if (app.getHttpAdapter().getType() === 'fastify')
+      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
     db = app.get(Db);
     cache = app.get(CacheService);
   });
@@ -226,7 +232,9 @@ describe.each(platforms)('@Cached and @InvalidateCache on $name routes', ({ adap
     expect(text2.headers['x-cache']).toBe('HIT');
     expect(text2.text).toBe(text1.text);
     expect(text2.headers['content-type']).toMatch(/^text\/plain/);
-    expect((await http().get('/users/text/plain?lang=de').expect(200)).headers['x-cache']).toBe('MISS');
+    expect((await http().get('/users/text/plain?lang=de').expect(200)).headers['x-cache']).toBe(
+      'MISS',
+    );
 
     await http().get('/users/created/thing').expect(202);
     const again = await http().get('/users/created/thing').expect(202);
@@ -293,13 +301,28 @@ describe.each(platforms)('@Cached and @InvalidateCache on $name routes', ({ adap
     expect((await http().get('/users/private/info')).body.version).toBe(1);
 
     await http().get('/users/public/info').set('authorization', 'Bearer a');
-    expect((await http().get('/users/public/info').set('cookie', 'sid=2')).headers['x-cache']).toBe('HIT');
+    expect((await http().get('/users/public/info').set('cookie', 'sid=2')).headers['x-cache']).toBe(
+      'HIT',
+    );
 
-    const ada = await http().get('/users/me/profile').set('x-user', 'ada').set('authorization', 'Bearer ada');
-    const bob = await http().get('/users/me/profile').set('x-user', 'bob').set('authorization', 'Bearer bob');
+    const ada = await http()
+      .get('/users/me/profile')
+      .set('x-user', 'ada')
+      .set('authorization', 'Bearer ada');
+    const bob = await http()
+      .get('/users/me/profile')
+      .set('x-user', 'bob')
+      .set('authorization', 'Bearer bob');
     expect(ada.headers['x-cache']).toBe('MISS');
     expect(bob.headers['x-cache']).toBe('MISS');
-    expect((await http().get('/users/me/profile').set('x-user', 'ada').set('authorization', 'Bearer ada')).headers['x-cache']).toBe('HIT');
+    expect(
+      (
+        await http()
+          .get('/users/me/profile')
+          .set('x-user', 'ada')
+          .set('authorization', 'Bearer ada')
+      ).headers['x-cache'],
+    ).toBe('HIT');
     const anonymous = await http().get('/users/me/profile');
     expect(anonymous.headers['x-cache']).toBeUndefined();
   });
@@ -319,7 +342,9 @@ describe.each(platforms)('@Cached and @InvalidateCache on $name routes', ({ adap
     await http().get('/users/raw/1').expect(200);
     expect((await http().get('/users/raw/1').expect(200)).body.read).toBe(2);
 
-    const download = async () => (await http().get('/users/file/download').buffer(true).parse(asText).expect(200)).body as string;
+    const download = async () =>
+      (await http().get('/users/file/download').buffer(true).parse(asText).expect(200))
+        .body as string;
     expect(await download()).toBe('file body');
     expect(await download()).toBe('file body');
     expect(db.count('file')).toBe(2);
@@ -329,7 +354,9 @@ describe.each(platforms)('@Cached and @InvalidateCache on $name routes', ({ adap
     db.gate = deferred<void>();
     const server = app.getHttpServer();
     db.arrivals = 0;
-    const all = Promise.all(Array.from({ length: 200 }, () => request(server).get('/users/slow/7')));
+    const all = Promise.all(
+      Array.from({ length: 200 }, () => request(server).get('/users/slow/7')),
+    );
     while (db.arrivals < 200) await new Promise((resolve) => setImmediate(resolve));
     for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve)); // from the guard into the interceptor
     db.gate.resolve();

@@ -1,7 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Injectable, Module, Param, Scope, type INestApplicationContext } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Param,
+  Scope,
+  type INestApplicationContext,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { CacheModule, CacheService, Cached, getCacheToken, InvalidateCache } from 'nest-tiered-cache';
+import {
+  CacheModule,
+  CacheService,
+  Cached,
+  getCacheToken,
+  InvalidateCache,
+} from 'nest-tiered-cache';
 import { RecordingLogger } from '../libs/tiered-cache/test/test-cache.js';
 
 interface OrderDto {
@@ -83,7 +97,10 @@ class ProfileService {
 }
 
 @Module({
-  imports: [CacheModule.forRoot({ isGlobal: true, namespace: 'svc' }), CacheModule.forFeature({ name: 'guild-config', ttl: '10m' })],
+  imports: [
+    CacheModule.forRoot({ isGlobal: true, namespace: 'svc' }),
+    CacheModule.forFeature({ name: 'guild-config', ttl: '10m' }),
+  ],
   providers: [ProfileService],
 })
 class AppModule {}
@@ -194,7 +211,9 @@ describe('bootstrap checks of decorators', () => {
         return { userId, deep };
       }
     }
-    await expect(boot([BadService])).rejects.toThrow(/@Cached on BadService\.load key: key template "user:\{userID\}" names \{userID\}, which it does not have; available: \{userId\} or \{0\}, \{1\}/);
+    await expect(boot([BadService])).rejects.toThrow(
+      /@Cached on BadService\.load key: key template "user:\{userID\}" names \{userID\}, which it does not have; available: \{userId\} or \{0\}, \{1\}/,
+    );
   });
 
   it('names class, method, placeholder and what is available for a route', async () => {
@@ -206,7 +225,9 @@ describe('bootstrap checks of decorators', () => {
         return id;
       }
     }
-    await expect(boot([], [BadController])).rejects.toThrow(/@Cached on BadController\.findOne key: .*\{idx\}.*available: \{id\}, \{query\.\*\}/);
+    await expect(boot([], [BadController])).rejects.toThrow(
+      /@Cached on BadController\.findOne key: .*\{idx\}.*available: \{id\}, \{query\.\*\}/,
+    );
   });
 
   it('rejects an unknown named cache and atomic writes without redis-atomic', async () => {
@@ -215,14 +236,18 @@ describe('bootstrap checks of decorators', () => {
       @InvalidateCache({ keys: ['x'], cache: 'nope' })
       async run() {}
     }
-    await expect(boot([NamedService])).rejects.toThrow(/@InvalidateCache on NamedService\.run: cache "nope" is not registered/);
+    await expect(boot([NamedService])).rejects.toThrow(
+      /@InvalidateCache on NamedService\.run: cache "nope" is not registered/,
+    );
 
     @Injectable()
     class AtomicService {
       @Cached({ key: 'x', atomic: 'at-most-once' })
       async run() {}
     }
-    await expect(boot([AtomicService])).rejects.toThrow(/@Cached on AtomicService\.run: atomic: 'at-most-once' needs a redis-atomic shared tier/);
+    await expect(boot([AtomicService])).rejects.toThrow(
+      /@Cached on AtomicService\.run: atomic: 'at-most-once' needs a redis-atomic shared tier/,
+    );
     await expect(boot([AtomicService], [], { enabled: false })).resolves.toBeUndefined();
   });
 
@@ -235,11 +260,19 @@ describe('bootstrap checks of decorators', () => {
       }
     }
     const logger = new RecordingLogger();
-    const moduleRef = await Test.createTestingModule({ imports: [CacheModule.forRoot({})], providers: [ScopedService] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [CacheModule.forRoot({})],
+      providers: [ScopedService],
+    }).compile();
     const app = moduleRef.createNestApplication({ logger });
     await app.init();
     await app.close();
-    expect(logger.matching('warn', /ScopedService is request-scoped or transient: @Cached\/@InvalidateCache on load cannot be applied/)).toHaveLength(1);
+    expect(
+      logger.matching(
+        'warn',
+        /ScopedService is request-scoped or transient: @Cached\/@InvalidateCache on load cannot be applied/,
+      ),
+    ).toHaveLength(1);
   });
 
   it('rejects bad options where the decorator is applied', () => {
@@ -250,9 +283,17 @@ describe('bootstrap checks of decorators', () => {
       decorator(Target.prototype, 'run', Object.getOwnPropertyDescriptor(Target.prototype, 'run')!);
     };
     expect(() => apply(Cached({ ttl: -1 }))).toThrow(/"@Cached on Target\.run ttl"/);
-    expect(() => apply(Cached({ key: 'user:{id' }))).toThrow(/@Cached on Target\.run key: malformed placeholder/);
-    expect(() => apply(Cached({ methods: ['FETCH'] }))).toThrow(/@Cached on Target\.run: invalid option "methods": "FETCH"/);
-    expect(() => apply(Cached({ ttl: 5, tll: 5 } as never))).toThrow(/invalid option "tll": unknown option/);
-    expect(() => apply(InvalidateCache({}))).toThrow(/@InvalidateCache on Target\.run: invalid option "keys": give at least one/);
+    expect(() => apply(Cached({ key: 'user:{id' }))).toThrow(
+      /@Cached on Target\.run key: malformed placeholder/,
+    );
+    expect(() => apply(Cached({ methods: ['FETCH'] }))).toThrow(
+      /@Cached on Target\.run: invalid option "methods": "FETCH"/,
+    );
+    expect(() => apply(Cached({ ttl: 5, tll: 5 } as never))).toThrow(
+      /invalid option "tll": unknown option/,
+    );
+    expect(() => apply(InvalidateCache({}))).toThrow(
+      /@InvalidateCache on Target\.run: invalid option "keys": give at least one/,
+    );
   });
 });

@@ -18,7 +18,10 @@ let child: ChildProcess | undefined;
 /** Runs the built traffic script (`npm test` builds first) and collects its output. */
 function runTraffic(args: string[], timeoutMs: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    child = spawn(process.execPath, [TRAFFIC, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [TRAFFIC, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -40,7 +43,10 @@ function row(stdout: string, label: string): Record<string, string> | undefined 
   const line = lines.find((l) => l.startsWith(`${label} `));
   if (header === undefined || line === undefined) return undefined;
   const titles = header.trim().split(/\s{2,}/);
-  const cells = line.trim().split(/\s{2,}/).slice(1);
+  const cells = line
+    .trim()
+    .split(/\s{2,}/)
+    .slice(1);
   return Object.fromEntries(titles.map((title, i) => [title, cells[i]!]));
 }
 

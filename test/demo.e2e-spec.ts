@@ -31,7 +31,11 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
   let base: string;
   let db: Database;
 
-  async function call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
+  async function call<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<Reply<T>> {
     const res = await fetch(`${base}${path}`, {
       method,
       headers: body === undefined ? undefined : { 'content-type': 'application/json' },
@@ -39,7 +43,12 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
     });
     const text = await res.text();
     const type = res.headers.get('content-type');
-    return { status: res.status, cache: res.headers.get('x-cache'), type, body: (type?.includes('json') ? JSON.parse(text) : text) as T };
+    return {
+      status: res.status,
+      cache: res.headers.get('x-cache'),
+      type,
+      body: (type?.includes('json') ? JSON.parse(text) : text) as T,
+    };
   }
   const get = <T = unknown>(path: string) => call<T>('GET', path);
 
@@ -77,7 +86,9 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
   it('warm-up made the most popular products HITs on their very first request', async () => {
     for (const r of [1, 2, 50, 100]) {
       let reply: Reply<Product> | undefined;
-      expect(await queriesOf(async () => (reply = await get<Product>(`/products/${rank(r)}`)))).toBe(0);
+      expect(
+        await queriesOf(async () => (reply = await get<Product>(`/products/${rank(r)}`))),
+      ).toBe(0);
       expect(reply!.status).toBe(200);
       expect(reply!.cache).toBe('HIT');
       expect(reply!.body).toMatchObject({ id: rank(r) });
@@ -92,7 +103,13 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
     expect(await queriesOf(async () => (first = await get<Product>(`/products/${id}`)))).toBe(1);
     expect(first!.status).toBe(200);
     expect(first!.cache).toBe('MISS');
-    expect(first!.body).toEqual({ id, name: expect.any(String), category: expect.any(String), priceCents: expect.any(Number), popularity: expect.any(Number) });
+    expect(first!.body).toEqual({
+      id,
+      name: expect.any(String),
+      category: expect.any(String),
+      priceCents: expect.any(Number),
+      popularity: expect.any(Number),
+    });
     const hits = await queriesOf(async () => {
       for (let i = 0; i < 5; i++) {
         const hit = await get<Product>(`/products/${id}`);
@@ -116,7 +133,10 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
   it('an update invalidates the product: the next read is a MISS with the fresh data', async () => {
     const id = rank(3); // warmed: cached from the start
     expect((await get(`/products/${id}`)).cache).toBe('HIT');
-    const put = await call<Product>('PUT', `/products/${id}`, { name: 'Renamed in a test', priceCents: 4242 });
+    const put = await call<Product>('PUT', `/products/${id}`, {
+      name: 'Renamed in a test',
+      priceCents: 4242,
+    });
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ id, name: 'Renamed in a test', priceCents: 4242 });
     const fresh = await get<Product>(`/products/${id}`);
@@ -175,30 +195,53 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
 
   it("caches a user's orders in the service, and POST /orders invalidates that user's list only", async () => {
     let orders: Reply<UserOrders> | undefined;
-    expect(await queriesOf(async () => (orders = await get<UserOrders>('/users/5/orders')))).toBe(1);
+    expect(await queriesOf(async () => (orders = await get<UserOrders>('/users/5/orders')))).toBe(
+      1,
+    );
     expect(orders!.status).toBe(200);
     expect(orders!.body.userId).toBe(5);
     expect(orders!.cache).toBeNull(); // a service-level cache: the route itself sets no X-Cache
-    expect(await queriesOf(async () => expect((await get('/users/5/orders')).body).toEqual(orders!.body))).toBe(0);
+    expect(
+      await queriesOf(async () =>
+        expect((await get('/users/5/orders')).body).toEqual(orders!.body),
+      ),
+    ).toBe(0);
     expect(await queriesOf(() => get('/users/6/orders'))).toBe(1);
 
-    const created = await call<{ id: number; userId: number; productId: number; quantity: number }>('POST', '/orders', {
+    const created = await call<{ id: number; userId: number; productId: number; quantity: number }>(
+      'POST',
+      '/orders',
+      {
+        userId: 5,
+        productId: rank(1),
+        quantity: 2,
+      },
+    );
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      id: expect.any(Number),
       userId: 5,
       productId: rank(1),
       quantity: 2,
     });
-    expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ id: expect.any(Number), userId: 5, productId: rank(1), quantity: 2 });
 
     let fresh: Reply<UserOrders> | undefined;
     expect(await queriesOf(async () => (fresh = await get<UserOrders>('/users/5/orders')))).toBe(1);
-    expect(fresh!.body.orders[0]).toMatchObject({ id: created.body.id, productId: rank(1), quantity: 2 });
+    expect(fresh!.body.orders[0]).toMatchObject({
+      id: created.body.id,
+      productId: rank(1),
+      quantity: 2,
+    });
     expect(fresh!.body.orders.length).toBe(Math.min(50, orders!.body.orders.length + 1));
     // User 6's list was not touched.
     expect(await queriesOf(() => get('/users/6/orders'))).toBe(0);
 
-    expect((await call('POST', '/orders', { userId: 100000, productId: 1, quantity: 1 })).status).toBe(404);
-    expect((await call('POST', '/orders', { userId: 5, productId: 1, quantity: 0 })).status).toBe(400);
+    expect(
+      (await call('POST', '/orders', { userId: 100000, productId: 1, quantity: 1 })).status,
+    ).toBe(404);
+    expect((await call('POST', '/orders', { userId: 5, productId: 1, quantity: 0 })).status).toBe(
+      400,
+    );
     expect((await get('/users/100000/orders')).status).toBe(404);
   });
 
@@ -233,12 +276,16 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
     expect(after.database.queries - before.database.queries).toBe(2);
     expect(after.database.requestsServed - before.database.requestsServed).toBe(5); // /cache/stats itself is not counted
     expect(after.database.queries).toBe(db.queries);
-    expect(after.database.queriesAvoided).toBe(Math.max(0, after.database.requestsServed - after.database.queries));
+    expect(after.database.queriesAvoided).toBe(
+      Math.max(0, after.database.requestsServed - after.database.queries),
+    );
     expect(after.database.queriesAvoided).toBeGreaterThan(0);
   });
 
   it('/health is 200 with status ok', async () => {
-    const health = await get<{ status: string; info: Record<string, { status: string }> }>('/health');
+    const health = await get<{ status: string; info: Record<string, { status: string }> }>(
+      '/health',
+    );
     expect(health.status).toBe(200);
     expect(health.body.status).toBe('ok');
     expect(health.body.info.cache?.status).toBe('up');
@@ -256,10 +303,17 @@ describe('demoCacheOptions', () => {
   it('builds the cache options from an environment', async () => {
     const { demoCacheOptions } = await import('../apps/demo/src/app.module.js');
     const plain = demoCacheOptions({});
-    expect(plain).toMatchObject({ namespace: 'demo:v1', local: { backend: 'memory', maxEntries: 10_000, ttl: '30s' } });
+    expect(plain).toMatchObject({
+      namespace: 'demo:v1',
+      local: { backend: 'memory', maxEntries: 10_000, ttl: '30s' },
+    });
     expect(plain.shared).toBeUndefined();
     expect(plain.enabled).toBeUndefined();
-    expect(demoCacheOptions({ REDIS_URL: 'redis://127.0.0.1:6390' }).shared).toEqual({ backend: 'redis', url: 'redis://127.0.0.1:6390', required: false });
+    expect(demoCacheOptions({ REDIS_URL: 'redis://127.0.0.1:6390' }).shared).toEqual({
+      backend: 'redis',
+      url: 'redis://127.0.0.1:6390',
+      required: false,
+    });
     expect(demoCacheOptions({ CACHE_ENABLED: 'false' }).enabled).toBe(false);
     expect(demoCacheOptions({ CACHE_ENABLED: 'true' }).enabled).toBeUndefined();
   });

@@ -7,7 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import { CacheHealthIndicator, CacheModule, CacheService, type CacheModuleOptions } from 'nest-tiered-cache';
+import {
+  CacheHealthIndicator,
+  CacheModule,
+  CacheService,
+  type CacheModuleOptions,
+} from 'nest-tiered-cache';
 import { RedisServerHarness } from '../libs/tiered-cache/test/redis-server.harness.js';
 
 @Controller('health')
@@ -25,7 +30,10 @@ class HealthController {
 }
 
 async function boot(options: CacheModuleOptions): Promise<INestApplication> {
-  @Module({ imports: [TerminusModule, CacheModule.forRoot(options)], controllers: [HealthController] })
+  @Module({
+    imports: [TerminusModule, CacheModule.forRoot(options)],
+    controllers: [HealthController],
+  })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
@@ -34,8 +42,11 @@ async function boot(options: CacheModuleOptions): Promise<INestApplication> {
 }
 
 function redisReady(app: INestApplication): Promise<void> {
-  const client = (app.get(CacheService).engine.shared!.backend as unknown as { client: Redis }).client;
-  return client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()));
+  const client = (app.get(CacheService).engine.shared!.backend as unknown as { client: Redis })
+    .client;
+  return client.status === 'ready'
+    ? Promise.resolve()
+    : new Promise((resolve) => client.once('ready', () => resolve()));
 }
 
 describe('CacheHealthIndicator with @nestjs/terminus', () => {
@@ -59,14 +70,29 @@ describe('CacheHealthIndicator with @nestjs/terminus', () => {
   });
 
   it('reports every tier up with its backend, latency, entries and connection state', async () => {
-    app = await boot({ local: { backend: 'memory' }, shared: { backend: 'redis', url: redis.url } });
+    app = await boot({
+      local: { backend: 'memory' },
+      shared: { backend: 'redis', url: redis.url },
+    });
     await app.get(CacheService).set('k', 1);
     const res = await request(app.getHttpServer()).get('/health').expect(200);
     expect(res.body.status).toBe('ok');
     expect(res.body.details.cache).toEqual({
       status: 'up',
-      local: { backend: 'memory', status: 'up', required: true, entries: 1, latencyMs: expect.any(Number) },
-      shared: { backend: 'redis', status: 'up', required: true, connection: 'ready', latencyMs: expect.any(Number) },
+      local: {
+        backend: 'memory',
+        status: 'up',
+        required: true,
+        entries: 1,
+        latencyMs: expect.any(Number),
+      },
+      shared: {
+        backend: 'redis',
+        status: 'up',
+        required: true,
+        connection: 'ready',
+        latencyMs: expect.any(Number),
+      },
     });
   });
 
@@ -77,19 +103,31 @@ describe('CacheHealthIndicator with @nestjs/terminus', () => {
   });
 
   it('is down when a required Redis is killed, and up again when it is back', async () => {
-    app = await boot({ local: { backend: 'memory' }, shared: { backend: 'redis', url: redis.url } });
+    app = await boot({
+      local: { backend: 'memory' },
+      shared: { backend: 'redis', url: redis.url },
+    });
     await redis.kill();
     const down = await request(app.getHttpServer()).get('/health').expect(503);
     expect(down.body.status).toBe('error');
-    expect(down.body.details.cache.shared).toMatchObject({ status: 'down', error: 'E_BACKEND_ERROR', connection: expect.not.stringMatching(/^ready$/) });
+    expect(down.body.details.cache.shared).toMatchObject({
+      status: 'down',
+      error: 'E_BACKEND_ERROR',
+      connection: expect.not.stringMatching(/^ready$/),
+    });
     expect(down.body.details.cache.local.status).toBe('up');
     await redis.restart();
     await redisReady(app);
-    expect((await request(app.getHttpServer()).get('/health').expect(200)).body.details.cache.status).toBe('up');
+    expect(
+      (await request(app.getHttpServer()).get('/health').expect(200)).body.details.cache.status,
+    ).toBe('up');
   });
 
   it('is degraded, not down, when a shared tier with required: false is killed', async () => {
-    app = await boot({ local: { backend: 'memory' }, shared: { backend: 'redis', url: redis.url, required: false } });
+    app = await boot({
+      local: { backend: 'memory' },
+      shared: { backend: 'redis', url: redis.url, required: false },
+    });
     await redis.kill();
     const res = await request(app.getHttpServer()).get('/health').expect(200);
     expect(res.body.details.cache.status).toBe('degraded');
@@ -97,12 +135,18 @@ describe('CacheHealthIndicator with @nestjs/terminus', () => {
   });
 
   it('answers down within its timeout when Redis hangs (SIGSTOP)', async () => {
-    app = await boot({ local: { backend: 'memory' }, shared: { backend: 'redis', url: redis.url } });
+    app = await boot({
+      local: { backend: 'memory' },
+      shared: { backend: 'redis', url: redis.url },
+    });
     redis.pause();
     const started = performance.now();
     const res = await request(app.getHttpServer()).get('/health').expect(503);
     const elapsed = performance.now() - started;
-    expect(res.body.details.cache.shared).toMatchObject({ status: 'down', error: 'E_BACKEND_TIMEOUT' });
+    expect(res.body.details.cache.shared).toMatchObject({
+      status: 'down',
+      error: 'E_BACKEND_TIMEOUT',
+    });
     expect(res.body.details.cache.shared.latencyMs).toBeGreaterThanOrEqual(200); // it waited for a deadline, not for a refusal
     expect(elapsed).toBeLessThan(3_000);
     redis.resume();

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Header, Inject, Module, Param, type INestApplication } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  Inject,
+  Module,
+  Param,
+  type INestApplication,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
@@ -40,7 +48,12 @@ class MetricsController {
 
 @Module({
   imports: [
-    CacheModule.forRoot({ isGlobal: true, metrics: { registry }, local: { backend: 'memory' }, shared: { backend: new BrokenBackend() } }),
+    CacheModule.forRoot({
+      isGlobal: true,
+      metrics: { registry },
+      local: { backend: 'memory' },
+      shared: { backend: new BrokenBackend() },
+    }),
     CacheModule.forFeature({ name: 'guild' }),
   ],
   controllers: [MetricsController],
@@ -70,21 +83,36 @@ describe('Prometheus metrics', () => {
     expect(text).toContain('nest_tiered_cache_reads_total{cache="default",result="miss"} 2');
     expect(text).toContain('nest_tiered_cache_reads_total{cache="guild",result="hit"} 1');
     expect(text).toContain('nest_tiered_cache_reads_total{cache="guild",result="miss"} 1');
-    expect(text).toContain('nest_tiered_cache_tier_reads_total{tier="local",backend="memory",result="hit"} 4');
-    expect(text).toContain('nest_tiered_cache_tier_reads_total{tier="local",backend="memory",result="miss"} 3');
-    expect(text).toContain('nest_tiered_cache_errors_total{tier="shared",backend="broken",code="E_BACKEND_ERROR"} 3');
+    expect(text).toContain(
+      'nest_tiered_cache_tier_reads_total{tier="local",backend="memory",result="hit"} 4',
+    );
+    expect(text).toContain(
+      'nest_tiered_cache_tier_reads_total{tier="local",backend="memory",result="miss"} 3',
+    );
+    expect(text).toContain(
+      'nest_tiered_cache_errors_total{tier="shared",backend="broken",code="E_BACKEND_ERROR"} 3',
+    );
     expect(text).toContain('nest_tiered_cache_entries{tier="local",backend="memory"} 3');
     expect(text).toContain('nest_tiered_cache_tier_available{tier="shared",backend="broken"} 0');
-    expect(text).toMatch(/nest_tiered_cache_operation_duration_seconds\{tier="local",backend="memory",op="get",quantile="0.99"\} \d/);
+    expect(text).toMatch(
+      /nest_tiered_cache_operation_duration_seconds\{tier="local",backend="memory",op="get",quantile="0.99"\} \d/,
+    );
     expect(text).toContain('# TYPE nest_tiered_cache_reads_total counter');
     expect(text).not.toMatch(/item:1|guild:9/);
   });
 
   it('has a Grafana dashboard that uses only metrics the library exports', () => {
-    const dashboard = readFileSync(new URL('../libs/tiered-cache/docs/grafana-dashboard.json', import.meta.url), 'utf8');
+    const dashboard = readFileSync(
+      new URL('../libs/tiered-cache/docs/grafana-dashboard.json', import.meta.url),
+      'utf8',
+    );
     const used = new Set(dashboard.match(/nest_tiered_cache_\w+/g));
     expect(used.size).toBeGreaterThanOrEqual(6);
-    for (const name of used) expect({ name, registered: registry.getSingleMetric(name) !== undefined }).toEqual({ name, registered: true });
+    for (const name of used)
+      expect({ name, registered: registry.getSingleMetric(name) !== undefined }).toEqual({
+        name,
+        registered: true,
+      });
   });
 
   it('unregisters its metrics when the application closes', async () => {

@@ -22,24 +22,53 @@ import { runLibraryScenario } from './scenarios/library.js';
 import { runMemoryScenario } from './scenarios/memory.js';
 import { runStampedeScenario } from './scenarios/stampede.js';
 
-const SCENARIOS = ['fastify', 'express', 'library', 'l2', 'stampede', 'memory', 'invalidation'] as const;
+const SCENARIOS = [
+  'fastify',
+  'express',
+  'library',
+  'l2',
+  'stampede',
+  'memory',
+  'invalidation',
+] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 function versionOf(name: string): string {
   try {
-    return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     return 'not installed';
   }
 }
 
 function environment(): Environment {
-  const names = ['nest-tiered-cache', '@nestjs/core', '@nestjs/platform-fastify', 'fastify', '@nestjs/platform-express', 'express', '@nestjs/cache-manager',
-    'cache-manager', 'keyv', '@keyv/redis', 'bentocache', 'lru-cache', 'ioredis', 'ioredis5', 'autocannon'];
+  const names = [
+    'nest-tiered-cache',
+    '@nestjs/core',
+    '@nestjs/platform-fastify',
+    'fastify',
+    '@nestjs/platform-express',
+    'express',
+    '@nestjs/cache-manager',
+    'cache-manager',
+    'keyv',
+    '@keyv/redis',
+    'bentocache',
+    'lru-cache',
+    'ioredis',
+    'ioredis5',
+    'autocannon',
+  ];
   const versions: Record<string, string> = {};
-  for (const name of names) versions[name === 'ioredis5' ? 'ioredis (for bentocache, alias ioredis5)' : name] = versionOf(name);
+  for (const name of names)
+    versions[name === 'ioredis5' ? 'ioredis (for bentocache, alias ioredis5)' : name] =
+      versionOf(name);
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     node: process.version,
@@ -83,8 +112,12 @@ if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-const only = new Set<ScenarioId>(values.only === undefined ? SCENARIOS : (values.only.split(',') as ScenarioId[]));
-for (const id of only) if (!SCENARIOS.includes(id)) usageError(`--only: unknown scenario "${id}"; use ${SCENARIOS.join(', ')}`);
+const only = new Set<ScenarioId>(
+  values.only === undefined ? SCENARIOS : (values.only.split(',') as ScenarioId[]),
+);
+for (const id of only)
+  if (!SCENARIOS.includes(id))
+    usageError(`--only: unknown scenario "${id}"; use ${SCENARIOS.join(', ')}`);
 const profile = values.quick ? QUICK : FULL;
 const out = path.resolve(values.out!);
 
@@ -121,7 +154,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const started = performance.now();
 const env = environment();
-const log = (line: string) => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const log = (line: string) =>
+  console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 log(`${profile.name} profile; writing ${out}`);
 
 const redis = await BenchRedis.start();
@@ -135,7 +169,17 @@ try {
       id: 'fastify',
       title: 'HTTP hit, Fastify',
       platform: 'fastify',
-      contenders: ['raw', 'noop', 'origin', 'cm-memory', 'cm-redis', 'ours-memory', 'ours-nos', 'ours-l1l2', 'ours-redis'],
+      contenders: [
+        'raw',
+        'noop',
+        'origin',
+        'cm-memory',
+        'cm-redis',
+        'ours-memory',
+        'ours-nos',
+        'ours-l1l2',
+        'ours-redis',
+      ],
     });
   }
   if (only.has('express')) {
@@ -150,7 +194,16 @@ try {
     results.libraryGet = await runLibraryScenario(ctx, {
       id: 'library',
       title: 'Library get (L1 hit)',
-      contenders: ['lru-raw', 'lru-promise', 'ours-nos', 'ours-memory', 'ours-l1l2', 'cm-memory', 'bento-memory', 'bento-l1l2'],
+      contenders: [
+        'lru-raw',
+        'lru-promise',
+        'ours-nos',
+        'ours-memory',
+        'ours-l1l2',
+        'cm-memory',
+        'bento-memory',
+        'bento-l1l2',
+      ],
       inflight: 1,
     });
   }
@@ -158,7 +211,14 @@ try {
     results.l2 = await runLibraryScenario(ctx, {
       id: 'l2',
       title: 'L2 throughput (Redis hits, 100 in flight)',
-      contenders: ['ioredis-raw', 'ioredis-decode', 'ours-redis', 'ours-l2-after-l1', 'cm-redis', 'bento-redis'],
+      contenders: [
+        'ioredis-raw',
+        'ioredis-decode',
+        'ours-redis',
+        'ours-l2-after-l1',
+        'cm-redis',
+        'bento-redis',
+      ],
       inflight: 100,
     });
   }
@@ -174,7 +234,14 @@ try {
 }
 
 if (!failed) {
-  const charts = writeReport({ ...results, profile, env, durationS: (performance.now() - started) / 1000 } as BenchResults);
-  log(`wrote ${out}, ${charts} charts and ${RESULTS_FILE} in ${path.join(path.dirname(out), CHART_DIR)}`);
+  const charts = writeReport({
+    ...results,
+    profile,
+    env,
+    durationS: (performance.now() - started) / 1000,
+  } as BenchResults);
+  log(
+    `wrote ${out}, ${charts} charts and ${RESULTS_FILE} in ${path.join(path.dirname(out), CHART_DIR)}`,
+  );
 }
 process.exitCode = failed ? 1 : 0;

@@ -11,7 +11,10 @@ import { ProductsController } from './products/products.controller.js';
 import { ProductsRepository } from './products/products.repository.js';
 import { CacheStatsController } from './stats/cache-stats.controller.js';
 import { CatalogueTraffic, CountCatalogueRequests } from './stats/catalogue-traffic.js';
-import { StoreConfigController, StoreSettingsService } from './store-config/store-config.controller.js';
+import {
+  StoreConfigController,
+  StoreSettingsService,
+} from './store-config/store-config.controller.js';
 import { UsersController, UsersRepository } from './users/users.controller.js';
 import { CatalogueWarmup } from './warmup/catalogue-warmup.js';
 
@@ -26,7 +29,9 @@ export function demoCacheOptions(env: NodeJS.ProcessEnv = process.env): CacheMod
     namespace: 'demo:v1',
     ttl: '1m',
     local: { backend: 'memory', maxEntries: 10_000, ttl: '30s' },
-    ...(config.redisUrl ? { shared: { backend: 'redis' as const, url: config.redisUrl, required: false } } : {}),
+    ...(config.redisUrl
+      ? { shared: { backend: 'redis' as const, url: config.redisUrl, required: false } }
+      : {}),
     ...(config.cacheEnabled ? {} : { enabled: false }),
     metrics: true,
   };
@@ -73,6 +78,8 @@ export function demoCacheOptions(env: NodeJS.ProcessEnv = process.env): CacheMod
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(CountCatalogueRequests).forRoutes(ProductsController, UsersController, OrdersController, StoreConfigController);
+    consumer
+      .apply(CountCatalogueRequests)
+      .forRoutes(ProductsController, UsersController, OrdersController, StoreConfigController);
   }
 }

@@ -18,7 +18,8 @@ export const DEMO_CONFIG = Symbol('DEMO_CONFIG');
 /** Reads the demo's settings from an environment (`process.env` by default). */
 export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(env.PORT)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(env.PORT)}`);
   const flag = env.CACHE_ENABLED?.trim().toLowerCase();
   return {
     port,

@@ -9,7 +9,10 @@ app.enableShutdownHooks();
 if (host === undefined) await app.listen(port);
 else await app.listen(port, host);
 const url = (await app.getUrl()).replace('[::1]', 'localhost');
-Logger.log(`demo listening on ${url} (try GET ${url}/products/1, then GET ${url}/cache/stats)`, 'Demo');
+Logger.log(
+  `demo listening on ${url} (try GET ${url}/products/1, then GET ${url}/cache/stats)`,
+  'Demo',
+);
 
 // Started by `npm run demo:traffic` (with an IPC channel): report the URL, and stop with the parent.
 if (process.send !== undefined) {

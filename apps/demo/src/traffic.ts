@@ -37,7 +37,9 @@ async function waitHealthy(label: string, base: string, signal: AbortSignal): Pr
   let last = 'no answer';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${base}/health`, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
+      const res = await fetch(`${base}/health`, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]),
+      });
       const body = await res.text();
       if (res.status === 200) return;
       last = `HTTP ${res.status} ${body.slice(0, 200)}`;
@@ -47,7 +49,9 @@ async function waitHealthy(label: string, base: string, signal: AbortSignal): Pr
     }
     await sleep(200, signal);
   }
-  throw new Error(`${label}: ${base}/health did not answer 200 within ${STARTUP_TIMEOUT_MS / 1000} s (last: ${last})`);
+  throw new Error(
+    `${label}: ${base}/health did not answer 200 within ${STARTUP_TIMEOUT_MS / 1000} s (last: ${last})`,
+  );
 }
 
 interface StatsSnapshot {
@@ -58,11 +62,24 @@ interface StatsSnapshot {
 }
 
 async function snapshot(base: string, signal: AbortSignal): Promise<StatsSnapshot> {
-  const res = await fetch(`${base}/cache/stats`, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) });
+  const res = await fetch(`${base}/cache/stats`, {
+    signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+  });
   if (!res.ok) throw new Error(`${base}/cache/stats answered HTTP ${res.status}`);
-  const stats = (await res.json()) as { enabled?: boolean; hits?: number; misses?: number; database?: { queries?: number } };
-  if (typeof stats.database?.queries !== 'number') throw new Error(`${base}/cache/stats has no database.queries: is this the demo app?`);
-  return { enabled: stats.enabled !== false, hits: stats.hits ?? 0, misses: stats.misses ?? 0, queries: stats.database.queries };
+  const stats = (await res.json()) as {
+    enabled?: boolean;
+    hits?: number;
+    misses?: number;
+    database?: { queries?: number };
+  };
+  if (typeof stats.database?.queries !== 'number')
+    throw new Error(`${base}/cache/stats has no database.queries: is this the demo app?`);
+  return {
+    enabled: stats.enabled !== false,
+    hits: stats.hits ?? 0,
+    misses: stats.misses ?? 0,
+    queries: stats.database.queries,
+  };
 }
 
 /** What is measured of one instance over the run. */
@@ -80,7 +97,16 @@ interface Meter {
 }
 
 /** Sends `plan[from..to)` to one instance, `concurrency` requests at a time, and measures every one. */
-async function drive(meter: Meter, target: number, plan: readonly PlannedRequest[], from: number, to: number, concurrency: number, signal: AbortSignal, progress: Progress): Promise<void> {
+async function drive(
+  meter: Meter,
+  target: number,
+  plan: readonly PlannedRequest[],
+  from: number,
+  to: number,
+  concurrency: number,
+  signal: AbortSignal,
+  progress: Progress,
+): Promise<void> {
   let next = from;
   const started = performance.now();
   const worker = async () => {
@@ -88,7 +114,12 @@ async function drive(meter: Meter, target: number, plan: readonly PlannedRequest
       const request = plan[i]!;
       const t0 = performance.now();
       try {
-        const status = await meter.client.request(request.method, request.path, request.body, signal);
+        const status = await meter.client.request(
+          request.method,
+          request.path,
+          request.body,
+          signal,
+        );
         if (status < 200 || status >= 300) {
           meter.errors++;
           meter.firstError ??= `${request.method} ${request.path}: HTTP ${status}`;
@@ -107,16 +138,25 @@ async function drive(meter: Meter, target: number, plan: readonly PlannedRequest
 }
 
 /** Warms the HTTP path of both sides (JIT, connections) with `GET /health`: no cache read, no query. */
-async function warmHttp(client: HttpClient, concurrency: number, signal: AbortSignal): Promise<void> {
+async function warmHttp(
+  client: HttpClient,
+  concurrency: number,
+  signal: AbortSignal,
+): Promise<void> {
   let left = 200;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (left-- > 0) await client.request('GET', '/health', undefined, signal);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) await client.request('GET', '/health', undefined, signal);
+    }),
+  );
 }
 
 async function result(meter: Meter, signal: AbortSignal): Promise<RunResult> {
   const after = await snapshot(meter.base, signal);
-  if (meter.firstError !== undefined) process.stderr.write(`${meter.label}: ${meter.errors} failed requests, the first: ${meter.firstError}\n`);
+  if (meter.firstError !== undefined)
+    process.stderr.write(
+      `${meter.label}: ${meter.errors} failed requests, the first: ${meter.firstError}\n`,
+    );
   const hits = after.hits - meter.before.hits;
   const reads = hits + after.misses - meter.before.misses;
   const sorted = Float64Array.from(meter.latencies).sort();
@@ -135,7 +175,11 @@ async function result(meter: Meter, signal: AbortSignal): Promise<RunResult> {
 /** Slices of the plan: the instances take turns slice by slice, so that they do not compete for the CPU and share any noise. */
 const SLICES = 10;
 
-async function main(options: Options, signal: AbortSignal, children: DemoProcess[]): Promise<boolean> {
+async function main(
+  options: Options,
+  signal: AbortSignal,
+  children: DemoProcess[],
+): Promise<boolean> {
   const targets: Array<{ label: string; base: string | Promise<string> }> = [];
   if (options.url !== undefined) {
     targets.push({ label: 'cache on', base: options.url });
@@ -149,7 +193,10 @@ async function main(options: Options, signal: AbortSignal, children: DemoProcess
     children.push(off);
     targets.push({ label: 'cache off', base: off.ready });
   }
-  if (children.length > 0) process.stderr.write(`starting ${children.length === 1 ? 'a demo instance' : `${children.length} demo instances`} (dist/apps/demo/main.js)...\n`);
+  if (children.length > 0)
+    process.stderr.write(
+      `starting ${children.length === 1 ? 'a demo instance' : `${children.length} demo instances`} (dist/apps/demo/main.js)...\n`,
+    );
   const bases = await Promise.all(
     targets.map(async (target) => {
       const base = await Promise.race([target.base, aborted(signal)]);
@@ -160,23 +207,38 @@ async function main(options: Options, signal: AbortSignal, children: DemoProcess
 
   const plan = planWorkload(options.requests, options.seed);
   const mix = MIX.map(([kind, share]) => `${Math.round(share * 100)}% ${kind}`).join(', ');
-  process.stderr.write(`workload: ${plan.length} requests to each instance (${mix}; Zipf s=${ZIPF_EXPONENT}, seed ${options.seed}), concurrency ${options.concurrency}\n`);
-  for (const [i, target] of targets.entries()) process.stderr.write(`${target.label}: ${bases[i]}\n`);
+  process.stderr.write(
+    `workload: ${plan.length} requests to each instance (${mix}; Zipf s=${ZIPF_EXPONENT}, seed ${options.seed}), concurrency ${options.concurrency}\n`,
+  );
+  for (const [i, target] of targets.entries())
+    process.stderr.write(`${target.label}: ${bases[i]}\n`);
 
   const meters: Meter[] = [];
   try {
     for (const [i, target] of targets.entries()) {
       const client = new HttpClient(bases[i]!, options.concurrency, REQUEST_TIMEOUT_MS);
-      meters.push({ label: target.label, base: bases[i]!, client, before: { enabled: true, hits: 0, misses: 0, queries: 0 }, latencies: new Float64Array(plan.length), errors: 0, busyMs: 0 });
+      meters.push({
+        label: target.label,
+        base: bases[i]!,
+        client,
+        before: { enabled: true, hits: 0, misses: 0, queries: 0 },
+        latencies: new Float64Array(plan.length),
+        errors: 0,
+        busyMs: 0,
+      });
       await warmHttp(client, options.concurrency, signal);
     }
     for (const meter of meters) meter.before = await snapshot(meter.base, signal);
-    const progress = new Progress(meters.map((m) => m.label), plan.length);
+    const progress = new Progress(
+      meters.map((m) => m.label),
+      plan.length,
+    );
     try {
       for (let slice = 0; slice < SLICES; slice++) {
         const from = Math.floor((plan.length * slice) / SLICES);
         const to = Math.floor((plan.length * (slice + 1)) / SLICES);
-        for (const [i, meter] of meters.entries()) await drive(meter, i, plan, from, to, options.concurrency, signal, progress);
+        for (const [i, meter] of meters.entries())
+          await drive(meter, i, plan, from, to, options.concurrency, signal, progress);
       }
     } finally {
       progress.finish();
@@ -218,7 +280,10 @@ async function run(argv: string[]): Promise<number> {
   const controller = new AbortController();
   // Every request in flight listens to the run's signal.
   setMaxListeners(options.concurrency + 16, controller.signal);
-  const deadline = setTimeout(() => controller.abort(new Error(`gave up after ${timeoutMs / 1000} s (--timeout)`)), timeoutMs);
+  const deadline = setTimeout(
+    () => controller.abort(new Error(`gave up after ${timeoutMs / 1000} s (--timeout)`)),
+    timeoutMs,
+  );
   const stopChildren = () => Promise.all(children.map((child) => child.stop()));
   // Last resort: never leave a demo instance behind.
   process.once('exit', () => children.forEach((child) => child.killNow()));
@@ -236,8 +301,11 @@ async function run(argv: string[]): Promise<number> {
     ok = await main(options, controller.signal, children);
   } catch (err) {
     if (interrupted === undefined) {
-      process.stderr.write(`\ndemo:traffic failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      for (const child of children) process.stderr.write(`last output of the "${child.label}" instance:\n${child.tail()}\n`);
+      process.stderr.write(
+        `\ndemo:traffic failed: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      for (const child of children)
+        process.stderr.write(`last output of the "${child.label}" instance:\n${child.tail()}\n`);
     }
   } finally {
     clearTimeout(deadline);

@@ -56,6 +56,11 @@ export class CacheError extends Error {
 export function toCacheError(err: unknown, code: CacheErrorCode, context: string): CacheError {
   if (err instanceof CacheError) return err;
   const detail = err instanceof Error ? err.message : String(err);
-  const timedOut = /timed out|ETIMEDOUT/i.test(detail) || (err as { code?: unknown } | null)?.code === 'ETIMEDOUT';
-  return new CacheError(timedOut ? CacheErrorCode.E_BACKEND_TIMEOUT : code, `${context}: ${detail}`, { cause: err });
+  const timedOut =
+    /timed out|ETIMEDOUT/i.test(detail) || (err as { code?: unknown } | null)?.code === 'ETIMEDOUT';
+  return new CacheError(
+    timedOut ? CacheErrorCode.E_BACKEND_TIMEOUT : code,
+    `${context}: ${detail}`,
+    { cause: err },
+  );
 }

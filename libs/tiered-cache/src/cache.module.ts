@@ -1,4 +1,11 @@
-import { Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, getCacheToken } from './cache.constants.js';
 import {
@@ -14,9 +21,17 @@ import { CacheExplorer } from './explorer/cache.explorer.js';
 import { CachePlanRegistry } from './explorer/cache-plan.registry.js';
 import { createTieredCache } from './core/create-tiers.js';
 import { parseDuration, parsePositiveDuration } from './core/duration.js';
-import { invalidOption, resolveOptions, validateNamespace, type ResolvedCacheOptions } from './core/resolve-options.js';
+import {
+  invalidOption,
+  resolveOptions,
+  validateNamespace,
+  type ResolvedCacheOptions,
+} from './core/resolve-options.js';
 import type { TieredCache } from './core/tiered-cache.js';
-import type { CacheFeatureOptions, CacheModuleOptions } from './interfaces/cache-module-options.interface.js';
+import type {
+  CacheFeatureOptions,
+  CacheModuleOptions,
+} from './interfaces/cache-module-options.interface.js';
 
 /** Holds the engine for the whole application and closes it on shutdown (internal, always global). */
 @Module({
@@ -53,7 +68,12 @@ export class CacheCoreModule extends ConfigurableCacheCoreModule implements OnAp
 const rootCacheProvider: Provider = {
   provide: CacheService,
   useFactory: (engine: TieredCache, resolved: ResolvedCacheOptions) =>
-    new CacheService(engine, { name: undefined, namespace: resolved.namespace, ttlMs: resolved.ttlMs, graceMs: resolved.graceMs }),
+    new CacheService(engine, {
+      name: undefined,
+      namespace: resolved.namespace,
+      ttlMs: resolved.ttlMs,
+      graceMs: resolved.graceMs,
+    }),
   inject: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS],
 };
 
@@ -92,11 +112,21 @@ export class CacheModule {
   static forFeature(...features: CacheFeatureOptions[]): DynamicModule {
     const providers = features.map((feature): Provider => {
       if (typeof feature?.name !== 'string' || !/^[\w.-]{1,100}$/.test(feature.name)) {
-        throw invalidOption('forFeature.name', `${JSON.stringify(feature?.name)} must be 1-100 letters, digits, "_", "-" or "."`);
+        throw invalidOption(
+          'forFeature.name',
+          `${JSON.stringify(feature?.name)} must be 1-100 letters, digits, "_", "-" or "."`,
+        );
       }
-      if (feature.namespace !== undefined) validateNamespace(feature.namespace, `forFeature(${feature.name}).namespace`);
-      const ttlMs = feature.ttl === undefined ? undefined : parsePositiveDuration(feature.ttl, `forFeature(${feature.name}).ttl`);
-      const graceMs = feature.grace === undefined ? undefined : parseDuration(feature.grace, `forFeature(${feature.name}).grace`);
+      if (feature.namespace !== undefined)
+        validateNamespace(feature.namespace, `forFeature(${feature.name}).namespace`);
+      const ttlMs =
+        feature.ttl === undefined
+          ? undefined
+          : parsePositiveDuration(feature.ttl, `forFeature(${feature.name}).ttl`);
+      const graceMs =
+        feature.grace === undefined
+          ? undefined
+          : parseDuration(feature.grace, `forFeature(${feature.name}).grace`);
       return {
         provide: getCacheToken(feature.name),
         useFactory: (engine: TieredCache, root: ResolvedCacheOptions) =>
@@ -109,6 +139,10 @@ export class CacheModule {
         inject: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS],
       };
     });
-    return { module: CacheModule, providers, exports: providers.map((p) => (p as { provide: symbol }).provide) };
+    return {
+      module: CacheModule,
+      providers,
+      exports: providers.map((p) => (p as { provide: symbol }).provide),
+    };
   }
 }

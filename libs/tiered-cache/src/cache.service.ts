@@ -76,7 +76,10 @@ export class CacheService {
       const full = this.fullKey(key);
       const now = this.engine.clock();
       const found = this.engine.read(full, now);
-      if (found instanceof Promise) return found.then((entry) => (this.countRead(entry, full, now) ? (entry!.value as T) : undefined));
+      if (found instanceof Promise)
+        return found.then((entry) =>
+          this.countRead(entry, full, now) ? (entry!.value as T) : undefined,
+        );
       return Promise.resolve(this.countRead(found, full, now) ? (found!.value as T) : undefined);
     } catch (err) {
       return Promise.reject(err);
@@ -101,7 +104,8 @@ export class CacheService {
       const full = this.fullKey(key);
       const now = this.engine.clock();
       const found = this.engine.read(full, now);
-      if (found instanceof Promise) return found.then((entry) => this.hitOrCompute(full, entry, factory, options, now));
+      if (found instanceof Promise)
+        return found.then((entry) => this.hitOrCompute(full, entry, factory, options, now));
       return Promise.resolve(this.hitOrCompute(full, found, factory, options, now));
     } catch (err) {
       return Promise.reject(err);
@@ -117,7 +121,9 @@ export class CacheService {
     now: number,
   ): T | Promise<T> {
     if (this.countRead(found, full, now)) return found!.value as T;
-    return runOrigin(this, full, found, factory, this.originPlan(options)).then((outcome) => outcome.value);
+    return runOrigin(this, full, found, factory, this.originPlan(options)).then(
+      (outcome) => outcome.value,
+    );
   }
 
   /** True when `key` has a fresh value. */
@@ -156,14 +162,29 @@ export class CacheService {
     if (found === undefined || found.expiresAt <= now) return;
     const current = found.value;
     if (typeof current !== 'object' || current === null || Array.isArray(current)) {
-      throw new CacheError(CacheErrorCode.E_UNSUPPORTED, `merge needs an object entry; "${key}" holds ${Array.isArray(current) ? 'an array' : typeof current}`);
+      throw new CacheError(
+        CacheErrorCode.E_UNSUPPORTED,
+        `merge needs an object entry; "${key}" holds ${Array.isArray(current) ? 'an array' : typeof current}`,
+      );
     }
     const merged: Record<string, unknown> = { ...(current as Record<string, unknown>) };
-    for (const field of Object.keys(partial)) if (partial[field] !== undefined) merged[field] = partial[field];
-    const ttlMs = options?.ttl === undefined ? found.expiresAt - now : parsePositiveDuration(options.ttl, 'ttl');
-    const graceMs = options?.grace === undefined ? found.staleUntil - found.expiresAt : parseDuration(options.grace, 'grace');
+    for (const field of Object.keys(partial))
+      if (partial[field] !== undefined) merged[field] = partial[field];
+    const ttlMs =
+      options?.ttl === undefined
+        ? found.expiresAt - now
+        : parsePositiveDuration(options.ttl, 'ttl');
+    const graceMs =
+      options?.grace === undefined
+        ? found.staleUntil - found.expiresAt
+        : parseDuration(options.grace, 'grace');
     const tags = options?.tags === undefined ? found.tags : this.fullTags(options.tags);
-    const entry: CacheEntry = { value: merged, expiresAt: now + ttlMs, staleUntil: now + ttlMs + graceMs, tags };
+    const entry: CacheEntry = {
+      value: merged,
+      expiresAt: now + ttlMs,
+      staleUntil: now + ttlMs + graceMs,
+      tags,
+    };
     await this.write(full, entry, options?.tier);
   }
 
@@ -171,7 +192,8 @@ export class CacheService {
   async delete(...keys: string[]): Promise<void> {
     const full = keys.map((key) => this.fullKey(key));
     await this.engine.delete(full);
-    if (this.engine.events.active.delete) this.engine.events.emit('delete', { cache: this.label, keys: full });
+    if (this.engine.events.active.delete)
+      this.engine.events.emit('delete', { cache: this.label, keys: full });
   }
 
   /**
@@ -184,7 +206,8 @@ export class CacheService {
     }
     const glob = this.globPrefix + pattern;
     const removed = await this.engine.deletePattern(glob);
-    if (this.engine.events.active.delete) this.engine.events.emit('delete', { cache: this.label, pattern: glob });
+    if (this.engine.events.active.delete)
+      this.engine.events.emit('delete', { cache: this.label, pattern: glob });
     return removed;
   }
 
@@ -192,21 +215,26 @@ export class CacheService {
   async deleteByTag(...tags: string[]): Promise<number> {
     const full = this.fullTags(tags);
     const removed = await this.engine.deleteByTags(full);
-    if (this.engine.events.active.delete) this.engine.events.emit('delete', { cache: this.label, tags: full });
+    if (this.engine.events.active.delete)
+      this.engine.events.emit('delete', { cache: this.label, tags: full });
     return removed;
   }
 
   /** Removes every entry of this namespace (named caches under it included), and nothing else. */
   async clear(): Promise<void> {
     await this.engine.clear(this.prefix);
-    if (this.engine.events.active.delete) this.engine.events.emit('delete', { cache: this.label, prefix: this.prefix });
+    if (this.engine.events.active.delete)
+      this.engine.events.emit('delete', { cache: this.label, prefix: this.prefix });
   }
 
   /**
    * Loads entries ahead of traffic, `concurrency` at a time (default 8). A failing load is counted
    * and logged, never thrown. Progress is logged every 10% when the total is known, else every 100.
    */
-  warm(entries: Iterable<WarmEntry> | AsyncIterable<WarmEntry>, options?: WarmOptions): Promise<WarmReport> {
+  warm(
+    entries: Iterable<WarmEntry> | AsyncIterable<WarmEntry>,
+    options?: WarmOptions,
+  ): Promise<WarmReport> {
     return warmUp(this, entries, options);
   }
 
@@ -225,7 +253,10 @@ export class CacheService {
    * Subscribes to the events of every cache of this module (`hit`, `miss`, `stale`, `set`,
    * `delete`, `error`); each event names its cache. Returns the unsubscribe function.
    */
-  on<E extends CacheEventName>(event: E, listener: (payload: CacheEventMap[E]) => void): () => void {
+  on<E extends CacheEventName>(
+    event: E,
+    listener: (payload: CacheEventMap[E]) => void,
+  ): () => void {
     return this.engine.events.on(event, listener);
   }
 
@@ -240,7 +271,8 @@ export class CacheService {
       if (this.engine.events.active.hit) this.engine.events.emit('hit', { cache: this.label, key });
     } else {
       this.counters.misses++;
-      if (this.engine.events.active.miss) this.engine.events.emit('miss', { cache: this.label, key });
+      if (this.engine.events.active.miss)
+        this.engine.events.emit('miss', { cache: this.label, key });
     }
     return hit;
   }
@@ -249,7 +281,8 @@ export class CacheService {
   countStale(key: string): void {
     this.counters.stale++;
     this.engine.countStale();
-    if (this.engine.events.active.stale) this.engine.events.emit('stale', { cache: this.label, key });
+    if (this.engine.events.active.stale)
+      this.engine.events.emit('stale', { cache: this.label, key });
   }
 
   /** Writes an entry to the tiers (internal: used by the decorators). */
@@ -261,14 +294,18 @@ export class CacheService {
   /** The stored key of `key` in this cache. */
   fullKey(key: string): string {
     if (typeof key !== 'string' || key === '') {
-      throw new CacheError(CacheErrorCode.E_INVALID_KEY, `a cache key must be a non-empty string, got ${typeof key === 'string' ? 'an empty string' : typeof key}`);
+      throw new CacheError(
+        CacheErrorCode.E_INVALID_KEY,
+        `a cache key must be a non-empty string, got ${typeof key === 'string' ? 'an empty string' : typeof key}`,
+      );
     }
     return this.prefix + (key.length <= MAX_KEY_LENGTH ? key : `#${hashKey(key)}`);
   }
 
   /** The stored (namespaced) form of a tag. */
   fullTag(tag: string): string {
-    if (typeof tag !== 'string' || tag === '') throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'a tag must be a non-empty string');
+    if (typeof tag !== 'string' || tag === '')
+      throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'a tag must be a non-empty string');
     return this.prefix + tag;
   }
 
@@ -283,13 +320,22 @@ export class CacheService {
   /** Resolves per-call options against this cache's defaults. */
   private originPlan(options: GetOrSetOptions | undefined): OriginPlan {
     return {
-      ttlMs: options?.ttl === undefined ? this.view.ttlMs : parsePositiveDuration(options.ttl, 'ttl'),
-      graceMs: options?.grace === undefined ? this.view.graceMs : parseDuration(options.grace, 'grace'),
-      tags: options?.tags === undefined || options.tags.length === 0 ? NO_TAGS : this.fullTags(options.tags),
+      ttlMs:
+        options?.ttl === undefined ? this.view.ttlMs : parsePositiveDuration(options.ttl, 'ttl'),
+      graceMs:
+        options?.grace === undefined ? this.view.graceMs : parseDuration(options.grace, 'grace'),
+      tags:
+        options?.tags === undefined || options.tags.length === 0
+          ? NO_TAGS
+          : this.fullTags(options.tags),
       tier: options?.tier,
-      timeoutMs: options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
+      timeoutMs:
+        options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
       atomic: options?.atomic,
-      leaseMs: options?.lease === undefined ? DEFAULT_LEASE_MS : parsePositiveDuration(options.lease, 'lease'),
+      leaseMs:
+        options?.lease === undefined
+          ? DEFAULT_LEASE_MS
+          : parsePositiveDuration(options.lease, 'lease'),
       store: isDefined,
     };
   }

@@ -13,11 +13,18 @@ export {
   type CacheHealthResult,
   type TierHealth,
 } from './health/cache-health.indicator.js';
-export type { CachedOptions, InvalidateCacheOptions } from './interfaces/decorator-options.interface.js';
+export type {
+  CachedOptions,
+  InvalidateCacheOptions,
+} from './interfaces/decorator-options.interface.js';
 export { parseDuration, type Duration } from './core/duration.js';
 export type { CacheEventMap, CacheEventName } from './core/cache-events.js';
 export type { LatencyPercentiles } from './core/latency.js';
-export type { CacheBackend, CacheEntry, MaybePromise } from './interfaces/cache-backend.interface.js';
+export type {
+  CacheBackend,
+  CacheEntry,
+  MaybePromise,
+} from './interfaces/cache-backend.interface.js';
 export type {
   CacheFeatureOptions,
   CacheMetricsOptions,

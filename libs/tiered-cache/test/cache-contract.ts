@@ -30,7 +30,10 @@ let sequence = 0;
  * The behavioural contract every backend and tier combination passes. `ctx` is filled by the
  * spec's `beforeAll` (the Redis harness) before the tests run.
  */
-export function describeCacheContract(target: ContractTarget, ctx: Omit<ContractContext, 'dir'>): void {
+export function describeCacheContract(
+  target: ContractTarget,
+  ctx: Omit<ContractContext, 'dir'>,
+): void {
   describe(`cache contract: ${target.name}`, () => {
     const clock = new FakeClock();
     let cache: CacheService;
@@ -86,17 +89,22 @@ export function describeCacheContract(target: ContractTarget, ctx: Omit<Contract
       expect(await cache.get('text')).toBe('just text');
     });
 
-    it(target.values === 'same' ? 'returns the very object stored' : 'never shares a mutable object with callers', async () => {
-      const value = { count: 1 };
-      await cache.set('obj', value);
-      value.count = 2;
-      const first = await cache.get<{ count: number }>('obj');
-      if (target.values === 'none') return expect(first).toBeUndefined();
-      if (target.values === 'same') return expect(first).toBe(value);
-      expect(first).toEqual({ count: 1 });
-      first!.count = 3;
-      expect(await cache.get('obj')).toEqual({ count: 1 });
-    });
+    it(
+      target.values === 'same'
+        ? 'returns the very object stored'
+        : 'never shares a mutable object with callers',
+      async () => {
+        const value = { count: 1 };
+        await cache.set('obj', value);
+        value.count = 2;
+        const first = await cache.get<{ count: number }>('obj');
+        if (target.values === 'none') return expect(first).toBeUndefined();
+        if (target.values === 'same') return expect(first).toBe(value);
+        expect(first).toEqual({ count: 1 });
+        first!.count = 3;
+        expect(await cache.get('obj')).toEqual({ count: 1 });
+      },
+    );
 
     it('expires entries after their TTL, on the cache clock', async () => {
       await cache.set('short', 'v', { ttl: '10s' });
@@ -116,17 +124,35 @@ export function describeCacheContract(target: ContractTarget, ctx: Omit<Contract
     });
 
     it('deletes keys', async () => {
-      await cache.mset([['a', 1], ['b', 2], ['c', 3]]);
+      await cache.mset([
+        ['a', 1],
+        ['b', 2],
+        ['c', 3],
+      ]);
       await cache.delete('a', 'b', 'never-set');
-      expect(await cache.mget(['a', 'b', 'c'])).toEqual([undefined, undefined, stores ? 3 : undefined]);
+      expect(await cache.mget(['a', 'b', 'c'])).toEqual([
+        undefined,
+        undefined,
+        stores ? 3 : undefined,
+      ]);
     });
 
     it('deletes by pattern, and a "*" inside a value never widens it', async () => {
-      await cache.mset([['user:1', 'u1'], ['user:2', 'u2'], ['user:*', 'literal star'], ['post:1', 'p1']]);
+      await cache.mset([
+        ['user:1', 'u1'],
+        ['user:2', 'u2'],
+        ['user:*', 'literal star'],
+        ['post:1', 'p1'],
+      ]);
       const star = encodeKeyPart('*');
-      await cache.mset([[`profile:${star}`, 'star profile'], ['profile:7', 'p7']]);
+      await cache.mset([
+        [`profile:${star}`, 'star profile'],
+        ['profile:7', 'p7'],
+      ]);
       expect(await cache.deletePattern(`user:${escapeGlob('*')}`)).toBe(stores ? 1 : 0);
-      expect(await cache.mget(['user:1', 'user:2', 'user:*'])).toEqual(stores ? ['u1', 'u2', undefined] : [undefined, undefined, undefined]);
+      expect(await cache.mget(['user:1', 'user:2', 'user:*'])).toEqual(
+        stores ? ['u1', 'u2', undefined] : [undefined, undefined, undefined],
+      );
       expect(await cache.deletePattern(`profile:${star}`)).toBe(stores ? 1 : 0);
       expect(await cache.get('profile:7')).toBe(stores ? 'p7' : undefined);
       expect(await cache.deletePattern('user:*')).toBe(stores ? 2 : 0);
@@ -140,16 +166,29 @@ export function describeCacheContract(target: ContractTarget, ctx: Omit<Contract
       await cache.set('c', 'C', { tags: ['admins'] });
       await cache.set('d', 'D');
       expect(await cache.deleteByTag('users', 'admins')).toBe(stores ? 3 : 0);
-      expect(await cache.mget(['a', 'b', 'c', 'd'])).toEqual([undefined, undefined, undefined, stores ? 'D' : undefined]);
+      expect(await cache.mget(['a', 'b', 'c', 'd'])).toEqual([
+        undefined,
+        undefined,
+        undefined,
+        stores ? 'D' : undefined,
+      ]);
       await cache.set('e', 'E', { tags: ['users'] });
       expect(await cache.deleteByTag('users')).toBe(stores ? 1 : 0);
       expect(await cache.deleteByTag('users')).toBe(0);
     });
 
     it('gets and sets many keys at once', async () => {
-      await cache.mset([['m1', { n: 1 }], ['m2', [2]], ['m3', 'three', { ttl: 1 }]]);
+      await cache.mset([
+        ['m1', { n: 1 }],
+        ['m2', [2]],
+        ['m3', 'three', { ttl: 1 }],
+      ]);
       clock.advance(1_500);
-      expect(await cache.mget(['m1', 'm2', 'm3', 'm4'])).toEqual(stores ? [{ n: 1 }, [2], undefined, undefined] : [undefined, undefined, undefined, undefined]);
+      expect(await cache.mget(['m1', 'm2', 'm3', 'm4'])).toEqual(
+        stores
+          ? [{ n: 1 }, [2], undefined, undefined]
+          : [undefined, undefined, undefined, undefined],
+      );
     });
 
     it('merges a partial object, changing only the given fields', async () => {
@@ -213,13 +252,18 @@ export function describeCacheContract(target: ContractTarget, ctx: Omit<Contract
       await cache.getOrSet('g', () => 'v1', { ttl: 10, grace: '1m' });
       clock.advance(11_000);
       const failing = () => Promise.reject(new Error('database down'));
-      if (!stores) return expect(cache.getOrSet('g', failing, { ttl: 10, grace: '1m' })).rejects.toThrow('database down');
+      if (!stores)
+        return expect(cache.getOrSet('g', failing, { ttl: 10, grace: '1m' })).rejects.toThrow(
+          'database down',
+        );
       expect(await cache.get('g')).toBeUndefined();
       expect(await cache.getOrSet('g', failing, { ttl: 10, grace: '1m' })).toBe('v1');
       expect(cache.stats().stale).toBe(1);
       expect(await cache.getOrSet('g', () => 'v2', { ttl: 10, grace: '1m' })).toBe('v2');
       clock.advance(75_000);
-      await expect(cache.getOrSet('g', failing, { ttl: 10, grace: '1m' })).rejects.toThrow('database down');
+      await expect(cache.getOrSet('g', failing, { ttl: 10, grace: '1m' })).rejects.toThrow(
+        'database down',
+      );
     });
 
     it('counts hits and misses', async () => {

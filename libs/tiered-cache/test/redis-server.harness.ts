@@ -86,7 +86,9 @@ export class RedisServerHarness {
 
   /** True while the process is running (paused counts as running). */
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return (
+      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+    );
   }
 
   /** Starts the process again on the same port (after stop or kill). */
@@ -135,8 +137,24 @@ export class RedisServerHarness {
   private async launch(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-        '--dir', this.dir, '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--protected-mode',
+        'no',
+        '--daemonize',
+        'no',
+        '--loglevel',
+        'warning',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.child = child;
@@ -144,13 +162,15 @@ export class RedisServerHarness {
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const deadline = Date.now() + 5000;
     for (;;) {
-      if (!this.running) throw new Error(`redis-server on port ${this.port} exited at start: ${stderr}`);
+      if (!this.running)
+        throw new Error(`redis-server on port ${this.port} exited at start: ${stderr}`);
       try {
         if ((await rawCommand(this.port, 'PING', 500)) === '+PONG') return;
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not answer PING within 5 s`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server on port ${this.port} did not answer PING within 5 s`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

@@ -21,7 +21,9 @@ async function settlesWithin<T>(ms: number, call: Promise<T>): Promise<T> {
 
 function nextReady(engine: TieredCache): Promise<void> {
   const client = (engine.shared!.backend as unknown as { client: Redis }).client;
-  return client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()));
+  return client.status === 'ready'
+    ? Promise.resolve()
+    : new Promise((resolve) => client.once('ready', () => resolve()));
 }
 
 describe('redis backend on a real redis-server', () => {
@@ -47,7 +49,10 @@ describe('redis backend on a real redis-server', () => {
 
   it('stores entries under readable namespaced keys, with a TTL covering TTL + grace', async () => {
     let cache: CacheService;
-    ({ cache, engine } = await createTestCache({ namespace: 'shop:v1', shared: { backend: 'redis', url: redis.url } }));
+    ({ cache, engine } = await createTestCache({
+      namespace: 'shop:v1',
+      shared: { backend: 'redis', url: redis.url },
+    }));
     await cache.set('user:42', { id: 42 }, { ttl: '30s', grace: '10s', tags: ['users'] });
     const pttl = await admin.pttl('shop:v1:user:42');
     expect(pttl).toBeGreaterThan(39_000);
@@ -61,7 +66,10 @@ describe('redis backend on a real redis-server', () => {
   it('reads a corrupt entry as a miss, deletes it, counts it and logs it once', async () => {
     const logger = new RecordingLogger();
     let cache: CacheService;
-    ({ cache, engine } = await createTestCache({ namespace: 'corrupt', shared: { backend: 'redis', url: redis.url } }, logger));
+    ({ cache, engine } = await createTestCache(
+      { namespace: 'corrupt', shared: { backend: 'redis', url: redis.url } },
+      logger,
+    ));
     await admin.set('corrupt:a', 'not an entry');
     await admin.set('corrupt:b', Buffer.from([1, 1, 0, 0]));
     expect(await cache.get('a')).toBeUndefined();
@@ -75,7 +83,10 @@ describe('redis backend on a real redis-server', () => {
 
   it('deletes by pattern with SCAN and UNLINK, never KEYS', async () => {
     let cache: CacheService;
-    ({ cache, engine } = await createTestCache({ namespace: 'scan', shared: { backend: 'redis', url: redis.url, timeout: '5s' } }));
+    ({ cache, engine } = await createTestCache({
+      namespace: 'scan',
+      shared: { backend: 'redis', url: redis.url, timeout: '5s' },
+    }));
     await admin.config('RESETSTAT');
     for (let i = 0; i < 2500; i += 250) {
       await cache.mset(Array.from({ length: 250 }, (_, j) => [`item:${i + j}`, i + j] as const));
@@ -94,7 +105,12 @@ describe('redis backend on a real redis-server', () => {
     const clock = new FakeClock();
     let cache: CacheService;
     ({ cache, engine } = await createTestCache(
-      { namespace: 'outage', clock: clock.read, local: { backend: 'memory' }, shared: { backend: 'redis', url: redis.url, timeout: '200ms' } },
+      {
+        namespace: 'outage',
+        clock: clock.read,
+        local: { backend: 'memory' },
+        shared: { backend: 'redis', url: redis.url, timeout: '200ms' },
+      },
       logger,
     ));
     await cache.set('kept', 'in both tiers');
@@ -103,7 +119,12 @@ describe('redis backend on a real redis-server', () => {
       expect(await settlesWithin(1_000, cache.get('kept'))).toBe('in both tiers');
       expect(await settlesWithin(1_000, cache.get(`missing:${i}`))).toBeUndefined();
       await settlesWithin(1_000, cache.set(`new:${i}`, i));
-      expect(await settlesWithin(1_000, cache.getOrSet(`computed:${i}`, () => i * 2))).toBe(i * 2);
+      expect(
+        await settlesWithin(
+          1_000,
+          cache.getOrSet(`computed:${i}`, () => i * 2),
+        ),
+      ).toBe(i * 2);
     }
     expect(await settlesWithin(1_000, cache.deletePattern('new:*'))).toBe(20);
     expect(await settlesWithin(1_000, cache.deleteByTag('none'))).toBe(0);
@@ -122,13 +143,21 @@ describe('redis backend on a real redis-server', () => {
 
   it('answers within the deadline when Redis hangs (SIGSTOP)', async () => {
     let cache: CacheService;
-    ({ cache, engine } = await createTestCache({ namespace: 'hung', shared: { backend: 'redis', url: redis.url, timeout: '150ms' } }));
+    ({ cache, engine } = await createTestCache({
+      namespace: 'hung',
+      shared: { backend: 'redis', url: redis.url, timeout: '150ms' },
+    }));
     await cache.set('k', 'v');
     redis.pause();
     const started = performance.now();
     expect(await settlesWithin(2_000, cache.get('k'))).toBeUndefined();
     await settlesWithin(2_000, cache.set('k2', 'v2'));
-    expect(await settlesWithin(2_000, cache.getOrSet('k3', () => 'origin'))).toBe('origin');
+    expect(
+      await settlesWithin(
+        2_000,
+        cache.getOrSet('k3', () => 'origin'),
+      ),
+    ).toBe('origin');
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(cache.stats().tiers.shared!.errors).toBeGreaterThanOrEqual(2);
     redis.resume();
@@ -139,14 +168,20 @@ describe('redis backend on a real redis-server', () => {
     const clock = new FakeClock();
     let cache: CacheService;
     ({ cache, engine } = await createTestCache(
-      { namespace: 'missed', clock: clock.read, local: { backend: 'memory' }, shared: { backend: 'redis', url: redis.url, timeout: '100ms' } },
+      {
+        namespace: 'missed',
+        clock: clock.read,
+        local: { backend: 'memory' },
+        shared: { backend: 'redis', url: redis.url, timeout: '100ms' },
+      },
       logger,
     ));
     await cache.set('user:1', 'old');
     await cache.set('user:2', 'old', { tags: ['users'] });
     await cache.set('page:1', 'old');
     redis.pause();
-    for (let i = 0; i < 3; i++) expect(await settlesWithin(1_000, cache.get(`cold:${i}`))).toBeUndefined();
+    for (let i = 0; i < 3; i++)
+      expect(await settlesWithin(1_000, cache.get(`cold:${i}`))).toBeUndefined();
     expect(engine.shared!.unavailable).toBe(true); // three timeouts opened the breaker
     // Done in L1; skipped in L2 by the open breaker, so Redis still holds the old values.
     await cache.delete('user:1');
@@ -170,7 +205,10 @@ describe('redis backend on a real redis-server', () => {
 
   it('finishes a pattern delete that takes longer than the tier deadline: each command has its own', async () => {
     let cache: CacheService;
-    ({ cache, engine } = await createTestCache({ namespace: 'bulk', shared: { backend: 'redis', url: redis.url, timeout: '25ms' } }));
+    ({ cache, engine } = await createTestCache({
+      namespace: 'bulk',
+      shared: { backend: 'redis', url: redis.url, timeout: '25ms' },
+    }));
     // 200k other keys and 500 matching ones, made inside Redis in one call.
     const fill = 'for i = 1, tonumber(ARGV[1]) do redis.call("SET", KEYS[1] .. i, "x") end';
     await admin.eval(fill, 1, 'bulk:other:', 200_000);
@@ -185,7 +223,10 @@ describe('redis backend on a real redis-server', () => {
 
   it('fails a pattern delete on a hung Redis within the deadline of one command', async () => {
     let cache: CacheService;
-    ({ cache, engine } = await createTestCache({ namespace: 'hungbulk', shared: { backend: 'redis', url: redis.url, timeout: '150ms' } }));
+    ({ cache, engine } = await createTestCache({
+      namespace: 'hungbulk',
+      shared: { backend: 'redis', url: redis.url, timeout: '150ms' },
+    }));
     await cache.set('k', 'v');
     redis.pause();
     try {
@@ -201,7 +242,10 @@ describe('redis backend on a real redis-server', () => {
   it('does not close a client it was given', async () => {
     const client = new Redis(redis.url);
     let cache: CacheService;
-    ({ cache, engine } = await createTestCache({ namespace: 'given', shared: { backend: 'redis', client } }));
+    ({ cache, engine } = await createTestCache({
+      namespace: 'given',
+      shared: { backend: 'redis', client },
+    }));
     await cache.set('k', 1);
     await engine.close();
     engine = undefined;
@@ -214,7 +258,11 @@ describe('redis backend on a real redis-server', () => {
     const logger = new RecordingLogger();
     let cache: CacheService;
     ({ cache, engine } = await createTestCache(
-      { namespace: 'cold', local: { backend: 'memory' }, shared: { backend: 'redis', url: redis.url, connectTimeout: '100ms' } },
+      {
+        namespace: 'cold',
+        local: { backend: 'memory' },
+        shared: { backend: 'redis', url: redis.url, connectTimeout: '100ms' },
+      },
       logger,
     ));
     expect(logger.matching('warn', 'not reachable')).toHaveLength(1);
@@ -232,7 +280,11 @@ describe('redis-atomic primitives', () => {
 
   beforeAll(async () => {
     redis = await RedisServerHarness.start();
-    ({ cache, engine } = await createTestCache({ namespace: 'atomic', clock: clock.read, shared: { backend: 'redis-atomic', url: redis.url } }));
+    ({ cache, engine } = await createTestCache({
+      namespace: 'atomic',
+      clock: clock.read,
+      shared: { backend: 'redis-atomic', url: redis.url },
+    }));
     backend = engine.shared!.backend as RedisAtomicBackend;
   });
   afterAll(async () => {
@@ -240,7 +292,12 @@ describe('redis-atomic primitives', () => {
     await redis.stop();
   });
 
-  const entry = (value: unknown) => ({ value, expiresAt: clock.now + 60_000, staleUntil: clock.now + 60_000, tags: [] });
+  const entry = (value: unknown) => ({
+    value,
+    expiresAt: clock.now + 60_000,
+    staleUntil: clock.now + 60_000,
+    tags: [],
+  });
 
   it('grants a lease to one holder and releases it only with its token', async () => {
     const token = await backend.acquireLease('atomic:job', 5_000);
@@ -258,7 +315,8 @@ describe('redis-atomic primitives', () => {
     expect(await backend.acquireLease('atomic:short', 30)).toEqual(expect.any(String));
     const client = backend.client as Redis;
     await new Promise<void>((resolve) => {
-      const poll = async () => ((await client.exists('__lease:atomic:short')) === 0 ? resolve() : setTimeout(poll, 10));
+      const poll = async () =>
+        (await client.exists('__lease:atomic:short')) === 0 ? resolve() : setTimeout(poll, 10);
       void poll();
     });
     expect(await backend.acquireLease('atomic:short', 1_000)).toEqual(expect.any(String));
@@ -271,26 +329,36 @@ describe('redis-atomic primitives', () => {
 
     const before = await backend.readVersion('atomic:k');
     await cache.delete('k');
-    expect(await backend.setIfVersion('atomic:k', entry('computed before the delete'), 60_000, before)).toBe(false);
+    expect(
+      await backend.setIfVersion('atomic:k', entry('computed before the delete'), 60_000, before),
+    ).toBe(false);
     expect(await cache.get('k')).toBeUndefined();
   });
 
   it('refuses a write computed before an invalidation even when the key was absent', async () => {
     const absentDelete = await backend.readVersion('atomic:absent1');
     await cache.delete('absent1');
-    expect(await backend.setIfVersion('atomic:absent1', entry('late'), 60_000, absentDelete)).toBe(false);
+    expect(await backend.setIfVersion('atomic:absent1', entry('late'), 60_000, absentDelete)).toBe(
+      false,
+    );
 
     const beforePattern = await backend.readVersion('atomic:absent2');
     await cache.deletePattern('absent*');
-    expect(await backend.setIfVersion('atomic:absent2', entry('late'), 60_000, beforePattern)).toBe(false);
+    expect(await backend.setIfVersion('atomic:absent2', entry('late'), 60_000, beforePattern)).toBe(
+      false,
+    );
 
     const beforeTag = await backend.readVersion('atomic:absent3');
     await cache.deleteByTag('anything');
-    expect(await backend.setIfVersion('atomic:absent3', entry('late'), 60_000, beforeTag)).toBe(false);
+    expect(await backend.setIfVersion('atomic:absent3', entry('late'), 60_000, beforeTag)).toBe(
+      false,
+    );
 
     const beforeClear = await backend.readVersion('atomic:absent4');
     await cache.clear();
-    expect(await backend.setIfVersion('atomic:absent4', entry('late'), 60_000, beforeClear)).toBe(false);
+    expect(await backend.setIfVersion('atomic:absent4', entry('late'), 60_000, beforeClear)).toBe(
+      false,
+    );
 
     const fresh = await backend.readVersion('atomic:absent4');
     expect(await backend.setIfVersion('atomic:absent4', entry('after'), 60_000, fresh)).toBe(true);

@@ -33,7 +33,11 @@ export class RecordingLogger implements LoggerService {
   /** Lines at a level containing `text`. */
   matching(level: string, text: string | RegExp): string[] {
     return this.lines
-      .filter((l) => l.level === level && (typeof text === 'string' ? l.message.includes(text) : text.test(l.message)))
+      .filter(
+        (l) =>
+          l.level === level &&
+          (typeof text === 'string' ? l.message.includes(text) : text.test(l.message)),
+      )
       .map((l) => l.message);
   }
 }
@@ -42,15 +46,29 @@ export class RecordingLogger implements LoggerService {
 export async function createTestCache(
   options: CacheModuleOptions,
   logger: LoggerService = new RecordingLogger(),
-): Promise<{ cache: CacheService; engine: TieredCache; view: (namespace: string) => CacheService }> {
+): Promise<{
+  cache: CacheService;
+  engine: TieredCache;
+  view: (namespace: string) => CacheService;
+}> {
   const resolved = resolveOptions(options);
   const engine = await createTieredCache(resolved, logger);
-  const view = (namespace: string) => new CacheService(engine, { name: undefined, namespace, ttlMs: resolved.ttlMs, graceMs: resolved.graceMs });
+  const view = (namespace: string) =>
+    new CacheService(engine, {
+      name: undefined,
+      namespace,
+      ttlMs: resolved.ttlMs,
+      graceMs: resolved.graceMs,
+    });
   return { cache: view(resolved.namespace), engine, view };
 }
 
 /** A promise with its resolve/reject exposed. */
-export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (err: unknown) => void } {
+export function deferred<T>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+} {
   let resolve!: (value: T) => void;
   let reject!: (err: unknown) => void;
   const promise = new Promise<T>((res, rej) => {

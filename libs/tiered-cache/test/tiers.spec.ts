@@ -31,21 +31,32 @@ describe('two tiers', () => {
   });
 
   // Both tiers are in-process memory backends here, which answer synchronously.
-  const inShared = (key: string) => engine.shared!.backend.get(`tiers:${key}`) as CacheEntry | undefined;
-  const inLocal = (key: string) => engine.local!.backend.get(`tiers:${key}`) as CacheEntry | undefined;
+  const inShared = (key: string) =>
+    engine.shared!.backend.get(`tiers:${key}`) as CacheEntry | undefined;
+  const inLocal = (key: string) =>
+    engine.local!.backend.get(`tiers:${key}`) as CacheEntry | undefined;
 
   it('fills L1 from an L2 hit, capped by the local TTL', async () => {
     await cache.set('k', 'v', { tier: 'shared' });
     expect(inLocal('k')).toBeUndefined();
     expect(await cache.get('k')).toBe('v');
-    expect(cache.stats().tiers).toMatchObject({ local: { hits: 0, misses: 1 }, shared: { hits: 1, misses: 0 } });
+    expect(cache.stats().tiers).toMatchObject({
+      local: { hits: 0, misses: 1 },
+      shared: { hits: 1, misses: 0 },
+    });
     expect(await cache.get('k')).toBe('v');
-    expect(cache.stats().tiers).toMatchObject({ local: { hits: 1, misses: 1 }, shared: { hits: 1 } });
+    expect(cache.stats().tiers).toMatchObject({
+      local: { hits: 1, misses: 1 },
+      shared: { hits: 1 },
+    });
     expect(cache.stats()).toMatchObject({ hits: 2, misses: 0, hitRate: 1 });
     clock.advance(11_000);
     expect(inLocal('k')).toBeDefined(); // still held by lru-cache on real time, but past the 10 s cap:
     expect(await cache.get('k')).toBe('v');
-    expect(cache.stats().tiers).toMatchObject({ local: { hits: 1, misses: 2 }, shared: { hits: 2 } });
+    expect(cache.stats().tiers).toMatchObject({
+      local: { hits: 1, misses: 2 },
+      shared: { hits: 2 },
+    });
   });
 
   it('writes and deletes both tiers, or only the selected one', async () => {
@@ -81,10 +92,19 @@ describe('two tiers', () => {
     clock.advance(2_000);
     const origin = deferred<string>();
     const started: string[] = [];
-    const value = await cache.getOrSet('slow', () => (started.push('run'), origin.promise), { ttl: 60, grace: '1m', timeout: '20ms' });
+    const value = await cache.getOrSet('slow', () => (started.push('run'), origin.promise), {
+      ttl: 60,
+      grace: '1m',
+      timeout: '20ms',
+    });
     expect(value).toBe('stale');
     expect(cache.stats().stale).toBe(1);
-    expect(await cache.getOrSet('slow', () => (started.push('run'), origin.promise), { timeout: '20ms', grace: '1m' })).toBe('stale');
+    expect(
+      await cache.getOrSet('slow', () => (started.push('run'), origin.promise), {
+        timeout: '20ms',
+        grace: '1m',
+      }),
+    ).toBe('stale');
     expect(started).toHaveLength(1);
     origin.resolve('fresh');
     await origin.promise;
@@ -107,13 +127,18 @@ describe('two tiers', () => {
       },
       tags: ['products'],
     });
-    const report = await cache.warm(Array.from({ length: 50 }, (_, i) => entry(i)), { concurrency: 4 });
+    const report = await cache.warm(
+      Array.from({ length: 50 }, (_, i) => entry(i)),
+      { concurrency: 4 },
+    );
     expect(report).toMatchObject({ loaded: 45, failed: 5 });
     expect(report.durationMs).toBeGreaterThanOrEqual(0);
     expect(peak).toBe(4);
     expect(await cache.get('p:7')).toEqual({ id: 7 });
     expect(await cache.get('p:10')).toBeUndefined();
-    expect(logger.matching('log', /warm-up of tiers: \d+\/50 done/).length).toBeGreaterThanOrEqual(9);
+    expect(logger.matching('log', /warm-up of tiers: \d+\/50 done/).length).toBeGreaterThanOrEqual(
+      9,
+    );
     expect(logger.matching('warn', 'product')).toHaveLength(1);
     expect(logger.matching('log', '45 loaded, 5 failed')).toHaveLength(1);
 
@@ -128,7 +153,9 @@ describe('two tiers', () => {
 
   it('rejects unusable keys and tags with a clear error', async () => {
     await expect(cache.get('')).rejects.toThrow(/non-empty string/);
-    await expect(cache.set('k', 1, { tags: [''] })).rejects.toThrow(/tag must be a non-empty string/);
+    await expect(cache.set('k', 1, { tags: [''] })).rejects.toThrow(
+      /tag must be a non-empty string/,
+    );
     await expect(cache.deletePattern('')).rejects.toThrow(/non-empty pattern/);
     await expect(cache.set('k', 1, { ttl: -1 })).rejects.toThrow(/"ttl"/);
   });
@@ -138,7 +165,9 @@ describe('two tiers', () => {
     const off = cache.on('hit', (e) => seen.push(`hit ${e.cache} ${e.key}`));
     cache.on('miss', (e) => seen.push(`miss ${e.cache} ${e.key}`));
     cache.on('set', (e) => seen.push(`set ${e.key}`));
-    cache.on('delete', (e) => seen.push(`delete ${JSON.stringify(e.keys ?? e.pattern ?? e.tags ?? e.prefix)}`));
+    cache.on('delete', (e) =>
+      seen.push(`delete ${JSON.stringify(e.keys ?? e.pattern ?? e.tags ?? e.prefix)}`),
+    );
     cache.on('stale', (e) => seen.push(`stale ${e.key}`));
     cache.on('hit', () => {
       throw new Error('a listener that throws is isolated');
@@ -152,7 +181,15 @@ describe('two tiers', () => {
     await cache.getOrSet('a', () => Promise.reject(new Error('down')), { grace: 60 });
     await cache.delete('a');
     await cache.deletePattern('x*');
-    expect(seen).toEqual(['miss default tiers:a', 'set tiers:a', 'hit default tiers:a', 'miss default tiers:a', 'stale tiers:a', 'delete ["tiers:a"]', 'delete "tiers:x*"']);
+    expect(seen).toEqual([
+      'miss default tiers:a',
+      'set tiers:a',
+      'hit default tiers:a',
+      'miss default tiers:a',
+      'stale tiers:a',
+      'delete ["tiers:a"]',
+      'delete "tiers:x*"',
+    ]);
 
     const named = view('tiers:named');
     await named.get('n');

@@ -10,9 +10,16 @@ type NextResolve = (specifier: string, context: ResolveContext) => Promise<unkno
 
 const USES_IOREDIS5 = ['/node_modules/bentocache/', '/node_modules/@boringnode/bus/'];
 
-export async function resolve(specifier: string, context: ResolveContext, nextResolve: NextResolve): Promise<unknown> {
+export async function resolve(
+  specifier: string,
+  context: ResolveContext,
+  nextResolve: NextResolve,
+): Promise<unknown> {
   const parent = context.parentURL ?? '';
-  if ((specifier === 'ioredis' || specifier.startsWith('ioredis/')) && USES_IOREDIS5.some((dir) => parent.includes(dir))) {
+  if (
+    (specifier === 'ioredis' || specifier.startsWith('ioredis/')) &&
+    USES_IOREDIS5.some((dir) => parent.includes(dir))
+  ) {
     return nextResolve(`ioredis5${specifier.slice('ioredis'.length)}`, context);
   }
   return nextResolve(specifier, context);

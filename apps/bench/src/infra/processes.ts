@@ -17,7 +17,10 @@ let nextId = 1;
  * and failures) leaves no process behind; children also exit when the IPC channel closes.
  */
 export class Child {
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void }
+  >();
   private exited = false;
   private stderr = '';
 
@@ -39,16 +42,29 @@ export class Child {
       this.exited = true;
       children.delete(process);
       for (const waiter of this.pending.values()) {
-        waiter.reject(new Error(`${label} exited (${signal ?? code}) before answering${this.stderr ? `: ${this.stderr.trim()}` : ''}`));
+        waiter.reject(
+          new Error(
+            `${label} exited (${signal ?? code}) before answering${this.stderr ? `: ${this.stderr.trim()}` : ''}`,
+          ),
+        );
       }
       this.pending.clear();
     });
   }
 
   /** Forks a compiled bench entry (a path relative to this file's folder in dist) with arguments. */
-  static start(label: string, entry: string, args: readonly string[], execArgv: readonly string[] = []): Child {
+  static start(
+    label: string,
+    entry: string,
+    args: readonly string[],
+    execArgv: readonly string[] = [],
+  ): Child {
     const file = fileURLToPath(new URL(`../${entry}`, import.meta.url));
-    const child = fork(file, [...args], { execArgv: [...execArgv], stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'json' });
+    const child = fork(file, [...args], {
+      execArgv: [...execArgv],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
     children.add(child);
     return new Child(label, child);
   }
@@ -87,7 +103,10 @@ export type Handlers = Record<string, (message: Record<string, unknown>) => unkn
  * Serves the orchestrator's requests in a child process. `close` runs `onClose` then exits; the
  * process also exits when the orchestrator goes away (the IPC channel closes).
  */
-export function serve(handlers: Handlers, onClose: () => Promise<void> | void = () => undefined): void {
+export function serve(
+  handlers: Handlers,
+  onClose: () => Promise<void> | void = () => undefined,
+): void {
   const send = (reply: Reply) => process.send?.(reply);
   process.on('message', async (message: { id: number; type: string } & Record<string, unknown>) => {
     if (message.type === 'close') {
@@ -102,7 +121,10 @@ export function serve(handlers: Handlers, onClose: () => Promise<void> | void = 
       if (handler === undefined) throw new Error(`unknown request ${message.type}`);
       send({ id: message.id, result: await handler(message) });
     } catch (err) {
-      send({ id: message.id, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+      send({
+        id: message.id,
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
     }
   });
   process.on('disconnect', () => process.exit(0));

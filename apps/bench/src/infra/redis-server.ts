@@ -23,7 +23,9 @@ async function freePort(): Promise<number> {
 export function redisServerVersion(): string {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    throw new Error('redis-server was not found on PATH; the bench starts its own Redis servers on free loopback ports (install redis-server 7).');
+    throw new Error(
+      'redis-server was not found on PATH; the bench starts its own Redis servers on free loopback ports (install redis-server 7).',
+    );
   }
   return probe.stdout.trim();
 }
@@ -46,8 +48,25 @@ export class BenchRedis {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'ntc-bench-redis-'));
       const child = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-          '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...extraArgs],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+          '--protected-mode',
+          'no',
+          '--daemonize',
+          'no',
+          '--loglevel',
+          'warning',
+          ...extraArgs,
+        ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
       running.add(child);
@@ -89,16 +108,21 @@ export class BenchRedis {
   private async waitForPing(): Promise<void> {
     const deadline = Date.now() + 5_000;
     for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`redis-server on ${this.port} exited at start`);
+      if (this.child.exitCode !== null)
+        throw new Error(`redis-server on ${this.port} exited at start`);
       const ok = await new Promise<boolean>((resolve) => {
         const socket = net.connect({ port: this.port, host: '127.0.0.1' });
         socket.setTimeout(300, () => (socket.destroy(), resolve(false)));
         socket.on('connect', () => socket.write('PING\r\n'));
-        socket.on('data', (chunk) => (socket.destroy(), resolve(chunk.toString().startsWith('+PONG'))));
+        socket.on(
+          'data',
+          (chunk) => (socket.destroy(), resolve(chunk.toString().startsWith('+PONG'))),
+        );
         socket.on('error', () => (socket.destroy(), resolve(false)));
       });
       if (ok) return;
-      if (Date.now() > deadline) throw new Error(`redis-server on ${this.port} did not answer PING within 5 s`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server on ${this.port} did not answer PING within 5 s`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

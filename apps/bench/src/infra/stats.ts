@@ -16,7 +16,12 @@ export interface Summary {
 /** Summarises one value per round. */
 export function summarize(values: readonly number[]): Summary {
   if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, n: 0 };
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
+  return {
+    median: median(values),
+    min: Math.min(...values),
+    max: Math.max(...values),
+    n: values.length,
+  };
 }
 
 /** The contenders of round `round` in a rotated order (A B C, then B C A, ...), so no one always goes first. */

@@ -4,20 +4,21 @@ import { cell, ratio, rps, signedUs, us } from './format.js';
 /** Why the missed bars are missed: the floors measured in the same run, and what the profiles show. */
 export function analysis(r: BenchResults): string[] {
   const out: string[] = ['## Where the time goes', ''];
-  const find = <T extends { id: string }>(list: readonly T[] | undefined, id: string) => list?.find((c) => c.id === id);
+  const find = <T extends { id: string }>(list: readonly T[] | undefined, id: string) =>
+    list?.find((c) => c.id === id);
   const fNoop = find(r.fastify?.contenders, 'noop');
   const eNoop = find(r.express?.contenders, 'noop');
   if (fNoop !== undefined || eNoop !== undefined) {
     out.push(
       '**HTTP hits.** A `@Cached` route is served by an interceptor, because guards must run before anything is served from the cache ' +
-        '(a middleware or an `onRequest` hook would answer before authentication). Nest\'s interceptor pipeline (an execution context, ' +
+        "(a middleware or an `onRequest` hook would answer before authentication). Nest's interceptor pipeline (an execution context, " +
         'rxjs `defer`/`mergeAll` and `lastValueFrom` around the handler) costs the same for every interceptor: the raw route behind an ' +
         `interceptor that does nothing reaches ${fNoop ? `${cell(fNoop.ratio, ratio)} of raw on Fastify` : ''}${fNoop && eNoop ? ' and ' : ''}${eNoop ? `${cell(eNoop.ratio, ratio)} on Express` : ''}. ` +
-        'That is the ceiling of any interceptor-based cache, ours and @nestjs/cache-manager\'s alike, and it is below the 0.92× / 0.97× bars on this machine, ' +
+        "That is the ceiling of any interceptor-based cache, ours and @nestjs/cache-manager's alike, and it is below the 0.92× / 0.97× bars on this machine, " +
         `where the raw Fastify handler costs ${cell(find(r.fastify?.contenders, 'raw')?.cpuUs, us)} of CPU per request. ` +
         'A CPU profile of the Fastify server (`node --cpu-prof dist/apps/bench/servers/http-server.js ours-memory fastify`, ' +
         'then autocannon on the URL it prints) puts everything nest-tiered-cache does on a hit (route lookup, key template, L1 read, decode, `X-Cache`) at about 1.5 µs per request, ' +
-        'about 0.85 µs of which is decoding the `memory` tier\'s serialized copy (the `memory-no-serializer` row shows the route without it). ' +
+        "about 0.85 µs of which is decoding the `memory` tier's serialized copy (the `memory-no-serializer` row shows the route without it). " +
         `Measured here, the extra CPU per hit over raw is ${cell(find(r.fastify?.contenders, 'ours-memory')?.extraCpuUs, signedUs)} with \`memory\` and ${cell(find(r.fastify?.contenders, 'ours-nos')?.extraCpuUs, signedUs)} with \`memory-no-serializer\` (bar: 8 µs), ` +
         `next to ${cell(fNoop?.extraCpuUs, signedUs)} for the interceptor that does nothing.`,
       '',
@@ -29,11 +30,13 @@ export function analysis(r: BenchResults): string[] {
     out.push(
       `**HTTP L2 hit.** Every request makes a Redis round trip (a command, a socket write and read, decoding the entry) on top of the interceptor floor: ${cell(l2Redis.extraCpuUs, signedUs)} of CPU per request over raw, ` +
         `against ${cell(find(r.fastify?.contenders, 'raw')?.cpuUs, us)} for the raw handler itself` +
-        (cmRedis ? ` (@nestjs/cache-manager on Redis, through Keyv and node-redis: ${cell(cmRedis.extraCpuUs, signedUs)}). ` : '. ') +
-        '0.85× of raw would leave a Redis hit, interceptor included, under a fifth of the raw handler\'s CPU. ' +
-        'Profiled alone (`node --cpu-prof`, 50 connections, after a warm-up), our Redis-only route and cache-manager\'s cost about the same, ~30 µs per request each; ' +
+        (cmRedis
+          ? ` (@nestjs/cache-manager on Redis, through Keyv and node-redis: ${cell(cmRedis.extraCpuUs, signedUs)}). `
+          : '. ') +
+        "0.85× of raw would leave a Redis hit, interceptor included, under a fifth of the raw handler's CPU. " +
+        "Profiled alone (`node --cpu-prof`, 50 connections, after a warm-up), our Redis-only route and cache-manager's cost about the same, ~30 µs per request each; " +
         'ours spends more in the garbage collector (16% of its time, against 7%) and in its Redis client (ioredis 9%, against node-redis 3.5%), cache-manager more in deserializing (@keyv/serialize, 10%). ' +
-        'In the bench each server sits idle while the others are measured, and alone, too, our route\'s first run after a pause costs more (36–40 µs per request, p99 7–8 ms, then ~30 µs): ' +
+        "In the bench each server sits idle while the others are measured, and alone, too, our route's first run after a pause costs more (36–40 µs per request, p99 7–8 ms, then ~30 µs): " +
         'its larger garbage-collection share seems to weigh most while the heap grows back after idling.',
       '',
     );
@@ -62,7 +65,7 @@ export function analysis(r: BenchResults): string[] {
   if (mem !== undefined) {
     out.push(
       `**Memory.** \`memory-no-serializer\` keeps, per entry, what raw lru-cache keeps plus: the entry object \`{ value, expiresAt, staleUntil, tags }\` (56 B on 64-bit V8, plus two 16 B boxed doubles for the times), ` +
-        'a longer, concatenated key (`<namespace>:<key>`, about +32 B), and lru-cache\'s two per-slot TTL arrays (16 B). That is about 150 B over raw lru-cache, which is what the table shows; ' +
+        "a longer, concatenated key (`<namespace>:<key>`, about +32 B), and lru-cache's two per-slot TTL arrays (16 B). That is about 150 B over raw lru-cache, which is what the table shows; " +
         'the freshness times and the namespace are what make it a cache rather than a map.',
       '',
     );
@@ -70,9 +73,9 @@ export function analysis(r: BenchResults): string[] {
   out.push(
     '## Library changes made for these figures',
     '',
-    '- **Pattern deletes at scale**: `deletePattern` over 1M keys takes longer than the shared tier\'s 250 ms deadline, so it used to report 0 keys removed, count a backend failure and keep deleting in the background. ' +
-      'Bulk operations (pattern, tag and prefix deletes) now have a 60 s overall deadline and every Redis command they send (SCAN, SSCAN, UNLINK) has the tier\'s deadline; a hung Redis still fails them within one command\'s deadline.',
-    '- **No timer per Redis call**: ioredis\'s `commandTimeout` (a timer per command) duplicated the tier\'s deadline and is no longer set on connections the cache opens; deadlines of one duration share one timer instead of a `setTimeout` per call.',
+    "- **Pattern deletes at scale**: `deletePattern` over 1M keys takes longer than the shared tier's 250 ms deadline, so it used to report 0 keys removed, count a backend failure and keep deleting in the background. " +
+      "Bulk operations (pattern, tag and prefix deletes) now have a 60 s overall deadline and every Redis command they send (SCAN, SSCAN, UNLINK) has the tier's deadline; a hung Redis still fails them within one command's deadline.",
+    "- **No timer per Redis call**: ioredis's `commandTimeout` (a timer per command) duplicated the tier's deadline and is no longer set on connections the cache opens; deadlines of one duration share one timer instead of a `setTimeout` per call.",
     '- **Fewer promises and allocations per hit**: an L1 hit is returned without an extra `await`; `getOrSet` hands a hit back as a value; the tier does deadline, breaker and latency in one promise; decoding reads the value without a Buffer view; ' +
       'entries decoded from Redis keep their bytes (for the L1 backfill) in a private field rather than a WeakMap; one clock reading per hit; an in-process tier samples its read latency (1 read in 8).',
     '- **Smaller in-process entries**: the LRU stores the entry itself rather than a `{ stored, tags }` record, and untagged entries share one empty tags array.',

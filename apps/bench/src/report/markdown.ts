@@ -29,22 +29,121 @@ interface Bar {
 }
 
 function bars(r: BenchResults): Bar[] {
-  const http = (res: HttpScenarioResult | undefined, id: string) => res?.contenders.find((c) => c.id === id);
-  const lib = (res: LibraryScenarioResult | undefined, id: string) => res?.contenders.find((c) => c.id === id);
+  const http = (res: HttpScenarioResult | undefined, id: string) =>
+    res?.contenders.find((c) => c.id === id);
+  const lib = (res: LibraryScenarioResult | undefined, id: string) =>
+    res?.contenders.find((c) => c.id === id);
   const list: Bar[] = [
-    { scenario: 'HTTP hit, Fastify', measure: 'req/s over raw, `memory` L1 hit', bar: '≥ 0.92×', value: http(r.fastify, 'ours-memory')?.ratio, format: ratio, pass: (v) => v >= 0.92 },
-    { scenario: 'HTTP hit, Fastify', measure: 'req/s over raw, `memory-no-serializer` L1 hit', bar: '≥ 0.92×', value: http(r.fastify, 'ours-nos')?.ratio, format: ratio, pass: (v) => v >= 0.92 },
-    { scenario: 'HTTP hit, Fastify', measure: 'extra server CPU per hit over raw, `memory`', bar: '≤ 8 µs', value: http(r.fastify, 'ours-memory')?.extraCpuUs, format: signedUs, pass: (v) => v <= 8 },
-    { scenario: 'HTTP hit, Fastify', measure: 'extra server CPU per hit over raw, `memory-no-serializer`', bar: '≤ 8 µs', value: http(r.fastify, 'ours-nos')?.extraCpuUs, format: signedUs, pass: (v) => v <= 8 },
-    { scenario: 'HTTP hit, Express', measure: 'req/s over raw, `memory` L1 hit', bar: '≥ 0.97×', value: http(r.express, 'ours-memory')?.ratio, format: ratio, pass: (v) => v >= 0.97 },
-    { scenario: 'HTTP hit, Express', measure: 'req/s over raw, `memory-no-serializer` L1 hit', bar: '≥ 0.97×', value: http(r.express, 'ours-nos')?.ratio, format: ratio, pass: (v) => v >= 0.97 },
-    { scenario: 'HTTP L2 hit', measure: 'req/s over raw, Redis-only tier, Fastify', bar: '≥ 0.85×', value: http(r.fastify, 'ours-redis')?.ratio, format: ratio, pass: (v) => v >= 0.85 },
-    { scenario: 'library get', measure: '`CacheService.get` L1 hit (`memory-no-serializer`) over raw lru-cache', bar: '≥ 0.25×', value: lib(r.libraryGet, 'ours-nos')?.ratio, format: ratio, pass: (v) => v >= 0.25 },
-    { scenario: 'library get', measure: '`CacheService.get` L1 hit (`memory`, deserializes every read) over raw lru-cache', bar: '≥ 0.25×', value: lib(r.libraryGet, 'ours-memory')?.ratio, format: ratio, pass: (v) => v >= 0.25 },
-    { scenario: 'L2 throughput', measure: '`getOrSet` Redis hits, 100 in flight, over raw ioredis', bar: '≥ 0.8×', value: lib(r.l2, 'ours-redis')?.ratio, format: ratio, pass: (v) => v >= 0.8 },
-    { scenario: 'stampede', measure: `origin calls for ${r.stampede?.requests ?? 200} concurrent cold requests (worst round)`, bar: 'exactly 1', value: r.stampede?.contenders[0] && { ...r.stampede.contenders[0].originCalls, median: r.stampede.contenders[0].originCalls.max }, format: count, pass: (v) => v === 1 },
-    { scenario: 'memory', measure: 'heap per entry, `memory-no-serializer` over raw lru-cache', bar: '≤ 1.2×', value: r.memory?.contenders.find((c) => c.id === 'ours-nos')?.ratio, format: ratio, pass: (v) => v <= 1.2 },
-    { scenario: 'invalidation at scale', measure: 'longest Redis command during `deletePattern` (worst round)', bar: '≤ 10 ms', value: r.invalidation && { ...r.invalidation.maxCommandMs, median: r.invalidation.maxCommandMs.max }, format: ms, pass: (v) => v <= 10 },
+    {
+      scenario: 'HTTP hit, Fastify',
+      measure: 'req/s over raw, `memory` L1 hit',
+      bar: '≥ 0.92×',
+      value: http(r.fastify, 'ours-memory')?.ratio,
+      format: ratio,
+      pass: (v) => v >= 0.92,
+    },
+    {
+      scenario: 'HTTP hit, Fastify',
+      measure: 'req/s over raw, `memory-no-serializer` L1 hit',
+      bar: '≥ 0.92×',
+      value: http(r.fastify, 'ours-nos')?.ratio,
+      format: ratio,
+      pass: (v) => v >= 0.92,
+    },
+    {
+      scenario: 'HTTP hit, Fastify',
+      measure: 'extra server CPU per hit over raw, `memory`',
+      bar: '≤ 8 µs',
+      value: http(r.fastify, 'ours-memory')?.extraCpuUs,
+      format: signedUs,
+      pass: (v) => v <= 8,
+    },
+    {
+      scenario: 'HTTP hit, Fastify',
+      measure: 'extra server CPU per hit over raw, `memory-no-serializer`',
+      bar: '≤ 8 µs',
+      value: http(r.fastify, 'ours-nos')?.extraCpuUs,
+      format: signedUs,
+      pass: (v) => v <= 8,
+    },
+    {
+      scenario: 'HTTP hit, Express',
+      measure: 'req/s over raw, `memory` L1 hit',
+      bar: '≥ 0.97×',
+      value: http(r.express, 'ours-memory')?.ratio,
+      format: ratio,
+      pass: (v) => v >= 0.97,
+    },
+    {
+      scenario: 'HTTP hit, Express',
+      measure: 'req/s over raw, `memory-no-serializer` L1 hit',
+      bar: '≥ 0.97×',
+      value: http(r.express, 'ours-nos')?.ratio,
+      format: ratio,
+      pass: (v) => v >= 0.97,
+    },
+    {
+      scenario: 'HTTP L2 hit',
+      measure: 'req/s over raw, Redis-only tier, Fastify',
+      bar: '≥ 0.85×',
+      value: http(r.fastify, 'ours-redis')?.ratio,
+      format: ratio,
+      pass: (v) => v >= 0.85,
+    },
+    {
+      scenario: 'library get',
+      measure: '`CacheService.get` L1 hit (`memory-no-serializer`) over raw lru-cache',
+      bar: '≥ 0.25×',
+      value: lib(r.libraryGet, 'ours-nos')?.ratio,
+      format: ratio,
+      pass: (v) => v >= 0.25,
+    },
+    {
+      scenario: 'library get',
+      measure: '`CacheService.get` L1 hit (`memory`, deserializes every read) over raw lru-cache',
+      bar: '≥ 0.25×',
+      value: lib(r.libraryGet, 'ours-memory')?.ratio,
+      format: ratio,
+      pass: (v) => v >= 0.25,
+    },
+    {
+      scenario: 'L2 throughput',
+      measure: '`getOrSet` Redis hits, 100 in flight, over raw ioredis',
+      bar: '≥ 0.8×',
+      value: lib(r.l2, 'ours-redis')?.ratio,
+      format: ratio,
+      pass: (v) => v >= 0.8,
+    },
+    {
+      scenario: 'stampede',
+      measure: `origin calls for ${r.stampede?.requests ?? 200} concurrent cold requests (worst round)`,
+      bar: 'exactly 1',
+      value: r.stampede?.contenders[0] && {
+        ...r.stampede.contenders[0].originCalls,
+        median: r.stampede.contenders[0].originCalls.max,
+      },
+      format: count,
+      pass: (v) => v === 1,
+    },
+    {
+      scenario: 'memory',
+      measure: 'heap per entry, `memory-no-serializer` over raw lru-cache',
+      bar: '≤ 1.2×',
+      value: r.memory?.contenders.find((c) => c.id === 'ours-nos')?.ratio,
+      format: ratio,
+      pass: (v) => v <= 1.2,
+    },
+    {
+      scenario: 'invalidation at scale',
+      measure: 'longest Redis command during `deletePattern` (worst round)',
+      bar: '≤ 10 ms',
+      value: r.invalidation && {
+        ...r.invalidation.maxCommandMs,
+        median: r.invalidation.maxCommandMs.max,
+      },
+      format: ms,
+      pass: (v) => v <= 10,
+    },
   ];
   return list;
 }
@@ -54,8 +153,15 @@ function barCell(b: Bar): string {
   return b.pass(b.value.median) ? '✅ met' : '❌ missed';
 }
 
-function chartRows<T extends { id: string; label: string }>(rows: readonly T[], value: (row: T) => Summary): ChartRow[] {
-  return rows.map((row) => ({ label: row.label.replace(/`/g, ''), value: value(row), ours: row.id.startsWith('ours') }));
+function chartRows<T extends { id: string; label: string }>(
+  rows: readonly T[],
+  value: (row: T) => Summary,
+): ChartRow[] {
+  return rows.map((row) => ({
+    label: row.label.replace(/`/g, ''),
+    value: value(row),
+    ours: row.id.startsWith('ours'),
+  }));
 }
 
 /** Builds the page and its charts from a run's results. */
@@ -74,21 +180,37 @@ export function buildReport(r: BenchResults): Report {
       'Medians over alternating rounds, with the min–max across rounds in brackets; ratios are taken within a round and never across runs.',
     '',
   );
-  if (p.name === 'quick') out.push('> **Quick profile**: fewer, shorter rounds and smaller data sets. The figures are indicative only; run `npm run bench` for the real ones.', '');
+  if (p.name === 'quick')
+    out.push(
+      '> **Quick profile**: fewer, shorter rounds and smaller data sets. The figures are indicative only; run `npm run bench` for the real ones.',
+      '',
+    );
   out.push('## The bars', '', '| scenario | what | bar | measured | |', '|---|---|---|---|---|');
-  for (const b of bars(r)) out.push(`| ${b.scenario} | ${b.measure} | ${b.bar} | ${cell(b.value, b.format)} | ${barCell(b)} |`);
+  for (const b of bars(r))
+    out.push(
+      `| ${b.scenario} | ${b.measure} | ${b.bar} | ${cell(b.value, b.format)} | ${barCell(b)} |`,
+    );
   out.push('');
   const floor = [r.fastify, r.express]
-    .map((res) => ({ res, noop: res?.contenders.find((c) => c.id === 'noop'), cm: res?.contenders.find((c) => c.id === 'cm-memory') }))
+    .map((res) => ({
+      res,
+      noop: res?.contenders.find((c) => c.id === 'noop'),
+      cm: res?.contenders.find((c) => c.id === 'cm-memory'),
+    }))
     .filter((x) => x.noop !== undefined);
   if (floor.length > 0) {
     out.push(
       'For scale, in the same rounds: ' +
         floor
-          .map(({ res, noop, cm }) => `on ${res!.scenario.platform}, the raw route behind a **no-op interceptor** reaches ${cell(noop!.ratio, ratio)} of raw (${cell(noop!.extraCpuUs, signedUs)} CPU per request)` +
-            (cm ? `, and @nestjs/cache-manager's memory hit ${cell(cm.ratio, ratio)} (${cell(cm.extraCpuUs, signedUs)})` : ''))
+          .map(
+            ({ res, noop, cm }) =>
+              `on ${res!.scenario.platform}, the raw route behind a **no-op interceptor** reaches ${cell(noop!.ratio, ratio)} of raw (${cell(noop!.extraCpuUs, signedUs)} CPU per request)` +
+              (cm
+                ? `, and @nestjs/cache-manager's memory hit ${cell(cm.ratio, ratio)} (${cell(cm.extraCpuUs, signedUs)})`
+                : ''),
+          )
           .join('; ') +
-        '. Nest\'s interceptor machinery alone is the floor of any interceptor-based cache.',
+        ". Nest's interceptor machinery alone is the floor of any interceptor-based cache.",
       '',
     );
   }
@@ -96,7 +218,7 @@ export function buildReport(r: BenchResults): Report {
   out.push(
     `- **HTTP**: each server is its own Node process (a Nest app on Express or Fastify) on loopback; the load generator, autocannon, is another process with ${p.connections} connections, no pipelining, ${p.httpSeconds} s per run after a ${p.warmupSeconds} s warm-up per server. ` +
       `${p.httpRounds} rounds; in each round every contender runs once, in a rotated order (A B C, then B C A, …). The route is \`GET /item/:id\` answering a small JSON constant (${JSON.stringify(ITEM).length} B); the uncached origin waits ${ORIGIN_MS} ms first, as a database query would. ` +
-      'Server CPU per request is the server process\'s user + system CPU time over the run (`process.cpuUsage()`, read over IPC before and after) divided by the requests completed. ' +
+      "Server CPU per request is the server process's user + system CPU time over the run (`process.cpuUsage()`, read over IPC before and after) divided by the requests completed. " +
       'Before measuring, every cached contender is checked to answer from its cache (`X-Cache: HIT` for ours).',
     `- **Library**: each contender runs in its own process on 1,000 stored keys of the same JSON value; \`${p.libraryMs}\` ms per measurement, ${p.libraryRounds} alternating rounds after a warm-up. ` +
       '`get` is called one after the other (`await` each); the raw lru-cache ceiling is a synchronous `get` in a loop. L2 throughput keeps 100 calls in flight.',
@@ -107,8 +229,13 @@ export function buildReport(r: BenchResults): Report {
     '',
   );
   out.push('## Environment', '', '| | |', '|---|---|');
-  out.push(`| machine | ${r.env.cpu}, ${r.env.cores} cores, ${r.env.os} |`, `| Node.js | ${r.env.node} |`, `| Redis | ${r.env.redis} |`);
-  for (const [name, version] of Object.entries(r.env.versions)) out.push(`| ${name} | ${version} |`);
+  out.push(
+    `| machine | ${r.env.cpu}, ${r.env.cores} cores, ${r.env.os} |`,
+    `| Node.js | ${r.env.node} |`,
+    `| Redis | ${r.env.redis} |`,
+  );
+  for (const [name, version] of Object.entries(r.env.versions))
+    out.push(`| ${name} | ${version} |`);
   out.push('');
 
   for (const [res, file, bar] of [
@@ -117,23 +244,43 @@ export function buildReport(r: BenchResults): Report {
   ] as const) {
     if (res === undefined) continue;
     out.push(`## ${res.scenario.title}`, '');
-    out.push('| contender | req/s | ratio to raw | server CPU / request | extra CPU over raw | p99 latency |', '|---|---|---|---|---|---|');
+    out.push(
+      '| contender | req/s | ratio to raw | server CPU / request | extra CPU over raw | p99 latency |',
+      '|---|---|---|---|---|---|',
+    );
     for (const c of res.contenders) {
-      out.push(`| ${c.label} | ${cell(c.rps, rps)} | ${cell(c.ratio, ratio)} | ${cell(c.cpuUs, us)} | ${c.id === 'raw' ? '—' : cell(c.extraCpuUs, signedUs)} | ${cell(c.p99Ms, ms)} |`);
+      out.push(
+        `| ${c.label} | ${cell(c.rps, rps)} | ${cell(c.ratio, ratio)} | ${cell(c.cpuUs, us)} | ${c.id === 'raw' ? '—' : cell(c.extraCpuUs, signedUs)} | ${cell(c.p99Ms, ms)} |`,
+      );
     }
     out.push('');
-    const refs = [{ value: 1, label: 'raw 1×' }, { value: bar, label: `bar ${bar}×` }];
+    const refs = [
+      { value: 1, label: 'raw 1×' },
+      { value: bar, label: `bar ${bar}×` },
+    ];
     if (res.scenario.platform === 'fastify') refs.push({ value: 0.85, label: 'L2 0.85×' });
-    out.push(embed(file, { title: `${res.scenario.title}: req/s relative to the raw handler`, rows: chartRows(res.contenders, (c) => c.ratio), references: refs, format: ratio }), '');
+    out.push(
+      embed(file, {
+        title: `${res.scenario.title}: req/s relative to the raw handler`,
+        rows: chartRows(res.contenders, (c) => c.ratio),
+        references: refs,
+        format: ratio,
+      }),
+      '',
+    );
   }
   if (r.fastify !== undefined) {
     const l2 = r.fastify.contenders.find((c) => c.id === 'ours-redis');
     out.push('## HTTP L2 hit', '');
-    out.push('Measured in the Fastify run above: nest-tiered-cache with a Redis-only tier (no L1), so every request is a Redis round trip.', '');
+    out.push(
+      'Measured in the Fastify run above: nest-tiered-cache with a Redis-only tier (no L1), so every request is a Redis round trip.',
+      '',
+    );
     out.push(`| contender | ratio to raw | extra CPU over raw |`, '|---|---|---|');
     for (const id of ['ours-redis', 'cm-redis'] as const) {
       const c = r.fastify.contenders.find((x) => x.id === id);
-      if (c !== undefined) out.push(`| ${c.label} | ${cell(c.ratio, ratio)} | ${cell(c.extraCpuUs, signedUs)} |`);
+      if (c !== undefined)
+        out.push(`| ${c.label} | ${cell(c.ratio, ratio)} | ${cell(c.extraCpuUs, signedUs)} |`);
     }
     out.push('');
     if (l2 === undefined) out.push('(not measured)', '');
@@ -145,41 +292,87 @@ export function buildReport(r: BenchResults): Report {
     if (res === undefined) continue;
     out.push(`## ${res.scenario.title}`, '');
     out.push(`| contender | ops/s | ${what} |`, '|---|---|---|');
-    for (const c of res.contenders) out.push(`| ${c.label} | ${cell(c.opsPerSec, rps)} | ${cell(c.ratio, ratio)} |`);
+    for (const c of res.contenders)
+      out.push(`| ${c.label} | ${cell(c.opsPerSec, rps)} | ${cell(c.ratio, ratio)} |`);
     out.push('');
-    out.push(embed(file, { title: `${res.scenario.title}: ops/s, ${what}`, rows: chartRows(res.contenders, (c) => c.ratio), references: [{ value: bar, label: `bar ${bar}×` }], format: ratio }), '');
+    out.push(
+      embed(file, {
+        title: `${res.scenario.title}: ops/s, ${what}`,
+        rows: chartRows(res.contenders, (c) => c.ratio),
+        references: [{ value: bar, label: `bar ${bar}×` }],
+        format: ratio,
+      }),
+      '',
+    );
   }
   if (r.stampede !== undefined) {
     const s = r.stampede;
     out.push('## Stampede', '');
-    out.push(`${s.requests} concurrent cold requests, ${s.originMs} ms origin, ${s.rounds} rounds (a new key each round).`, '');
+    out.push(
+      `${s.requests} concurrent cold requests, ${s.originMs} ms origin, ${s.rounds} rounds (a new key each round).`,
+      '',
+    );
     out.push('| contender | origin calls per round | every round |', '|---|---|---|');
-    for (const c of s.contenders) out.push(`| ${c.label} | ${cell(c.originCalls, count)} | ${c.perRound.join(', ')} |`);
+    for (const c of s.contenders)
+      out.push(`| ${c.label} | ${cell(c.originCalls, count)} | ${c.perRound.join(', ')} |`);
     out.push('');
-    out.push(embed('stampede.svg', { title: `Stampede: origin calls for ${s.requests} concurrent cold requests`, rows: chartRows(s.contenders, (c) => c.originCalls), references: [{ value: 1, label: 'bar: 1' }], format: count }), '');
+    out.push(
+      embed('stampede.svg', {
+        title: `Stampede: origin calls for ${s.requests} concurrent cold requests`,
+        rows: chartRows(s.contenders, (c) => c.originCalls),
+        references: [{ value: 1, label: 'bar: 1' }],
+        format: count,
+      }),
+      '',
+    );
   }
   if (r.memory !== undefined) {
     const m = r.memory;
     out.push('## Memory', '');
-    out.push(`${m.entries.toLocaleString('en-US')} entries of ~200 B of JSON, ${m.rounds} fresh process(es) per contender.`, '');
+    out.push(
+      `${m.entries.toLocaleString('en-US')} entries of ~200 B of JSON, ${m.rounds} fresh process(es) per contender.`,
+      '',
+    );
     out.push('| contender | bytes per entry | ratio to raw lru-cache |', '|---|---|---|');
-    for (const c of m.contenders) out.push(`| ${c.label} | ${cell(c.bytesPerEntry, bytes)} | ${cell(c.ratio, ratio)} |`);
+    for (const c of m.contenders)
+      out.push(`| ${c.label} | ${cell(c.bytesPerEntry, bytes)} | ${cell(c.ratio, ratio)} |`);
     out.push('');
-    out.push(embed('memory.svg', { title: 'Memory: bytes per entry relative to raw lru-cache (lower is better)', rows: chartRows(m.contenders, (c) => c.ratio), references: [{ value: 1.2, label: 'bar 1.2×' }], format: ratio }), '');
+    out.push(
+      embed('memory.svg', {
+        title: 'Memory: bytes per entry relative to raw lru-cache (lower is better)',
+        rows: chartRows(m.contenders, (c) => c.ratio),
+        references: [{ value: 1.2, label: 'bar 1.2×' }],
+        format: ratio,
+      }),
+      '',
+    );
   }
   if (r.invalidation !== undefined) {
     const inv = r.invalidation;
     out.push('## Invalidation at scale', '');
-    out.push(`\`deletePattern\` over ${inv.keys.toLocaleString('en-US')} Redis keys of which ${inv.matches.toLocaleString('en-US')} match, ${inv.rounds} round(s). The backend walks the keyspace with \`SCAN … MATCH … COUNT 1000\` and removes matches with \`UNLINK\` in batches of at most 500.`, '');
+    out.push(
+      `\`deletePattern\` over ${inv.keys.toLocaleString('en-US')} Redis keys of which ${inv.matches.toLocaleString('en-US')} match, ${inv.rounds} round(s). The backend walks the keyspace with \`SCAN … MATCH … COUNT 1000\` and removes matches with \`UNLINK\` in batches of at most 500.`,
+      '',
+    );
     out.push('| measure | value |', '|---|---|');
     out.push(`| wall time of \`deletePattern\` | ${cell(inv.durationMs, ms)} |`);
     out.push(`| keys removed (reported by the call) | ${inv.removed.join(', ')} |`);
     out.push(`| Redis commands sent | ${cell(inv.commands, count)} |`);
     out.push(`| longest single command (SLOWLOG) | ${cell(inv.maxCommandMs, ms)} |`);
     out.push(`| slowest command, worst round | \`${inv.slowestCommand}\` |`);
-    out.push(`| latency monitor (threshold 1 ms), highest \`command\` event | ${cell(inv.latencyMonitorMaxMs, (v) => (v === 0 ? 'none' : ms(v)))} |`);
+    out.push(
+      `| latency monitor (threshold 1 ms), highest \`command\` event | ${cell(inv.latencyMonitorMaxMs, (v) => (v === 0 ? 'none' : ms(v)))} |`,
+    );
     out.push('');
-    out.push(embed('invalidation.svg', { title: 'Invalidation: longest Redis command during deletePattern', rows: [{ label: 'nest-tiered-cache deletePattern', value: inv.maxCommandMs, ours: true }], references: [{ value: 10, label: 'bar 10 ms' }], format: ms }), '');
+    out.push(
+      embed('invalidation.svg', {
+        title: 'Invalidation: longest Redis command during deletePattern',
+        rows: [{ label: 'nest-tiered-cache deletePattern', value: inv.maxCommandMs, ours: true }],
+        references: [{ value: 10, label: 'bar 10 ms' }],
+        format: ms,
+      }),
+      '',
+    );
   }
   out.push(...analysis(r));
   return { markdown: out.join('\n'), charts };

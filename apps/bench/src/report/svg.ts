@@ -39,7 +39,12 @@ function shorten(label: string): string {
 export function renderChart(chart: Chart): string {
   const height = TOP + chart.rows.length * ROW + BOTTOM;
   const plot = WIDTH - LABEL_WIDTH - RIGHT;
-  const top = Math.max(...chart.rows.map((r) => (Number.isFinite(r.value.max) ? r.value.max : 0)), ...chart.references.map((r) => r.value), 1e-9) * 1.08;
+  const top =
+    Math.max(
+      ...chart.rows.map((r) => (Number.isFinite(r.value.max) ? r.value.max : 0)),
+      ...chart.references.map((r) => r.value),
+      1e-9,
+    ) * 1.08;
   const x = (value: number) => LABEL_WIDTH + Math.max(0, Math.min(1, value / top)) * plot;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="-apple-system,Segoe UI,Helvetica,Arial,sans-serif" font-size="12">`,
@@ -50,22 +55,39 @@ export function renderChart(chart: Chart): string {
     const y = TOP + i * ROW;
     const { median, min, max } = row.value;
     const colour = row.ours ? '#0969da' : '#8c959f';
-    parts.push(`<text x="${LABEL_WIDTH - 8}" y="${y + 15}" text-anchor="end" fill="#1f2328">${escapeXml(shorten(row.label))}</text>`);
+    parts.push(
+      `<text x="${LABEL_WIDTH - 8}" y="${y + 15}" text-anchor="end" fill="#1f2328">${escapeXml(shorten(row.label))}</text>`,
+    );
     if (!Number.isFinite(median)) return;
-    parts.push(`<rect x="${LABEL_WIDTH}" y="${y + 4}" width="${(x(median) - LABEL_WIDTH).toFixed(1)}" height="${ROW - 10}" fill="${colour}" rx="2"/>`);
+    parts.push(
+      `<rect x="${LABEL_WIDTH}" y="${y + 4}" width="${(x(median) - LABEL_WIDTH).toFixed(1)}" height="${ROW - 10}" fill="${colour}" rx="2"/>`,
+    );
     if (max > min) {
-      parts.push(`<line x1="${x(min).toFixed(1)}" x2="${x(max).toFixed(1)}" y1="${y + 14}" y2="${y + 14}" stroke="#1f2328" stroke-width="1.2"/>`);
-      for (const end of [min, max]) parts.push(`<line x1="${x(end).toFixed(1)}" x2="${x(end).toFixed(1)}" y1="${y + 9}" y2="${y + 19}" stroke="#1f2328" stroke-width="1.2"/>`);
+      parts.push(
+        `<line x1="${x(min).toFixed(1)}" x2="${x(max).toFixed(1)}" y1="${y + 14}" y2="${y + 14}" stroke="#1f2328" stroke-width="1.2"/>`,
+      );
+      for (const end of [min, max])
+        parts.push(
+          `<line x1="${x(end).toFixed(1)}" x2="${x(end).toFixed(1)}" y1="${y + 9}" y2="${y + 19}" stroke="#1f2328" stroke-width="1.2"/>`,
+        );
     }
-    parts.push(`<text x="${(x(max) + 6).toFixed(1)}" y="${y + 18}" fill="#1f2328">${escapeXml(chart.format(median))}</text>`);
+    parts.push(
+      `<text x="${(x(max) + 6).toFixed(1)}" y="${y + 18}" fill="#1f2328">${escapeXml(chart.format(median))}</text>`,
+    );
   });
   const bottom = TOP + chart.rows.length * ROW;
   for (const ref of chart.references) {
     const rx = x(ref.value).toFixed(1);
-    parts.push(`<line x1="${rx}" x2="${rx}" y1="${TOP - 6}" y2="${bottom + 4}" stroke="#cf222e" stroke-width="1.5" stroke-dasharray="5,4"/>`);
-    parts.push(`<text x="${rx}" y="${bottom + 18}" text-anchor="middle" fill="#cf222e">${escapeXml(ref.label)}</text>`);
+    parts.push(
+      `<line x1="${rx}" x2="${rx}" y1="${TOP - 6}" y2="${bottom + 4}" stroke="#cf222e" stroke-width="1.5" stroke-dasharray="5,4"/>`,
+    );
+    parts.push(
+      `<text x="${rx}" y="${bottom + 18}" text-anchor="middle" fill="#cf222e">${escapeXml(ref.label)}</text>`,
+    );
   }
-  parts.push(`<line x1="${LABEL_WIDTH}" x2="${LABEL_WIDTH}" y1="${TOP - 6}" y2="${bottom}" stroke="#57606a"/>`);
+  parts.push(
+    `<line x1="${LABEL_WIDTH}" x2="${LABEL_WIDTH}" y1="${TOP - 6}" y2="${bottom}" stroke="#57606a"/>`,
+  );
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

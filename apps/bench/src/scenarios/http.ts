@@ -37,32 +37,53 @@ export interface HttpScenarioResult {
 const PATH = '/item/1';
 
 /** Starts one server per contender, warms them, then measures them in alternating rounds. */
-export async function runHttpScenario(ctx: BenchContext, scenario: HttpScenario): Promise<HttpScenarioResult> {
+export async function runHttpScenario(
+  ctx: BenchContext,
+  scenario: HttpScenario,
+): Promise<HttpScenarioResult> {
   const { profile } = ctx;
-  if (scenario.contenders[0] !== 'raw') throw new Error('the first HTTP contender must be raw (the baseline)');
+  if (scenario.contenders[0] !== 'raw')
+    throw new Error('the first HTTP contender must be raw (the baseline)');
   ctx.log(`${scenario.title}: starting ${scenario.contenders.length} servers`);
   const servers = new Map<HttpContenderId, { child: Child; url: string }>();
   try {
     for (const id of scenario.contenders) {
-      const child = Child.start(`${scenario.platform} server ${id}`, 'servers/http-server.js', [id, scenario.platform, ctx.redisUrl]);
+      const child = Child.start(`${scenario.platform} server ${id}`, 'servers/http-server.js', [
+        id,
+        scenario.platform,
+        ctx.redisUrl,
+      ]);
       servers.set(id, { child, url: '' });
     }
     for (const [id, server] of servers) {
       const port = await server.child.call<number>('port');
       server.url = `http://127.0.0.1:${port}`;
       await checkAnswers(id, server.url);
-      await ctx.load.call<LoadResult>('run', { url: server.url + PATH, connections: profile.connections, seconds: profile.warmupSeconds });
+      await ctx.load.call<LoadResult>('run', {
+        url: server.url + PATH,
+        connections: profile.connections,
+        seconds: profile.warmupSeconds,
+      });
     }
-    const series = new Map<HttpContenderId, { rps: number[]; cpu: number[]; ratio: number[]; extra: number[]; p99: number[] }>();
-    for (const id of scenario.contenders) series.set(id, { rps: [], cpu: [], ratio: [], extra: [], p99: [] });
+    const series = new Map<
+      HttpContenderId,
+      { rps: number[]; cpu: number[]; ratio: number[]; extra: number[]; p99: number[] }
+    >();
+    for (const id of scenario.contenders)
+      series.set(id, { rps: [], cpu: [], ratio: [], extra: [], p99: [] });
     for (let round = 0; round < profile.httpRounds; round++) {
       const measured = new Map<HttpContenderId, { rps: number; cpu: number }>();
       for (const id of rotate(scenario.contenders, round)) {
         const server = servers.get(id)!;
         const cpuBefore = await server.child.call<number>('cpu');
-        const load = await ctx.load.call<LoadResult>('run', { url: server.url + PATH, connections: profile.connections, seconds: profile.httpSeconds });
+        const load = await ctx.load.call<LoadResult>('run', {
+          url: server.url + PATH,
+          connections: profile.connections,
+          seconds: profile.httpSeconds,
+        });
         const cpuAfter = await server.child.call<number>('cpu');
-        if (load.failures > 0) throw new Error(`${scenario.title}: ${id} had ${load.failures} failed requests`);
+        if (load.failures > 0)
+          throw new Error(`${scenario.title}: ${id} had ${load.failures} failed requests`);
         const cpu = (cpuAfter - cpuBefore) / load.requests;
         measured.set(id, { rps: load.rps, cpu });
         const s = series.get(id)!;
@@ -75,7 +96,9 @@ export async function runHttpScenario(ctx: BenchContext, scenario: HttpScenario)
         series.get(id)!.ratio.push(m.rps / raw.rps);
         series.get(id)!.extra.push(m.cpu - raw.cpu);
       }
-      ctx.log(`${scenario.title}: round ${round + 1}/${profile.httpRounds}: ${[...measured].map(([id, m]) => `${id} ${Math.round(m.rps)} req/s ${m.cpu.toFixed(1)} µs`).join(', ')}`);
+      ctx.log(
+        `${scenario.title}: round ${round + 1}/${profile.httpRounds}: ${[...measured].map(([id, m]) => `${id} ${Math.round(m.rps)} req/s ${m.cpu.toFixed(1)} µs`).join(', ')}`,
+      );
     }
     return {
       scenario,
@@ -104,9 +127,12 @@ async function checkAnswers(id: HttpContenderId, url: string): Promise<void> {
   for (let i = 0; i < 2; i++) {
     last = await fetch(url + PATH);
     const body = await last.text();
-    if (last.status !== 200 || body !== JSON.stringify(ITEM)) throw new Error(`${id} answered ${last.status} ${body.slice(0, 100)}`);
+    if (last.status !== 200 || body !== JSON.stringify(ITEM))
+      throw new Error(`${id} answered ${last.status} ${body.slice(0, 100)}`);
   }
   if (HTTP_CONTENDERS[id].xCache && last!.headers.get('x-cache') !== 'HIT') {
-    throw new Error(`${id} did not serve the second request from the cache (X-Cache: ${last!.headers.get('x-cache')})`);
+    throw new Error(
+      `${id} did not serve the second request from the cache (X-Cache: ${last!.headers.get('x-cache')})`,
+    );
   }
 }

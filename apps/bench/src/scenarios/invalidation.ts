@@ -34,12 +34,26 @@ type SlowlogEntry = [number, number, number, string[], ...unknown[]];
  * of which match the pattern, then times `CacheService.deletePattern` while Redis logs every command.
  */
 export async function runInvalidationScenario(ctx: BenchContext): Promise<InvalidationResult> {
-  const { invalidationKeys: keys, invalidationMatches: matches, invalidationRounds: rounds } = ctx.profile;
+  const {
+    invalidationKeys: keys,
+    invalidationMatches: matches,
+    invalidationRounds: rounds,
+  } = ctx.profile;
   const redis = await BenchRedis.start(['--enable-debug-command', 'yes']);
   const admin = redis.client();
-  @Module({ imports: [CacheModule.forRoot({ namespace: 'bench', ttl: '1h', shared: { backend: 'redis', url: redis.url } })] })
+  @Module({
+    imports: [
+      CacheModule.forRoot({
+        namespace: 'bench',
+        ttl: '1h',
+        shared: { backend: 'redis', url: redis.url },
+      }),
+    ],
+  })
   class InvalidationBenchModule {}
-  const app = await NestFactory.createApplicationContext(InvalidationBenchModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(InvalidationBenchModule, {
+    logger: ['error', 'warn'],
+  });
   const cache = app.get(CacheService);
   const durations: number[] = [];
   const maxCommand: number[] = [];
@@ -54,7 +68,8 @@ export async function runInvalidationScenario(ctx: BenchContext): Promise<Invali
       await admin.call('DEBUG', 'POPULATE', String(keys - matches), 'bench:other');
       await admin.call('DEBUG', 'POPULATE', String(matches), 'bench:victim');
       const size = await admin.dbsize();
-      if (size !== keys) throw new Error(`invalidation: Redis holds ${size} keys, expected ${keys}`);
+      if (size !== keys)
+        throw new Error(`invalidation: Redis holds ${size} keys, expected ${keys}`);
       await admin.config('SET', 'slowlog-log-slower-than', '0');
       await admin.config('SET', 'slowlog-max-len', '1000000');
       await admin.config('SET', 'latency-monitor-threshold', '1');
@@ -65,23 +80,44 @@ export async function runInvalidationScenario(ctx: BenchContext): Promise<Invali
       durations.push(performance.now() - started);
       await admin.config('SET', 'slowlog-log-slower-than', '-1');
       const log = (await admin.call('SLOWLOG', 'GET', '-1')) as SlowlogEntry[];
-      const own = log.filter((entry) => ['scan', 'unlink'].includes(String(entry[3][0]).toLowerCase()));
+      const own = log.filter((entry) =>
+        ['scan', 'unlink'].includes(String(entry[3][0]).toLowerCase()),
+      );
       let worst = 0;
       for (const entry of own) {
         const ms = entry[2] / 1000;
         if (ms > worst) worst = ms;
-        if (ms > slowest.ms) slowest = { ms, command: entry[3].slice(0, 2).join(' ') + (entry[3].length > 2 ? ` … (${entry[3].length - 1} args)` : '') };
+        if (ms > slowest.ms)
+          slowest = {
+            ms,
+            command:
+              entry[3].slice(0, 2).join(' ') +
+              (entry[3].length > 2 ? ` … (${entry[3].length - 1} args)` : ''),
+          };
       }
       maxCommand.push(worst);
       commands.push(own.length);
-      const latest = (await admin.call('LATENCY', 'LATEST')) as Array<[string, number, number, number]>;
-      monitor.push(Math.max(0, ...latest.filter(([event]) => event === 'command' || event === 'fast-command').map(([, , , max]) => max)));
+      const latest = (await admin.call('LATENCY', 'LATEST')) as Array<
+        [string, number, number, number]
+      >;
+      monitor.push(
+        Math.max(
+          0,
+          ...latest
+            .filter(([event]) => event === 'command' || event === 'fast-command')
+            .map(([, , , max]) => max),
+        ),
+      );
       removed.push(count);
       const left = await admin.dbsize();
       if (count !== matches || left !== keys - matches) {
-        throw new Error(`invalidation: deletePattern reported ${count} removed and left ${left} keys; expected ${matches} and ${keys - matches}`);
+        throw new Error(
+          `invalidation: deletePattern reported ${count} removed and left ${left} keys; expected ${matches} and ${keys - matches}`,
+        );
       }
-      ctx.log(`invalidation: round ${round + 1}/${rounds}: ${count} of ${keys} keys in ${durations.at(-1)!.toFixed(0)} ms, ${own.length} commands, slowest ${worst.toFixed(2)} ms`);
+      ctx.log(
+        `invalidation: round ${round + 1}/${rounds}: ${count} of ${keys} keys in ${durations.at(-1)!.toFixed(0)} ms, ${own.length} commands, slowest ${worst.toFixed(2)} ms`,
+      );
     }
   } finally {
     await app.close();

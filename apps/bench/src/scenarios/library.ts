@@ -32,27 +32,41 @@ export interface LibraryScenarioResult {
 const KEYS = 1_000;
 
 /** Starts one worker per contender, warms each, then measures them in alternating rounds. */
-export async function runLibraryScenario(ctx: BenchContext, scenario: LibraryScenario): Promise<LibraryScenarioResult> {
+export async function runLibraryScenario(
+  ctx: BenchContext,
+  scenario: LibraryScenario,
+): Promise<LibraryScenarioResult> {
   const { profile } = ctx;
   ctx.log(`${scenario.title}: starting ${scenario.contenders.length} workers`);
   const workers = new Map<string, Child>();
   try {
     for (const id of scenario.contenders) {
-      workers.set(id, Child.start(`library worker ${id}`, 'workers/library-worker.js', [id, ctx.redisUrl, String(KEYS)]));
+      workers.set(
+        id,
+        Child.start(`library worker ${id}`, 'workers/library-worker.js', [
+          id,
+          ctx.redisUrl,
+          String(KEYS),
+        ]),
+      );
     }
-    const measure = (id: string, ms: number) => workers.get(id)!.call<number>('measure', { ms, inflight: scenario.inflight });
+    const measure = (id: string, ms: number) =>
+      workers.get(id)!.call<number>('measure', { ms, inflight: scenario.inflight });
     for (const id of scenario.contenders) await measure(id, Math.max(200, profile.libraryMs / 2));
     const ops = new Map<string, number[]>(scenario.contenders.map((id) => [id, []]));
     const ratios = new Map<string, number[]>(scenario.contenders.map((id) => [id, []]));
     const baseline = scenario.contenders[0]!;
     for (let round = 0; round < profile.libraryRounds; round++) {
       const measured = new Map<string, number>();
-      for (const id of rotate(scenario.contenders, round)) measured.set(id, await measure(id, profile.libraryMs));
+      for (const id of rotate(scenario.contenders, round))
+        measured.set(id, await measure(id, profile.libraryMs));
       for (const [id, value] of measured) {
         ops.get(id)!.push(value);
         ratios.get(id)!.push(value / measured.get(baseline)!);
       }
-      ctx.log(`${scenario.title}: round ${round + 1}/${profile.libraryRounds}: ${[...measured].map(([id, v]) => `${id} ${formatOps(v)}`).join(', ')}`);
+      ctx.log(
+        `${scenario.title}: round ${round + 1}/${profile.libraryRounds}: ${[...measured].map(([id, v]) => `${id} ${formatOps(v)}`).join(', ')}`,
+      );
     }
     return {
       scenario,

@@ -32,14 +32,21 @@ export async function runMemoryScenario(ctx: BenchContext): Promise<MemoryResult
   const bytes = new Map<string, number[]>(MEMORY_CONTENDERS.map((c) => [c.id, []]));
   for (let round = 0; round < rounds; round++) {
     for (const { id } of MEMORY_CONTENDERS) {
-      const worker = Child.start(`memory worker ${id}`, 'workers/memory-worker.js', [id, String(entries)], ['--expose-gc']);
+      const worker = Child.start(
+        `memory worker ${id}`,
+        'workers/memory-worker.js',
+        [id, String(entries)],
+        ['--expose-gc'],
+      );
       try {
         bytes.get(id)!.push(await worker.call<number>('measure'));
       } finally {
         await worker.stop();
       }
     }
-    ctx.log(`memory: round ${round + 1}/${rounds}: ${MEMORY_CONTENDERS.map(({ id }) => `${id} ${bytes.get(id)!.at(-1)!.toFixed(0)} B`).join(', ')}`);
+    ctx.log(
+      `memory: round ${round + 1}/${rounds}: ${MEMORY_CONTENDERS.map(({ id }) => `${id} ${bytes.get(id)!.at(-1)!.toFixed(0)} B`).join(', ')}`,
+    );
   }
   const baseline = bytes.get('lru-raw')!;
   return {

@@ -31,7 +31,9 @@ export interface StampedeResult {
 /** Fires 200 concurrent requests for a cold key at each server and counts the origin's calls. */
 export async function runStampedeScenario(ctx: BenchContext): Promise<StampedeResult> {
   const rounds = ctx.profile.stampedeRounds;
-  const servers = CONTENDERS.map(({ id }) => Child.start(`stampede server ${id}`, 'servers/http-server.js', [id, 'fastify', ctx.redisUrl]));
+  const servers = CONTENDERS.map(({ id }) =>
+    Child.start(`stampede server ${id}`, 'servers/http-server.js', [id, 'fastify', ctx.redisUrl]),
+  );
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   try {
     const ports = await Promise.all(servers.map((server) => server.call<number>('port')));
@@ -40,18 +42,30 @@ export async function runStampedeScenario(ctx: BenchContext): Promise<StampedeRe
       for (let c = 0; c < CONTENDERS.length; c++) {
         const before = await servers[c]!.call<number>('originCalls');
         const path = `/slow/cold-${round}`;
-        const statuses = await Promise.all(Array.from({ length: STAMPEDE_REQUESTS }, () => get(agent, ports[c]!, path)));
+        const statuses = await Promise.all(
+          Array.from({ length: STAMPEDE_REQUESTS }, () => get(agent, ports[c]!, path)),
+        );
         const failed = statuses.filter((status) => status !== 200).length;
-        if (failed > 0) throw new Error(`stampede: ${CONTENDERS[c]!.id} answered ${failed} requests with an error`);
+        if (failed > 0)
+          throw new Error(
+            `stampede: ${CONTENDERS[c]!.id} answered ${failed} requests with an error`,
+          );
         calls[c]!.push((await servers[c]!.call<number>('originCalls')) - before);
       }
-      ctx.log(`stampede: round ${round + 1}/${rounds}: ${CONTENDERS.map(({ id }, c) => `${id} ${calls[c]!.at(-1)} origin calls`).join(', ')}`);
+      ctx.log(
+        `stampede: round ${round + 1}/${rounds}: ${CONTENDERS.map(({ id }, c) => `${id} ${calls[c]!.at(-1)} origin calls`).join(', ')}`,
+      );
     }
     return {
       requests: STAMPEDE_REQUESTS,
       originMs: STAMPEDE_ORIGIN_MS,
       rounds,
-      contenders: CONTENDERS.map(({ id, label }, c) => ({ id, label, originCalls: summarize(calls[c]!), perRound: calls[c]! })),
+      contenders: CONTENDERS.map(({ id, label }, c) => ({
+        id,
+        label,
+        originCalls: summarize(calls[c]!),
+        perRound: calls[c]!,
+      })),
     };
   } finally {
     agent.destroy();

@@ -1,4 +1,7 @@
-import { CacheInterceptor as CacheManagerInterceptor, CacheModule as CacheManagerModule } from '@nestjs/cache-manager';
+import {
+  CacheInterceptor as CacheManagerInterceptor,
+  CacheModule as CacheManagerModule,
+} from '@nestjs/cache-manager';
 import {
   Controller,
   Get,
@@ -105,7 +108,9 @@ function app(controller: Type, imports: Array<DynamicModule | Type> = []): Type 
 }
 
 function ours(options: CacheModuleOptions): Type {
-  return app(TieredController, [CacheModule.forRoot({ namespace: 'bench', ttl: '1h', ...options })]);
+  return app(TieredController, [
+    CacheModule.forRoot({ namespace: 'bench', ttl: '1h', ...options }),
+  ]);
 }
 
 /** An HTTP contender: what the server runs, and whether it serves from a cache. */
@@ -119,8 +124,16 @@ export interface HttpContender {
 /** Every HTTP contender, by id. */
 export const HTTP_CONTENDERS = {
   raw: { label: 'raw Nest handler (ceiling)', module: () => app(RawController), xCache: false },
-  noop: { label: 'raw handler + a no-op interceptor (interceptor floor)', module: () => app(NoopInterceptorController), xCache: false },
-  origin: { label: `uncached origin (${ORIGIN_MS} ms query)`, module: () => app(OriginController), xCache: false },
+  noop: {
+    label: 'raw handler + a no-op interceptor (interceptor floor)',
+    module: () => app(NoopInterceptorController),
+    xCache: false,
+  },
+  origin: {
+    label: `uncached origin (${ORIGIN_MS} ms query)`,
+    module: () => app(OriginController),
+    xCache: false,
+  },
   'cm-memory': {
     label: '@nestjs/cache-manager, memory',
     module: () => app(CacheManagerController, [CacheManagerModule.register({ ttl: HOUR_MS })]),
@@ -128,7 +141,12 @@ export const HTTP_CONTENDERS = {
   },
   'cm-redis': {
     label: '@nestjs/cache-manager, Redis (Keyv)',
-    module: (redisUrl) => app(CacheManagerController, [CacheManagerModule.registerAsync({ useFactory: () => ({ ttl: HOUR_MS, stores: [createKeyv(redisUrl)] }) })]),
+    module: (redisUrl) =>
+      app(CacheManagerController, [
+        CacheManagerModule.registerAsync({
+          useFactory: () => ({ ttl: HOUR_MS, stores: [createKeyv(redisUrl)] }),
+        }),
+      ]),
     xCache: false,
   },
   'ours-memory': {
@@ -143,7 +161,8 @@ export const HTTP_CONTENDERS = {
   },
   'ours-l1l2': {
     label: 'nest-tiered-cache, memory L1 + Redis L2 (L1 hit)',
-    module: (redisUrl) => ours({ local: { backend: 'memory' }, shared: { backend: 'redis', url: redisUrl } }),
+    module: (redisUrl) =>
+      ours({ local: { backend: 'memory' }, shared: { backend: 'redis', url: redisUrl } }),
     xCache: true,
   },
   'ours-redis': {

@@ -10,12 +10,18 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { serve } from '../infra/processes.js';
 import { HTTP_CONTENDERS, OriginCounter, type HttpContenderId } from './contenders.js';
 
-const [id, platform, redisUrl = ''] = process.argv.slice(2) as [HttpContenderId, 'express' | 'fastify', string?];
+const [id, platform, redisUrl = ''] = process.argv.slice(2) as [
+  HttpContenderId,
+  'express' | 'fastify',
+  string?,
+];
 const contender = HTTP_CONTENDERS[id];
 if (contender === undefined) throw new Error(`unknown contender ${id}`);
 
 const adapter = platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
-const app = await NestFactory.create(contender.module(redisUrl), adapter, { logger: ['error', 'warn'] });
+const app = await NestFactory.create(contender.module(redisUrl), adapter, {
+  logger: ['error', 'warn'],
+});
 await app.listen(0, '127.0.0.1');
 const port = (app.getHttpServer().address() as AddressInfo).port;
 const counter = app.get(OriginCounter);

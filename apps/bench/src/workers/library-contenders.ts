@@ -18,14 +18,24 @@ export interface LibraryContender {
 
 const TTL_MS = 3_600_000;
 
-async function ours(options: CacheModuleOptions, keys: readonly string[], mode: 'get' | 'getOrSet'): Promise<LibraryContender> {
+async function ours(
+  options: CacheModuleOptions,
+  keys: readonly string[],
+  mode: 'get' | 'getOrSet',
+): Promise<LibraryContender> {
   @Module({ imports: [CacheModule.forRoot({ namespace: 'bench', ttl: '1h', ...options })] })
   class LibraryBenchModule {}
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(LibraryBenchModule, { logger: ['error', 'warn'] });
+  const app: INestApplicationContext = await NestFactory.createApplicationContext(
+    LibraryBenchModule,
+    { logger: ['error', 'warn'] },
+  );
   const cache = app.get(CacheService);
   for (const key of keys) await cache.set(key, ITEM);
   const factory = () => ITEM;
-  const op = mode === 'get' ? (key: string) => cache.get(key) : (key: string) => cache.getOrSet(key, factory);
+  const op =
+    mode === 'get'
+      ? (key: string) => cache.get(key)
+      : (key: string) => cache.getOrSet(key, factory);
   return {
     op,
     sync: false,
@@ -34,7 +44,12 @@ async function ours(options: CacheModuleOptions, keys: readonly string[], mode: 
   };
 }
 
-async function bento(redisUrl: string | undefined, l1: boolean, keys: readonly string[], mode: 'get' | 'getOrSet'): Promise<LibraryContender> {
+async function bento(
+  redisUrl: string | undefined,
+  l1: boolean,
+  keys: readonly string[],
+  mode: 'get' | 'getOrSet',
+): Promise<LibraryContender> {
   const { BentoCache, bentostore } = await import('bentocache');
   const { memoryDriver } = await import('bentocache/drivers/memory');
   let store = bentostore();
@@ -48,10 +63,18 @@ async function bento(redisUrl: string | undefined, l1: boolean, keys: readonly s
     // bentocache's types name ioredis 6 (the one installed at the top); at run time it gets ioredis 5.
     store = store.useL2Layer(redisDriver({ connection: connection as never }));
   }
-  const cache = new BentoCache({ default: 'bench', stores: { bench: store }, ttl: TTL_MS, logger: undefined });
+  const cache = new BentoCache({
+    default: 'bench',
+    stores: { bench: store },
+    ttl: TTL_MS,
+    logger: undefined,
+  });
   for (const key of keys) await cache.set({ key, value: ITEM });
   const factory = () => ITEM;
-  const op = mode === 'get' ? (key: string) => cache.get({ key }) : (key: string) => cache.getOrSet({ key, factory });
+  const op =
+    mode === 'get'
+      ? (key: string) => cache.get({ key })
+      : (key: string) => cache.getOrSet({ key, factory });
   return {
     op,
     sync: false,
@@ -63,14 +86,19 @@ async function bento(redisUrl: string | undefined, l1: boolean, keys: readonly s
   };
 }
 
-async function cacheManager(redisUrl: string | undefined, keys: readonly string[]): Promise<LibraryContender> {
+async function cacheManager(
+  redisUrl: string | undefined,
+  keys: readonly string[],
+): Promise<LibraryContender> {
   const { createCache } = await import('cache-manager');
   let stores: unknown[] | undefined;
   if (redisUrl !== undefined) {
     const { createKeyv } = await import('@keyv/redis');
     stores = [createKeyv(redisUrl)];
   }
-  const cache = createCache(stores === undefined ? { ttl: TTL_MS } : { ttl: TTL_MS, stores: stores as never });
+  const cache = createCache(
+    stores === undefined ? { ttl: TTL_MS } : { ttl: TTL_MS, stores: stores as never },
+  );
   for (const key of keys) await cache.set(key, ITEM, TTL_MS);
   const op = (key: string) => cache.get(key);
   return {
@@ -84,13 +112,24 @@ async function cacheManager(redisUrl: string | undefined, keys: readonly string[
 }
 
 /** Every library-level contender, by id: a factory given the Redis URL and the keys to store. */
-export const LIBRARY_CONTENDERS: Record<string, { label: string; create: (redisUrl: string, keys: readonly string[]) => Promise<LibraryContender> }> = {
+export const LIBRARY_CONTENDERS: Record<
+  string,
+  {
+    label: string;
+    create: (redisUrl: string, keys: readonly string[]) => Promise<LibraryContender>;
+  }
+> = {
   'lru-raw': {
     label: 'lru-cache 11, raw `get` (ceiling)',
     create: async (_url, keys) => {
       const lru = new LRUCache<string, object>({ max: 10_000 });
       for (const key of keys) lru.set(key, ITEM);
-      return { op: (key) => lru.get(key), sync: true, check: async (key) => lru.get(key) === ITEM, close: async () => undefined };
+      return {
+        op: (key) => lru.get(key),
+        sync: true,
+        check: async (key) => lru.get(key) === ITEM,
+        close: async () => undefined,
+      };
     },
   },
   'lru-promise': {
@@ -98,20 +137,38 @@ export const LIBRARY_CONTENDERS: Record<string, { label: string; create: (redisU
     create: async (_url, keys) => {
       const lru = new LRUCache<string, object>({ max: 10_000 });
       for (const key of keys) lru.set(key, ITEM);
-      return { op: (key) => Promise.resolve(lru.get(key)), sync: false, check: async (key) => (await lru.get(key)) === ITEM, close: async () => undefined };
+      return {
+        op: (key) => Promise.resolve(lru.get(key)),
+        sync: false,
+        check: async (key) => (await lru.get(key)) === ITEM,
+        close: async () => undefined,
+      };
     },
   },
-  'cm-memory': { label: 'cache-manager 7, memory (Keyv)', create: (_url, keys) => cacheManager(undefined, keys) },
-  'bento-memory': { label: 'bentocache 1.6, memory', create: (_url, keys) => bento(undefined, true, keys, 'get') },
-  'bento-l1l2': { label: 'bentocache 1.6, memory + Redis (L1 hit)', create: (url, keys) => bento(url, true, keys, 'get') },
-  'ours-memory': { label: 'nest-tiered-cache, `memory` L1', create: (_url, keys) => ours({ local: { backend: 'memory' } }, keys, 'get') },
+  'cm-memory': {
+    label: 'cache-manager 7, memory (Keyv)',
+    create: (_url, keys) => cacheManager(undefined, keys),
+  },
+  'bento-memory': {
+    label: 'bentocache 1.6, memory',
+    create: (_url, keys) => bento(undefined, true, keys, 'get'),
+  },
+  'bento-l1l2': {
+    label: 'bentocache 1.6, memory + Redis (L1 hit)',
+    create: (url, keys) => bento(url, true, keys, 'get'),
+  },
+  'ours-memory': {
+    label: 'nest-tiered-cache, `memory` L1',
+    create: (_url, keys) => ours({ local: { backend: 'memory' } }, keys, 'get'),
+  },
   'ours-nos': {
     label: 'nest-tiered-cache, `memory-no-serializer` L1',
     create: (_url, keys) => ours({ local: { backend: 'memory-no-serializer' } }, keys, 'get'),
   },
   'ours-l1l2': {
     label: 'nest-tiered-cache, memory L1 + Redis L2 (L1 hit)',
-    create: (url, keys) => ours({ local: { backend: 'memory' }, shared: { backend: 'redis', url } }, keys, 'get'),
+    create: (url, keys) =>
+      ours({ local: { backend: 'memory' }, shared: { backend: 'redis', url } }, keys, 'get'),
   },
   // L2 throughput: Redis hits, many in flight.
   'ioredis-raw': {
@@ -131,13 +188,19 @@ export const LIBRARY_CONTENDERS: Record<string, { label: string; create: (redisU
     },
   },
   'ioredis-decode': {
-    label: 'ioredis 6, `getBuffer` + JSON.parse of the value (floor of a cache that stores encoded values)',
+    label:
+      'ioredis 6, `getBuffer` + JSON.parse of the value (floor of a cache that stores encoded values)',
     create: async (url, keys) => {
       const client = new Redis(`${url}/2`, { enableAutoPipelining: true });
       const header = Buffer.alloc(20); // the size of our entry header, skipped unread
       const payload = Buffer.concat([header, Buffer.from(JSON.stringify(ITEM))]);
       for (const key of keys) await client.set(key, payload, 'PX', TTL_MS);
-      const op = (key: string) => client.getBuffer(key).then((bytes) => (bytes === null ? undefined : (JSON.parse(bytes.toString('utf8', 20)) as unknown)));
+      const op = (key: string) =>
+        client
+          .getBuffer(key)
+          .then((bytes) =>
+            bytes === null ? undefined : (JSON.parse(bytes.toString('utf8', 20)) as unknown),
+          );
       return {
         op,
         sync: false,
@@ -152,8 +215,19 @@ export const LIBRARY_CONTENDERS: Record<string, { label: string; create: (redisU
   },
   'ours-l2-after-l1': {
     label: 'nest-tiered-cache, memory L1 + Redis L2, L2 hit (L1 evicted)',
-    create: (url, keys) => ours({ local: { backend: 'memory', maxEntries: 1 }, shared: { backend: 'redis', url } }, keys, 'getOrSet'),
+    create: (url, keys) =>
+      ours(
+        { local: { backend: 'memory', maxEntries: 1 }, shared: { backend: 'redis', url } },
+        keys,
+        'getOrSet',
+      ),
   },
-  'cm-redis': { label: 'cache-manager 7, Redis (Keyv), `get`', create: (url, keys) => cacheManager(url, keys) },
-  'bento-redis': { label: 'bentocache 1.6, Redis only, `getOrSet` hit', create: (url, keys) => bento(url, false, keys, 'getOrSet') },
+  'cm-redis': {
+    label: 'cache-manager 7, Redis (Keyv), `get`',
+    create: (url, keys) => cacheManager(url, keys),
+  },
+  'bento-redis': {
+    label: 'bentocache 1.6, Redis only, `getOrSet` hit',
+    create: (url, keys) => bento(url, false, keys, 'getOrSet'),
+  },
 };

@@ -14,7 +14,8 @@ if (entry === undefined) throw new Error(`unknown library contender ${id}`);
 const keys = Array.from({ length: Number(keyCount) }, (_, i) => `item:${i}`);
 const contender = await entry.create(redisUrl, keys);
 for (const key of [keys[0]!, keys[keys.length - 1]!]) {
-  if (!(await contender.check(key))) throw new Error(`${id}: a read of ${key} did not return the stored value`);
+  if (!(await contender.check(key)))
+    throw new Error(`${id}: a read of ${key} did not return the stored value`);
 }
 
 /** Runs the synchronous op in a tight loop for `ms`; resolves to ops/s. */

@@ -37,7 +37,9 @@ type Setter = (key: string, value: unknown) => unknown;
 async function ours(local: TierOptions): Promise<Setter> {
   @Module({ imports: [CacheModule.forRoot({ namespace: 'bench', ttl: '1h', local })] })
   class MemoryBenchModule {}
-  const app = await NestFactory.createApplicationContext(MemoryBenchModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(MemoryBenchModule, {
+    logger: ['error', 'warn'],
+  });
   const cache = app.get(CacheService);
   return (key, value) => cache.set(key, value);
 }
@@ -59,7 +61,11 @@ const SETTERS: Record<string, () => Promise<Setter>> = {
     const { memoryDriver } = await import('bentocache/drivers/memory');
     const cache = new BentoCache({
       default: 'bench',
-      stores: { bench: bentostore().useL1Layer(memoryDriver({ maxItems: entries, maxSize: 2 * 1024 * 1024 * 1024 })) },
+      stores: {
+        bench: bentostore().useL1Layer(
+          memoryDriver({ maxItems: entries, maxSize: 2 * 1024 * 1024 * 1024 }),
+        ),
+      },
       ttl: TTL_MS,
     });
     return (key, value) => cache.set({ key, value });

@@ -11,7 +11,9 @@ interface SqlDriver {
   readonly kind: 'pglite' | 'postgres';
   query: Query;
   /** Runs `fn` in one transaction (one connection), committing when it resolves. */
-  transaction<R>(fn: (query: Query, exec: (sql: string) => Promise<void>) => Promise<R>): Promise<R>;
+  transaction<R>(
+    fn: (query: Query, exec: (sql: string) => Promise<void>) => Promise<R>,
+  ): Promise<R>;
   close(): Promise<void>;
 }
 
@@ -21,11 +23,13 @@ async function openPglite(): Promise<SqlDriver> {
   await db.waitReady;
   return {
     kind: 'pglite',
-    query: async <T>(sql: string, params: readonly unknown[] = []) => (await db.query<T>(sql, [...params])).rows,
+    query: async <T>(sql: string, params: readonly unknown[] = []) =>
+      (await db.query<T>(sql, [...params])).rows,
     transaction: (fn) =>
       db.transaction((tx) =>
         fn(
-          async <T>(sql: string, params: readonly unknown[] = []) => (await tx.query<T>(sql, [...params])).rows,
+          async <T>(sql: string, params: readonly unknown[] = []) =>
+            (await tx.query<T>(sql, [...params])).rows,
           async (sql: string) => void (await tx.exec(sql)),
         ),
       ),
@@ -40,13 +44,15 @@ function openPostgres(url: string, logger: Logger): SqlDriver {
   pool.on('error', (err) => logger.warn(`idle PostgreSQL connection failed: ${err.message}`));
   return {
     kind: 'postgres',
-    query: async <T>(sql: string, params: readonly unknown[] = []) => (await pool.query(sql, [...params])).rows as T[],
+    query: async <T>(sql: string, params: readonly unknown[] = []) =>
+      (await pool.query(sql, [...params])).rows as T[],
     transaction: async (fn) => {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         const result = await fn(
-          async <T>(sql: string, params: readonly unknown[] = []) => (await client.query(sql, [...params])).rows as T[],
+          async <T>(sql: string, params: readonly unknown[] = []) =>
+            (await client.query(sql, [...params])).rows as T[],
           async (sql: string) => void (await client.query(sql)),
         );
         await client.query('COMMIT');
@@ -117,24 +123,53 @@ export class Database implements OnApplicationShutdown {
     const inserted = await this.driver.transaction(async (query, exec) => {
       await query('SELECT pg_advisory_xact_lock($1)', [SEED_LOCK]);
       await exec(SCHEMA_SQL);
-      const isEmpty = async (table: string) => (await query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty`))[0]!.empty;
+      const isEmpty = async (table: string) =>
+        (await query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty`))[0]!
+          .empty;
       const data = seedData();
       const counts: string[] = [];
       /** Fills `table` from `rows` (one statement, through `json_to_recordset`) when it is empty. */
-      const fill = async (table: string, columns: Record<string, string>, rows: readonly object[]): Promise<boolean> => {
+      const fill = async (
+        table: string,
+        columns: Record<string, string>,
+        rows: readonly object[],
+      ): Promise<boolean> => {
         if (!(await isEmpty(table))) return false;
         const names = Object.keys(columns).join(', ');
-        const types = Object.entries(columns).map(([name, type]) => `${name} ${type}`).join(', ');
-        await query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS r(${types})`, [JSON.stringify(rows)]);
+        const types = Object.entries(columns)
+          .map(([name, type]) => `${name} ${type}`)
+          .join(', ');
+        await query(
+          `INSERT INTO ${table} (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS r(${types})`,
+          [JSON.stringify(rows)],
+        );
         counts.push(`${rows.length} ${table}`);
         return true;
       };
-      await fill('products', { id: 'integer', name: 'text', category: 'text', price_cents: 'integer', popularity: 'integer' }, data.products);
+      await fill(
+        'products',
+        {
+          id: 'integer',
+          name: 'text',
+          category: 'text',
+          price_cents: 'integer',
+          popularity: 'integer',
+        },
+        data.products,
+      );
       await fill('users', { id: 'integer', name: 'text', email: 'text' }, data.users);
-      const orderColumns = { id: 'integer', user_id: 'integer', product_id: 'integer', quantity: 'integer', created_at: 'timestamptz' };
+      const orderColumns = {
+        id: 'integer',
+        user_id: 'integer',
+        product_id: 'integer',
+        quantity: 'integer',
+        created_at: 'timestamptz',
+      };
       if (await fill('orders', orderColumns, data.orders)) {
         // The seed gave explicit ids: new orders continue after them.
-        await query(`SELECT setval(pg_get_serial_sequence('orders', 'id'), (SELECT max(id) FROM orders))`);
+        await query(
+          `SELECT setval(pg_get_serial_sequence('orders', 'id'), (SELECT max(id) FROM orders))`,
+        );
       }
       await query(
         `INSERT INTO settings (key, value) SELECT key, value FROM json_each_text($1::json) ON CONFLICT (key) DO NOTHING`,
@@ -143,7 +178,11 @@ export class Database implements OnApplicationShutdown {
       return counts;
     });
     const ms = Math.round(performance.now() - started);
-    this.logger.log(inserted.length === 0 ? `already seeded (${ms} ms)` : `seeded ${inserted.join(', ')} in ${ms} ms`);
+    this.logger.log(
+      inserted.length === 0
+        ? `already seeded (${ms} ms)`
+        : `seeded ${inserted.join(', ')} in ${ms} ms`,
+    );
   }
 
   /** Closes the database (idempotent). */

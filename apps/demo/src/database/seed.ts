@@ -11,7 +11,18 @@ export const ORDER_COUNT = 2000;
 /** Seed of the PRNG behind every generated row. */
 export const SEED = 20_240_601;
 
-export const CATEGORIES = ['books', 'electronics', 'garden', 'home', 'kitchen', 'music', 'outdoors', 'sports', 'toys', 'tools'] as const;
+export const CATEGORIES = [
+  'books',
+  'electronics',
+  'garden',
+  'home',
+  'kitchen',
+  'music',
+  'outdoors',
+  'sports',
+  'toys',
+  'tools',
+] as const;
 
 /** Store settings, the `settings` table (key/value text). */
 export const SETTINGS: Readonly<Record<string, string>> = {
@@ -70,10 +81,94 @@ CREATE TABLE IF NOT EXISTS settings (
 );
 `;
 
-const ADJECTIVES = ['Acme', 'Bright', 'Classic', 'Deluxe', 'Eco', 'Forest', 'Golden', 'Handy', 'Iron', 'Jolly', 'Keen', 'Lunar', 'Modern', 'Nordic', 'Orbit', 'Prime', 'Quiet', 'Rapid', 'Solid', 'Tiny'];
-const NOUNS = ['Lamp', 'Kettle', 'Novel', 'Speaker', 'Shovel', 'Chair', 'Pan', 'Guitar', 'Tent', 'Ball', 'Robot', 'Drill', 'Mug', 'Blanket', 'Camera', 'Puzzle', 'Rake', 'Bottle', 'Clock', 'Backpack'];
-const FIRST_NAMES = ['Ada', 'Alan', 'Barbara', 'Claude', 'Donald', 'Edsger', 'Frances', 'Grace', 'Hedy', 'Ivan', 'John', 'Katherine', 'Linus', 'Margaret', 'Niklaus', 'Radia', 'Ken', 'Tim', 'Vint', 'Yukihiro'];
-const LAST_NAMES = ['Lovelace', 'Turing', 'Liskov', 'Shannon', 'Knuth', 'Dijkstra', 'Allen', 'Hopper', 'Lamarr', 'Sutherland', 'McCarthy', 'Johnson', 'Torvalds', 'Hamilton', 'Wirth', 'Perlman', 'Thompson', 'Berners-Lee', 'Cerf', 'Matsumoto'];
+const ADJECTIVES = [
+  'Acme',
+  'Bright',
+  'Classic',
+  'Deluxe',
+  'Eco',
+  'Forest',
+  'Golden',
+  'Handy',
+  'Iron',
+  'Jolly',
+  'Keen',
+  'Lunar',
+  'Modern',
+  'Nordic',
+  'Orbit',
+  'Prime',
+  'Quiet',
+  'Rapid',
+  'Solid',
+  'Tiny',
+];
+const NOUNS = [
+  'Lamp',
+  'Kettle',
+  'Novel',
+  'Speaker',
+  'Shovel',
+  'Chair',
+  'Pan',
+  'Guitar',
+  'Tent',
+  'Ball',
+  'Robot',
+  'Drill',
+  'Mug',
+  'Blanket',
+  'Camera',
+  'Puzzle',
+  'Rake',
+  'Bottle',
+  'Clock',
+  'Backpack',
+];
+const FIRST_NAMES = [
+  'Ada',
+  'Alan',
+  'Barbara',
+  'Claude',
+  'Donald',
+  'Edsger',
+  'Frances',
+  'Grace',
+  'Hedy',
+  'Ivan',
+  'John',
+  'Katherine',
+  'Linus',
+  'Margaret',
+  'Niklaus',
+  'Radia',
+  'Ken',
+  'Tim',
+  'Vint',
+  'Yukihiro',
+];
+const LAST_NAMES = [
+  'Lovelace',
+  'Turing',
+  'Liskov',
+  'Shannon',
+  'Knuth',
+  'Dijkstra',
+  'Allen',
+  'Hopper',
+  'Lamarr',
+  'Sutherland',
+  'McCarthy',
+  'Johnson',
+  'Torvalds',
+  'Hamilton',
+  'Wirth',
+  'Perlman',
+  'Thompson',
+  'Berners-Lee',
+  'Cerf',
+  'Matsumoto',
+];
 
 /** The seed rows, the same on every run. */
 export function seedData(): { products: SeedProduct[]; users: SeedUser[]; orders: SeedOrder[] } {
@@ -92,7 +187,11 @@ export function seedData(): { products: SeedProduct[]; users: SeedUser[]; orders
   for (let id = 1; id <= USER_COUNT; id++) {
     const first = pick(random, FIRST_NAMES);
     const last = pick(random, LAST_NAMES);
-    users.push({ id, name: `${first} ${last}`, email: `${first}.${last}.${id}@example.com`.toLowerCase() });
+    users.push({
+      id,
+      name: `${first} ${last}`,
+      email: `${first}.${last}.${id}@example.com`.toLowerCase(),
+    });
   }
   const orders: SeedOrder[] = [];
   const start = Date.UTC(2024, 0, 1);
@@ -109,6 +208,8 @@ export function seedData(): { products: SeedProduct[]; users: SeedUser[]; orders
 }
 
 /** Product ids from most to least popular (popularity descending, then id): rank 1 first. */
-export function productIdsByPopularity(products: readonly SeedProduct[] = seedData().products): number[] {
+export function productIdsByPopularity(
+  products: readonly SeedProduct[] = seedData().products,
+): number[] {
   return [...products].sort((a, b) => b.popularity - a.popularity || a.id - b.id).map((p) => p.id);
 }

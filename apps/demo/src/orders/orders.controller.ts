@@ -1,5 +1,19 @@
-import { BadRequestException, Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post } from '@nestjs/common';
-import { OrdersService, type CreateOrderDto, type Order, type UserOrders } from './orders.service.js';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  Post,
+} from '@nestjs/common';
+import {
+  OrdersService,
+  type CreateOrderDto,
+  type Order,
+  type UserOrders,
+} from './orders.service.js';
 
 /** A user's orders (cached in `OrdersService`, not on the route) and new orders. */
 @Controller()

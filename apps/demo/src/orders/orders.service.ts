@@ -68,7 +68,8 @@ export class OrdersService {
                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"`,
       [dto.userId, dto.productId, dto.quantity],
     );
-    if (order === undefined) throw new NotFoundException(`user ${dto.userId} or product ${dto.productId} not found`);
+    if (order === undefined)
+      throw new NotFoundException(`user ${dto.userId} or product ${dto.productId} not found`);
     return order;
   }
 }

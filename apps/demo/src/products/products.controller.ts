@@ -1,4 +1,14 @@
-import { BadRequestException, Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Put, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  Put,
+  Query,
+} from '@nestjs/common';
 import { CacheService, Cached, InvalidateCache } from 'nest-tiered-cache';
 import { CATEGORIES } from '../database/seed.js';
 import { ProductsRepository, type Product, type ProductPage } from './products.repository.js';
@@ -26,13 +36,23 @@ export class ProductsController {
    * invalidates only the pages it can appear on.
    */
   @Get()
-  @Cached({ key: 'products:{query.category}:{query.page}', ttl: '1m', tags: ['products', 'product-pages:{query.category}'] })
-  findPage(@Query('category') category?: string, @Query('page') page?: string): Promise<ProductPage> {
+  @Cached({
+    key: 'products:{query.category}:{query.page}',
+    ttl: '1m',
+    tags: ['products', 'product-pages:{query.category}'],
+  })
+  findPage(
+    @Query('category') category?: string,
+    @Query('page') page?: string,
+  ): Promise<ProductPage> {
     if (category !== undefined && !(CATEGORIES as readonly string[]).includes(category)) {
-      throw new BadRequestException(`unknown category ${JSON.stringify(category)}; one of ${CATEGORIES.join(', ')}`);
+      throw new BadRequestException(
+        `unknown category ${JSON.stringify(category)}; one of ${CATEGORIES.join(', ')}`,
+      );
     }
     const pageNumber = page === undefined ? 1 : Number(page);
-    if (!Number.isInteger(pageNumber) || pageNumber < 1 || pageNumber > 1000) throw new BadRequestException('page must be an integer from 1 to 1000');
+    if (!Number.isInteger(pageNumber) || pageNumber < 1 || pageNumber > 1000)
+      throw new BadRequestException('page must be an integer from 1 to 1000');
     return this.products.findPage(category ?? null, pageNumber);
   }
 
@@ -43,17 +63,32 @@ export class ProductsController {
    */
   @Put(':id')
   @InvalidateCache({ keys: ['product:{id}'] })
-  async update(@Param('id', ParseIntPipe) id: number, @Body() body: { name?: unknown; priceCents?: unknown }): Promise<Product> {
+  async update(
+    @Param('id', ParseIntPipe) id: number,
+    @Body() body: { name?: unknown; priceCents?: unknown },
+  ): Promise<Product> {
     const name = body?.name;
     const priceCents = body?.priceCents;
-    if (name !== undefined && (typeof name !== 'string' || name.trim() === '' || name.length > 200)) {
+    if (
+      name !== undefined &&
+      (typeof name !== 'string' || name.trim() === '' || name.length > 200)
+    ) {
       throw new BadRequestException('name must be a non-empty string of at most 200 characters');
     }
-    if (priceCents !== undefined && (!Number.isInteger(priceCents) || (priceCents as number) < 0 || (priceCents as number) > 100_000_000)) {
+    if (
+      priceCents !== undefined &&
+      (!Number.isInteger(priceCents) ||
+        (priceCents as number) < 0 ||
+        (priceCents as number) > 100_000_000)
+    ) {
       throw new BadRequestException('priceCents must be an integer from 0 to 100000000');
     }
-    if (name === undefined && priceCents === undefined) throw new BadRequestException('give name and/or priceCents');
-    const updated = await this.products.update(id, { name: name as string | undefined, priceCents: priceCents as number | undefined });
+    if (name === undefined && priceCents === undefined)
+      throw new BadRequestException('give name and/or priceCents');
+    const updated = await this.products.update(id, {
+      name: name as string | undefined,
+      priceCents: priceCents as number | undefined,
+    });
     if (updated === undefined) throw new NotFoundException(`product ${id} not found`);
     await this.cache.deleteByTag(`product-pages:${updated.category}`, 'product-pages:');
     return updated;

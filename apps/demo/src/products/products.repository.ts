@@ -42,11 +42,17 @@ export class ProductsRepository {
 
   /** The `limit` most popular products (the warm-up's list). */
   mostPopular(limit: number): Promise<Product[]> {
-    return this.db.query<Product>(`SELECT ${COLUMNS} FROM products ORDER BY popularity DESC, id LIMIT $1`, [limit]);
+    return this.db.query<Product>(
+      `SELECT ${COLUMNS} FROM products ORDER BY popularity DESC, id LIMIT $1`,
+      [limit],
+    );
   }
 
   /** Changes the given fields; undefined when there is no such product. */
-  async update(id: number, changes: { name?: string; priceCents?: number }): Promise<Product | undefined> {
+  async update(
+    id: number,
+    changes: { name?: string; priceCents?: number },
+  ): Promise<Product | undefined> {
     const rows = await this.db.query<Product>(
       `UPDATE products SET name = COALESCE($2, name), price_cents = COALESCE($3, price_cents)
        WHERE id = $1 RETURNING ${COLUMNS}`,

@@ -33,6 +33,10 @@ export class CacheStatsController {
     // saved. The warm-up's query counts against the savings (it was spent to make them), and
     // requests rejected before touching the database are not counted as served. Clamped at 0:
     // right after boot the warm-up query can exceed the requests answered so far.
-    return { enabled: this.config.cacheEnabled, ...this.cache.stats(), database: { queries, requestsServed, queriesAvoided: Math.max(0, requestsServed - queries) } };
+    return {
+      enabled: this.config.cacheEnabled,
+      ...this.cache.stats(),
+      database: { queries, requestsServed, queriesAvoided: Math.max(0, requestsServed - queries) },
+    };
   }
 }

@@ -20,7 +20,9 @@ export class StoreSettingsService {
   /** The settings: one query on a miss, then served from the `config` cache for its 10 minutes. */
   get(): Promise<StoreSettings> {
     return this.cache.getOrSet('store', async () => {
-      const rows = await this.db.query<{ key: string; value: string }>('SELECT key, value FROM settings');
+      const rows = await this.db.query<{ key: string; value: string }>(
+        'SELECT key, value FROM settings',
+      );
       const settings = new Map(rows.map((row) => [row.key, row.value]));
       return {
         currency: settings.get('currency') ?? 'EUR',

@@ -16,7 +16,8 @@ export class DemoProcess {
     private readonly child: ChildProcess,
   ) {
     const capture = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.output.push(line);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') this.output.push(line);
       if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
     };
     child.stdout?.on('data', capture);
@@ -27,8 +28,16 @@ export class DemoProcess {
       child.on('message', (message: { type?: string; url?: string }) => {
         if (message?.type === 'listening' && typeof message.url === 'string') resolve(message.url);
       });
-      child.once('exit', (code, signal) => reject(new Error(`${label}: the demo exited before listening (${signal ?? `exit code ${code}`})\n${this.tail()}`)));
-      child.once('error', (err) => reject(new Error(`${label}: could not start the demo: ${err.message}`)));
+      child.once('exit', (code, signal) =>
+        reject(
+          new Error(
+            `${label}: the demo exited before listening (${signal ?? `exit code ${code}`})\n${this.tail()}`,
+          ),
+        ),
+      );
+      child.once('error', (err) =>
+        reject(new Error(`${label}: could not start the demo: ${err.message}`)),
+      );
     });
     this.ready.catch(() => undefined);
   }
@@ -44,7 +53,10 @@ export class DemoProcess {
 
   /** The last lines the demo logged, for error messages. */
   tail(lines = 30): string {
-    return this.output.slice(-lines).map((line) => `  | ${line}`).join('\n');
+    return this.output
+      .slice(-lines)
+      .map((line) => `  | ${line}`)
+      .join('\n');
   }
 
   /** Synchronous last resort (process 'exit' handler): SIGKILL if still running. */
@@ -58,7 +70,9 @@ export class DemoProcess {
     const exited = once(this.child, 'exit');
     this.child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    const timeout = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)),
+    );
     if ((await Promise.race([exited, timeout])) === 'timeout') {
       this.child.kill('SIGKILL');
       await exited;

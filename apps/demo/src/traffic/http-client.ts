@@ -21,7 +21,12 @@ export class HttpClient {
   }
 
   /** Sends one request, reads the whole response, resolves to its status code. */
-  request(method: string, path: string, body: string | undefined, signal: AbortSignal): Promise<number> {
+  request(
+    method: string,
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
@@ -32,7 +37,10 @@ export class HttpClient {
           agent: this.agent,
           signal,
           timeout: this.timeoutMs,
-          headers: body === undefined ? undefined : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers:
+            body === undefined
+              ? undefined
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         },
         (res) => {
           res.on('error', reject);

@@ -24,10 +24,19 @@ export interface Options {
 /** A wrong command line: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
-function integerOption(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+function integerOption(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(
+      `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   return n;
 }
 
@@ -40,8 +49,13 @@ function loopbackBase(value: string): string {
     throw new UsageError(`--url ${JSON.stringify(value)} is not a URL`);
   }
   const host = url.hostname;
-  if (url.protocol !== 'http:' || !(host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
-    throw new UsageError(`--url must be http:// on the loopback interface (127.0.0.1, localhost, [::1]), got ${value}`);
+  if (
+    url.protocol !== 'http:' ||
+    !(host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))
+  ) {
+    throw new UsageError(
+      `--url must be http:// on the loopback interface (127.0.0.1, localhost, [::1]), got ${value}`,
+    );
   }
   return url.origin;
 }
@@ -62,7 +76,10 @@ export function parseOptions(argv: string[]): Options | undefined {
     },
   });
   if (values.help) return undefined;
-  if (values.compare && values.url === undefined) throw new UsageError('--compare goes with --url (without --url both instances are started and compared anyway)');
+  if (values.compare && values.url === undefined)
+    throw new UsageError(
+      '--compare goes with --url (without --url both instances are started and compared anyway)',
+    );
   return {
     requests: integerOption(values.requests, 'requests', 10_000, 1, 1_000_000),
     concurrency: integerOption(values.concurrency, 'concurrency', 16, 1, 256),

@@ -43,6 +43,8 @@ export class Progress {
     const width = 30;
     const ratio = this.total / (this.perTarget * this.labels.length);
     const filled = Math.round(ratio * width);
-    process.stderr.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}%  ${this.counts()}`);
+    process.stderr.write(
+      `\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}%  ${this.counts()}`,
+    );
   }
 }

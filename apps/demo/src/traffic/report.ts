@@ -32,10 +32,20 @@ const COLUMNS: ReadonlyArray<[string, (r: RunResult) => string]> = [
 
 /** A plain-text table, one row per run (first column left-aligned, the others right-aligned). */
 export function formatTable(results: readonly RunResult[]): string {
-  const rows = [COLUMNS.map(([title]) => title), ...results.map((r) => COLUMNS.map(([, cell]) => cell(r)))];
+  const rows = [
+    COLUMNS.map(([title]) => title),
+    ...results.map((r) => COLUMNS.map(([, cell]) => cell(r))),
+  ];
   const widths = COLUMNS.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+  const line = (row: string[]) =>
+    row
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ');
+  return [
+    line(rows[0]!),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.slice(1).map(line),
+  ].join('\n');
 }
 
 /** The comparison line: database load reduction and p50 speed-up of `on` over `off`. */

@@ -54,20 +54,33 @@ export function planWorkload(count: number, seed = 1): PlannedRequest[] {
         plan.push({ kind, method: 'GET', path: `/products/${product()}` });
         break;
       case 'product-page':
-        plan.push({ kind, method: 'GET', path: `/products?category=${CATEGORIES[categoryRank(random) - 1]}&page=${pageRank(random)}` });
+        plan.push({
+          kind,
+          method: 'GET',
+          path: `/products?category=${CATEGORIES[categoryRank(random) - 1]}&page=${pageRank(random)}`,
+        });
         break;
       case 'user-orders':
         plan.push({ kind, method: 'GET', path: `/users/${userRank(random)}/orders` });
         break;
       case 'update-product':
-        plan.push({ kind, method: 'PUT', path: `/products/${product()}`, body: JSON.stringify({ priceCents: randomInt(random, 2, 200) * 100 - 1 }) });
+        plan.push({
+          kind,
+          method: 'PUT',
+          path: `/products/${product()}`,
+          body: JSON.stringify({ priceCents: randomInt(random, 2, 200) * 100 - 1 }),
+        });
         break;
       case 'create-order':
         plan.push({
           kind,
           method: 'POST',
           path: '/orders',
-          body: JSON.stringify({ userId: userRank(random), productId: product(), quantity: randomInt(random, 1, 3) }),
+          body: JSON.stringify({
+            userId: userRank(random),
+            productId: product(),
+            quantity: randomInt(random, 1, 3),
+          }),
         });
         break;
     }

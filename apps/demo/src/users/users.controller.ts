@@ -1,4 +1,11 @@
-import { Controller, Get, Injectable, NotFoundException, Param, ParseIntPipe } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+} from '@nestjs/common';
 import { Cached } from 'nest-tiered-cache';
 import { Database } from '../database/database.js';
 

@@ -29,7 +29,12 @@ export class CatalogueWarmup implements OnApplicationBootstrap {
     const popular = await this.products.mostPopular(WARM_UP_PRODUCTS);
     // Same key, TTL and tags as the route's @Cached, so a warmed entry is what the route would have stored.
     await this.cache.warm(
-      popular.map((product) => ({ key: `product:${product.id}`, load: () => product, ttl: '5m', tags: ['products'] })),
+      popular.map((product) => ({
+        key: `product:${product.id}`,
+        load: () => product,
+        ttl: '5m',
+        tags: ['products'],
+      })),
       { concurrency: 16 },
     );
   }

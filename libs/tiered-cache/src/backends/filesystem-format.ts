@@ -38,7 +38,10 @@ export function entryFileName(key: string): string {
 export function encodeFile(key: string, envelope: Buffer): Buffer {
   const keyBytes = Buffer.from(key, 'utf8');
   if (keyBytes.length > MAX_FILE_KEY_BYTES) {
-    throw new CacheError(CacheErrorCode.E_INVALID_KEY, `a key is longer than ${MAX_FILE_KEY_BYTES} bytes`);
+    throw new CacheError(
+      CacheErrorCode.E_INVALID_KEY,
+      `a key is longer than ${MAX_FILE_KEY_BYTES} bytes`,
+    );
   }
   const out = Buffer.allocUnsafe(FILE_PREFIX_BYTES + keyBytes.length + envelope.length);
   FILE_MAGIC.copy(out, 0);

@@ -65,7 +65,10 @@ describe('FilesystemBackend', () => {
     const backend = await open();
     const value = {
       when: new Date('2024-05-06T07:08:09.010Z'),
-      map: new Map<string, unknown>([['a', 1], ['b', { c: [1, 2, 3] }]]),
+      map: new Map<string, unknown>([
+        ['a', 1],
+        ['b', { c: [1, 2, 3] }],
+      ]),
       nested: { deep: { list: [{ x: 'y' }, null, true] } },
       buf: Buffer.from([0, 1, 2, 255]),
     };
@@ -73,7 +76,12 @@ describe('FilesystemBackend', () => {
     await backend.set('ns:plain', entry({ a: 1, b: ['x'] }), 10_000);
 
     const got = await backend.get('ns:rich');
-    expect(got).toEqual({ value, expiresAt: now + 5000, staleUntil: now + 5000, tags: ['ns:t1', 'ns:t2'] });
+    expect(got).toEqual({
+      value,
+      expiresAt: now + 5000,
+      staleUntil: now + 5000,
+      tags: ['ns:t1', 'ns:t2'],
+    });
     const gotValue = got!.value as typeof value;
     // V8 deserializes in Node's own realm, not Jest's: check the kinds with util.types.
     expect(types.isDate(gotValue.when)).toBe(true);
@@ -107,7 +115,8 @@ describe('FilesystemBackend', () => {
 
   it('deletes by glob, taking an escaped * literally', async () => {
     const backend = await open();
-    for (const key of ['ns:star*', 'ns:starX', 'ns:star*x', 'ns:other']) await backend.set(key, entry(key), 10_000);
+    for (const key of ['ns:star*', 'ns:starX', 'ns:star*x', 'ns:other'])
+      await backend.set(key, entry(key), 10_000);
 
     expect(await backend.deletePattern('ns:star\\*')).toBe(1);
     expect(await backend.get('ns:star*')).toBeUndefined();
@@ -152,7 +161,12 @@ describe('FilesystemBackend', () => {
     await first.set('persist', entry({ kept: true }, 60_000, ['t']), 60_000);
     await first.close();
     const second = await open();
-    expect(await second.get('persist')).toEqual({ value: { kept: true }, expiresAt: now + 60_000, staleUntil: now + 60_000, tags: ['t'] });
+    expect(await second.get('persist')).toEqual({
+      value: { kept: true },
+      expiresAt: now + 60_000,
+      staleUntil: now + 60_000,
+      tags: ['t'],
+    });
     expect(second.size()).toBe(1);
   });
 
@@ -200,7 +214,9 @@ describe('FilesystemBackend', () => {
 
   it('refuses an entry larger than maxEntryBytes without writing it', async () => {
     const backend = await open({ maxEntryBytes: 100 });
-    expect(await codeOf(backend.set('huge', entry('x'.repeat(500)), 10_000))).toBe(CacheErrorCode.E_ENTRY_TOO_LARGE);
+    expect(await codeOf(backend.set('huge', entry('x'.repeat(500)), 10_000))).toBe(
+      CacheErrorCode.E_ENTRY_TOO_LARGE,
+    );
     expect(files()).toEqual([]);
   });
 
@@ -240,7 +256,8 @@ describe('FilesystemBackend', () => {
     for (let i = 0; i < 11; i++) await backend.set(`w${i}`, entry(i, 10_000 + i * 1000), 10_000);
     // The prune is scheduled off the request path: yield to the event loop until it has run.
     const deadline = Date.now() + 5000;
-    while (backend.size() !== 3 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    while (backend.size() !== 3 && Date.now() < deadline)
+      await new Promise((resolve) => setImmediate(resolve));
     expect(backend.size()).toBe(3);
     expect(files()).toHaveLength(3);
     for (let i = 8; i < 11; i++) expect((await backend.get(`w${i}`))?.value).toBe(i);
@@ -266,14 +283,19 @@ describe('FilesystemBackend', () => {
 
   it('leaves no temp file behind after writes', async () => {
     const backend = await open();
-    await Promise.all(Array.from({ length: 20 }, (_, i) => backend.set(`key${i}`, entry({ i }), 10_000)));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => backend.set(`key${i}`, entry({ i }), 10_000)),
+    );
     expect(files().filter((name) => !name.endsWith('.entry'))).toEqual([]);
     expect(files()).toHaveLength(20);
   });
 
   it('leaves a valid entry after concurrent writes of one key', async () => {
     const backend = await open();
-    const values = Array.from({ length: 50 }, (_, i) => ({ writer: i, payload: 'p'.repeat(1000 + i) }));
+    const values = Array.from({ length: 50 }, (_, i) => ({
+      writer: i,
+      payload: 'p'.repeat(1000 + i),
+    }));
     await Promise.all(values.map((value) => backend.set('contended', entry(value), 10_000)));
     const got = await backend.get('contended');
     expect(values).toContainEqual(got?.value);
@@ -301,7 +323,14 @@ describe('FilesystemBackend', () => {
 
   it('keeps every key, unicode or path-like, inside the directory', async () => {
     const backend = await open();
-    const keys = ['ns:clé-🔑-ключ', '../escape-ntc', '../../etc/passwd', '../x-ntc', '/abs/path', 'a/b\\c\0d'];
+    const keys = [
+      'ns:clé-🔑-ключ',
+      '../escape-ntc',
+      '../../etc/passwd',
+      '../x-ntc',
+      '/abs/path',
+      'a/b\\c\0d',
+    ];
     for (const key of keys) await backend.set(key, entry(key), 10_000);
     for (const key of keys) expect((await backend.get(key))?.value).toBe(key);
     expect(files()).toHaveLength(keys.length);

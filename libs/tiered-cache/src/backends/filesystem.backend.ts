@@ -6,10 +6,22 @@ import { performance } from 'node:perf_hooks';
 import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { globToRegExp, isLiteralGlob } from '../keys/glob.js';
-import { decodeEntry, encodeEntry, readEntryHeader, type EntryHeader } from '../serialization/entry-codec.js';
 import {
-  ENTRY_SUFFIX, FILE_PREFIX_BYTES, MAX_FILE_KEY_BYTES, PROBE_PREFIX, TEMP_PREFIX,
-  encodeFile, entryFileName, fileCorrupt, parseFile,
+  decodeEntry,
+  encodeEntry,
+  readEntryHeader,
+  type EntryHeader,
+} from '../serialization/entry-codec.js';
+import {
+  ENTRY_SUFFIX,
+  FILE_PREFIX_BYTES,
+  MAX_FILE_KEY_BYTES,
+  PROBE_PREFIX,
+  TEMP_PREFIX,
+  encodeFile,
+  entryFileName,
+  fileCorrupt,
+  parseFile,
 } from './filesystem-format.js';
 
 /** Options of {@link FilesystemBackend}. */
@@ -80,9 +92,11 @@ export class FilesystemBackend implements CacheBackend {
     const keyBytes = Buffer.from(key, 'utf8');
     let bytes: Buffer | undefined;
     try {
-      bytes = (await this.readBytes(name, FILE_PREFIX_BYTES + keyBytes.length + this.maxEntryBytes))?.buf;
+      bytes = (await this.readBytes(name, FILE_PREFIX_BYTES + keyBytes.length + this.maxEntryBytes))
+        ?.buf;
     } catch (err) {
-      if (!isCorrupt(err)) throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem read failed');
+      if (!isCorrupt(err))
+        throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem read failed');
       await this.unlinkQuietly(name);
       throw err;
     }
@@ -109,7 +123,10 @@ export class FilesystemBackend implements CacheBackend {
       );
     }
     const bytes = encodeFile(key, envelope);
-    const temp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${this.tempCounter++}-${randomBytes(6).toString('hex')}`);
+    const temp = join(
+      this.dir,
+      `${TEMP_PREFIX}${process.pid}-${this.tempCounter++}-${randomBytes(6).toString('hex')}`,
+    );
     try {
       await writeFile(temp, bytes, { flag: 'wx', mode: 0o600 });
       await rename(temp, join(this.dir, entryFileName(key)));
@@ -130,7 +147,8 @@ export class FilesystemBackend implements CacheBackend {
         failure ??= err;
       }
     });
-    if (failure !== undefined) throw toCacheError(failure, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
+    if (failure !== undefined)
+      throw toCacheError(failure, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
     return count;
   }
 
@@ -156,7 +174,8 @@ export class FilesystemBackend implements CacheBackend {
     const payload = randomBytes(16);
     try {
       await writeFile(probe, payload, { flag: 'wx', mode: 0o600 });
-      if (!(await readFile(probe)).equals(payload)) throw new Error('probe file read back different bytes');
+      if (!(await readFile(probe)).equals(payload))
+        throw new Error('probe file read back different bytes');
       await unlink(probe);
     } catch (err) {
       await unlink(probe).catch(() => undefined);
@@ -187,7 +206,10 @@ export class FilesystemBackend implements CacheBackend {
     if (this.scheduled !== undefined) clearTimeout(this.scheduled);
     this.scheduled = undefined;
     while (this.pruning !== undefined) await this.pruning;
-    const run = this.runPrune().catch((): PruneResult => ({ removed: 0, remaining: this.lastCount ?? 0 }));
+    const run = this.runPrune().catch((): PruneResult => ({
+      removed: 0,
+      remaining: this.lastCount ?? 0,
+    }));
     this.pruning = run;
     try {
       return await run;
@@ -260,16 +282,22 @@ export class FilesystemBackend implements CacheBackend {
     }
     const removed = new Set<string>();
     let failure: unknown;
-    await forEachLimit(names.filter((name) => name.endsWith(ENTRY_SUFFIX)), SCAN_CONCURRENCY, async (name) => {
-      try {
-        const head = await this.readHead(name);
-        if (head !== undefined && match(head) && (await this.unlinkFile(name))) removed.add(head.key);
-      } catch (err) {
-        if (isCorrupt(err)) await this.unlinkQuietly(name);
-        else failure ??= err;
-      }
-    });
-    if (failure !== undefined) throw toCacheError(failure, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
+    await forEachLimit(
+      names.filter((name) => name.endsWith(ENTRY_SUFFIX)),
+      SCAN_CONCURRENCY,
+      async (name) => {
+        try {
+          const head = await this.readHead(name);
+          if (head !== undefined && match(head) && (await this.unlinkFile(name)))
+            removed.add(head.key);
+        } catch (err) {
+          if (isCorrupt(err)) await this.unlinkQuietly(name);
+          else failure ??= err;
+        }
+      },
+    );
+    if (failure !== undefined)
+      throw toCacheError(failure, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
     return removed.size;
   }
 
@@ -289,14 +317,21 @@ export class FilesystemBackend implements CacheBackend {
 
   private parseHead(buf: Buffer): FileHead {
     const { keyBytes, envelope } = parseFile(buf);
-    return { key: keyBytes.toString('utf8'), header: readEntryHeader(envelope, this.maxEntryBytes) };
+    return {
+      key: keyBytes.toString('utf8'),
+      header: readEntryHeader(envelope, this.maxEntryBytes),
+    };
   }
 
   /**
    * Reads a file (or its first `headBytes`) from one open handle; `undefined` when it does not
    * exist. A file larger than `limit` is corrupt, and is never read.
    */
-  private async readBytes(name: string, limit: number, headBytes = Infinity): Promise<{ buf: Buffer; complete: boolean } | undefined> {
+  private async readBytes(
+    name: string,
+    limit: number,
+    headBytes = Infinity,
+  ): Promise<{ buf: Buffer; complete: boolean } | undefined> {
     let handle;
     try {
       handle = await open(join(this.dir, name), 'r');
@@ -345,7 +380,11 @@ function isCorrupt(err: unknown): boolean {
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time; `fn` must not reject. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) await fn(items[next++]!);

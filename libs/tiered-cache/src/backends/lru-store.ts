@@ -13,7 +13,11 @@ export class LruStore<S extends object> {
   /** The tags of each tagged key (untagged keys are absent). */
   private readonly tagsOfKey = new Map<string, readonly string[]>();
 
-  constructor(options: { maxEntries: number; maxBytes?: number; sizeOf?: (stored: S, key: string) => number }) {
+  constructor(options: {
+    maxEntries: number;
+    maxBytes?: number;
+    sizeOf?: (stored: S, key: string) => number;
+  }) {
     this.lru = new LRUCache<string, S>({
       max: options.maxEntries,
       ...(options.maxBytes !== undefined && options.sizeOf !== undefined

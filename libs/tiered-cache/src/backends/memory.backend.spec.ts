@@ -4,11 +4,19 @@ import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { MemoryNoSerializerBackend } from './memory-no-serializer.backend.js';
 import { MemoryBackend } from './memory.backend.js';
 
-const entry = (value: unknown, tags: string[] = []): CacheEntry => ({ value, expiresAt: 1e15, staleUntil: 1e15, tags });
+const entry = (value: unknown, tags: string[] = []): CacheEntry => ({
+  value,
+  expiresAt: 1e15,
+  staleUntil: 1e15,
+  tags,
+});
 
 describe('memory backends', () => {
   it('evicts the least recently used entry beyond maxEntries', () => {
-    for (const backend of [new MemoryBackend({ maxEntries: 3 }), new MemoryNoSerializerBackend({ maxEntries: 3 })]) {
+    for (const backend of [
+      new MemoryBackend({ maxEntries: 3 }),
+      new MemoryNoSerializerBackend({ maxEntries: 3 }),
+    ]) {
       backend.set('a', entry(1), 60_000);
       backend.set('b', entry(2), 60_000);
       backend.set('c', entry(3), 60_000);
@@ -43,7 +51,9 @@ describe('memory backends', () => {
 
   it('reports a value it cannot serialize, storing nothing', () => {
     const backend = new MemoryBackend({ maxEntries: 10 });
-    expect(() => backend.set('fn', entry({ run: () => 1 }), 60_000)).toThrow(expect.objectContaining({ code: 'E_UNSERIALIZABLE' }));
+    expect(() => backend.set('fn', entry({ run: () => 1 }), 60_000)).toThrow(
+      expect.objectContaining({ code: 'E_UNSERIALIZABLE' }),
+    );
     expect(backend.get('fn')).toBeUndefined();
     const raw = new MemoryNoSerializerBackend({ maxEntries: 10 });
     const value = { run: () => 1 };

@@ -44,7 +44,10 @@ export class MemoryBackend implements CacheBackend {
     const bytes = encodeEntry(entry);
     this.store.set(key, bytes, entry.tags, ttlMs);
     if (this.store.get(key) === undefined && ttlMs > 0) {
-      throw new CacheError(CacheErrorCode.E_ENTRY_TOO_LARGE, `entry of ${bytes.length} bytes exceeds the memory tier's maxBytes`);
+      throw new CacheError(
+        CacheErrorCode.E_ENTRY_TOO_LARGE,
+        `entry of ${bytes.length} bytes exceeds the memory tier's maxBytes`,
+      );
     }
   }
 

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { RedisConnection } from './redis-connection.js';
 import { RedisBackend, type RedisBackendOptions } from './redis.backend.js';
-import { DELETE_AND_BUMP, READ_VERSION, RELEASE_LEASE, runScript, SET_IF_VERSION } from './redis-scripts.js';
+import {
+  DELETE_AND_BUMP,
+  READ_VERSION,
+  RELEASE_LEASE,
+  runScript,
+  SET_IF_VERSION,
+} from './redis-scripts.js';
 
 /** Prefix of lease keys: `__lease:<key>`. */
 export const LEASE_PREFIX = '__lease:';
@@ -50,15 +56,22 @@ export class RedisAtomicBackend extends RedisBackend {
 
   /** Reads the version snapshot to pass to {@link setIfVersion} once the value is computed. */
   async readVersion(key: string): Promise<WriteVersion> {
-    const [version, epoch] = (await runScript(this.client, READ_VERSION, [VERSION_PREFIX + key, EPOCH_KEY], [])) as [
-      string,
-      string,
-    ];
+    const [version, epoch] = (await runScript(
+      this.client,
+      READ_VERSION,
+      [VERSION_PREFIX + key, EPOCH_KEY],
+      [],
+    )) as [string, string];
     return `${version}|${epoch}`;
   }
 
   /** Writes the entry only if nothing invalidated `key` since `version` was read; resolves to whether it did. */
-  async setIfVersion(key: string, entry: CacheEntry, ttlMs: number, version: WriteVersion): Promise<boolean> {
+  async setIfVersion(
+    key: string,
+    entry: CacheEntry,
+    ttlMs: number,
+    version: WriteVersion,
+  ): Promise<boolean> {
     const bytes = this.encode(entry);
     const cut = version.indexOf('|');
     await this.addTags(key, entry.tags, ttlMs);
@@ -77,7 +90,12 @@ export class RedisAtomicBackend extends RedisBackend {
     for (let i = 0; i < keys.length; i += 250) {
       const pairs: string[] = [];
       for (const key of keys.slice(i, i + 250)) pairs.push(key, VERSION_PREFIX + key);
-      removed += Number(await this.step(runScript(this.client, DELETE_AND_BUMP, pairs, [VERSION_TTL_MS]), 'DELETE_AND_BUMP'));
+      removed += Number(
+        await this.step(
+          runScript(this.client, DELETE_AND_BUMP, pairs, [VERSION_TTL_MS]),
+          'DELETE_AND_BUMP',
+        ),
+      );
     }
     return removed;
   }

@@ -45,7 +45,11 @@ export function openRedisConnection(options: RedisTierOptions): RedisConnection 
     return { client, owned: true };
   }
   if (options.sentinel !== undefined) {
-    const client = new Redis({ ...base, sentinels: options.sentinel.sentinels, name: options.sentinel.name });
+    const client = new Redis({
+      ...base,
+      sentinels: options.sentinel.sentinels,
+      name: options.sentinel.name,
+    });
     return { client, owned: true };
   }
   return { client: new Redis(options.url!, base), owned: true };
@@ -83,7 +87,11 @@ export async function scanKeys(
   for (const node of nodes) {
     let cursor = '0';
     do {
-      const [next, keys] = await withDeadline(node.scan(cursor, 'MATCH', match, 'COUNT', count), stepTimeoutMs, 'Redis SCAN');
+      const [next, keys] = await withDeadline(
+        node.scan(cursor, 'MATCH', match, 'COUNT', count),
+        stepTimeoutMs,
+        'Redis SCAN',
+      );
       cursor = next;
       if (keys.length > 0) await onBatch(keys);
     } while (cursor !== '0');

@@ -64,9 +64,14 @@ export class RedisBackend implements CacheBackend {
 
   async deletePattern(glob: string): Promise<number> {
     let removed = 0;
-    await scanKeys(this.client, glob, async (keys) => {
-      removed += await this.delete(keys);
-    }, this.options.commandTimeoutMs);
+    await scanKeys(
+      this.client,
+      glob,
+      async (keys) => {
+        removed += await this.delete(keys);
+      },
+      this.options.commandTimeoutMs,
+    );
     return removed;
   }
 
@@ -76,7 +81,10 @@ export class RedisBackend implements CacheBackend {
     for (const tagKey of tagKeys) {
       let cursor = '0';
       do {
-        const [next, batch] = await this.step(this.client.sscan(tagKey, cursor, 'COUNT', 1000), 'SSCAN');
+        const [next, batch] = await this.step(
+          this.client.sscan(tagKey, cursor, 'COUNT', 1000),
+          'SSCAN',
+        );
         cursor = next;
         for (const key of batch) members.add(key);
       } while (cursor !== '0');
@@ -89,9 +97,14 @@ export class RedisBackend implements CacheBackend {
   async clear(prefix: string): Promise<void> {
     const escaped = escapeGlob(prefix);
     await this.deletePattern(`${escaped}*`);
-    await scanKeys(this.client, `${TAG_SET_PREFIX}${escaped}*`, async (keys) => {
-      await this.unlink(keys);
-    }, this.options.commandTimeoutMs);
+    await scanKeys(
+      this.client,
+      `${TAG_SET_PREFIX}${escaped}*`,
+      async (keys) => {
+        await this.unlink(keys);
+      },
+      this.options.commandTimeoutMs,
+    );
   }
 
   async ping(): Promise<number> {
@@ -133,14 +146,19 @@ export class RedisBackend implements CacheBackend {
   /** Indexes a key under its tags before the key itself is written, so no tagged key escapes a tag delete. */
   protected async addTags(key: string, tags: readonly string[], ttlMs: number): Promise<void> {
     if (tags.length === 0) return;
-    await Promise.all(tags.map((tag) => runScript(this.client, TAG_ADD, [TAG_SET_PREFIX + tag], [key, ttlMs])));
+    await Promise.all(
+      tags.map((tag) => runScript(this.client, TAG_ADD, [TAG_SET_PREFIX + tag], [key, ttlMs])),
+    );
   }
 
   /** UNLINKs keys in batches: one command per batch on a single node, one per key on a cluster. */
   protected async unlink(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
     if (this.isCluster) {
-      const counts = await this.step(Promise.all(keys.map((key) => this.client.unlink(key))), 'UNLINK');
+      const counts = await this.step(
+        Promise.all(keys.map((key) => this.client.unlink(key))),
+        'UNLINK',
+      );
       return counts.reduce((a, b) => a + b, 0);
     }
     let removed = 0;

@@ -11,7 +11,13 @@ export interface CacheEventMap {
   /** A value was written. */
   set: { cache: string; key: string };
   /** An invalidation: keys, a pattern, tags, or a whole namespace. */
-  delete: { cache: string; keys?: readonly string[]; pattern?: string; tags?: readonly string[]; prefix?: string };
+  delete: {
+    cache: string;
+    keys?: readonly string[];
+    pattern?: string;
+    tags?: readonly string[];
+    prefix?: string;
+  };
   /** A tier failed (counted, and served around). Never carries a value. */
   error: { tier: TierRole; backend: string; code: string };
 }
@@ -26,9 +32,23 @@ type Listener<E extends CacheEventName> = (event: CacheEventMap[E]) => void;
  * event object only when someone listens. A listener that throws is isolated from the cache.
  */
 export class CacheEvents {
-  private readonly listeners: { [E in CacheEventName]: Array<Listener<E>> } = { hit: [], miss: [], stale: [], set: [], delete: [], error: [] };
+  private readonly listeners: { [E in CacheEventName]: Array<Listener<E>> } = {
+    hit: [],
+    miss: [],
+    stale: [],
+    set: [],
+    delete: [],
+    error: [],
+  };
   /** Per event, whether anyone listens. */
-  readonly active: Record<CacheEventName, boolean> = { hit: false, miss: false, stale: false, set: false, delete: false, error: false };
+  readonly active: Record<CacheEventName, boolean> = {
+    hit: false,
+    miss: false,
+    stale: false,
+    set: false,
+    delete: false,
+    error: false,
+  };
 
   /** Subscribes; returns the unsubscribe function. */
   on<E extends CacheEventName>(event: E, listener: Listener<E>): () => void {

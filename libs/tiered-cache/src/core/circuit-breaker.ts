@@ -46,7 +46,10 @@ export class CircuitBreaker {
   /** Records a failed call. */
   failure(cause: unknown): void {
     this.failures++;
-    if (this.state === 'half-open' || (this.state === 'closed' && this.failures >= this.options.threshold)) {
+    if (
+      this.state === 'half-open' ||
+      (this.state === 'closed' && this.failures >= this.options.threshold)
+    ) {
       const wasClosed = this.state === 'closed';
       this.state = 'open';
       this.openedAt = this.options.clock();

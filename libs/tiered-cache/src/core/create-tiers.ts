@@ -1,6 +1,9 @@
 import type { LoggerService } from '@nestjs/common';
 import type { CacheBackend } from '../interfaces/cache-backend.interface.js';
-import type { RedisTierOptions, TierOptions } from '../interfaces/cache-module-options.interface.js';
+import type {
+  RedisTierOptions,
+  TierOptions,
+} from '../interfaces/cache-module-options.interface.js';
 import { MemoryNoSerializerBackend } from '../backends/memory-no-serializer.backend.js';
 import { MemoryBackend } from '../backends/memory.backend.js';
 import { NullBackend } from '../backends/null.backend.js';
@@ -22,18 +25,30 @@ const DEFAULT_LOCAL_TIMEOUT_MS = 1_000;
  * imported only when a Redis tier is configured (ioredis is an optional peer), and bootstrap waits
  * at most `connectTimeout` for it: a Redis that is down is logged and served around, not fatal.
  */
-export async function createTieredCache(options: ResolvedCacheOptions, logger: LoggerService): Promise<TieredCache> {
-  const build = async (tierOptions: TierOptions | undefined, role: TierRole): Promise<Tier | undefined> => {
+export async function createTieredCache(
+  options: ResolvedCacheOptions,
+  logger: LoggerService,
+): Promise<TieredCache> {
+  const build = async (
+    tierOptions: TierOptions | undefined,
+    role: TierRole,
+  ): Promise<Tier | undefined> => {
     if (tierOptions === undefined) return undefined;
-    const backend = options.enabled ? await createBackend(tierOptions, role, options, logger) : new NullBackend();
-    const timeoutMs = tierOptions.timeout === undefined
-      ? (role === 'shared' ? DEFAULT_SHARED_TIMEOUT_MS : DEFAULT_LOCAL_TIMEOUT_MS)
-      : parseDuration(tierOptions.timeout, `${role}.timeout`);
+    const backend = options.enabled
+      ? await createBackend(tierOptions, role, options, logger)
+      : new NullBackend();
+    const timeoutMs =
+      tierOptions.timeout === undefined
+        ? role === 'shared'
+          ? DEFAULT_SHARED_TIMEOUT_MS
+          : DEFAULT_LOCAL_TIMEOUT_MS
+        : parseDuration(tierOptions.timeout, `${role}.timeout`);
     return new Tier(
       {
         role,
         backend,
-        maxTtlMs: tierOptions.ttl === undefined ? undefined : parseDuration(tierOptions.ttl, `${role}.ttl`),
+        maxTtlMs:
+          tierOptions.ttl === undefined ? undefined : parseDuration(tierOptions.ttl, `${role}.ttl`),
         timeoutMs,
         required: tierOptions.required ?? true,
         prefix: options.namespace + KEY_SEPARATOR,
@@ -61,7 +76,10 @@ async function createBackend(
 ): Promise<CacheBackend> {
   switch (tier.backend) {
     case 'memory':
-      return new MemoryBackend({ maxEntries: tier.maxEntries ?? DEFAULT_MAX_ENTRIES, ...(tier.maxBytes === undefined ? {} : { maxBytes: tier.maxBytes }) });
+      return new MemoryBackend({
+        maxEntries: tier.maxEntries ?? DEFAULT_MAX_ENTRIES,
+        ...(tier.maxBytes === undefined ? {} : { maxBytes: tier.maxBytes }),
+      });
     case 'memory-no-serializer':
       return new MemoryNoSerializerBackend({ maxEntries: tier.maxEntries ?? DEFAULT_MAX_ENTRIES });
     case 'null':
@@ -72,12 +90,18 @@ async function createBackend(
         return new FilesystemBackend({
           dir: tier.dir,
           maxEntries: tier.maxEntries ?? DEFAULT_MAX_ENTRIES,
-          pruneIntervalMs: tier.pruneInterval === undefined ? 60_000 : parseDuration(tier.pruneInterval, `${role}.pruneInterval`),
+          pruneIntervalMs:
+            tier.pruneInterval === undefined
+              ? 60_000
+              : parseDuration(tier.pruneInterval, `${role}.pruneInterval`),
           maxEntryBytes: tier.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
           clock: options.clock,
         });
       } catch (err) {
-        throw invalidOption(`${role}.dir`, `${JSON.stringify(tier.dir)} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+        throw invalidOption(
+          `${role}.dir`,
+          `${JSON.stringify(tier.dir)} cannot be used: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
     case 'redis':
@@ -92,20 +116,36 @@ async function createBackend(
   }
 }
 
-async function createRedisBackend(tier: RedisTierOptions, role: TierRole, logger: LoggerService): Promise<CacheBackend> {
+async function createRedisBackend(
+  tier: RedisTierOptions,
+  role: TierRole,
+  logger: LoggerService,
+): Promise<CacheBackend> {
   // One after the other: concurrent dynamic imports of one graph trip up some ESM loaders (Jest's).
   const { openRedisConnection, waitUntilReady } = await import('../backends/redis-connection.js');
   const { RedisBackend } = await import('../backends/redis.backend.js');
   const { RedisAtomicBackend } = await import('../backends/redis-atomic.backend.js');
-  const timeoutMs = tier.timeout === undefined ? DEFAULT_SHARED_TIMEOUT_MS : parseDuration(tier.timeout, `${role}.timeout`);
+  const timeoutMs =
+    tier.timeout === undefined
+      ? DEFAULT_SHARED_TIMEOUT_MS
+      : parseDuration(tier.timeout, `${role}.timeout`);
   const connection = openRedisConnection(tier);
-  const backendOptions = { maxEntryBytes: tier.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES, commandTimeoutMs: timeoutMs };
-  const backend = tier.backend === 'redis-atomic'
-    ? new RedisAtomicBackend(connection, backendOptions)
-    : new RedisBackend(connection, backendOptions);
-  const connectTimeoutMs = tier.connectTimeout === undefined ? 2_000 : parseDuration(tier.connectTimeout, `${role}.connectTimeout`);
+  const backendOptions = {
+    maxEntryBytes: tier.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
+    commandTimeoutMs: timeoutMs,
+  };
+  const backend =
+    tier.backend === 'redis-atomic'
+      ? new RedisAtomicBackend(connection, backendOptions)
+      : new RedisBackend(connection, backendOptions);
+  const connectTimeoutMs =
+    tier.connectTimeout === undefined
+      ? 2_000
+      : parseDuration(tier.connectTimeout, `${role}.connectTimeout`);
   if (!(await waitUntilReady(connection.client, connectTimeoutMs))) {
-    logger.warn(`${role} tier (${backend.name}) is not reachable yet; serving without it until it connects`);
+    logger.warn(
+      `${role} tier (${backend.name}) is not reachable yet; serving without it until it connects`,
+    );
   }
   return backend;
 }

@@ -3,7 +3,6 @@ import { CacheErrorCode } from '../cache.errors.js';
 import { parseDuration, parsePositiveDuration } from './duration.js';
 import { catchCacheError } from '../../test/test-cache.js';
 
-
 describe('parseDuration', () => {
   it.each<[number, number]>([
     [0, 0],
@@ -93,7 +92,7 @@ describe('parseDuration', () => {
       'Invalid duration for option "ttl": -2 must be a finite number of seconds >= 0',
     );
     expect(catchCacheError(() => parseDuration('5x', 'grace')).message).toBe(
-      'Invalid duration for option "grace": "5x" must look like \'500ms\', \'30s\', \'5m\', \'1h30m\' or \'7d\'',
+      "Invalid duration for option \"grace\": \"5x\" must look like '500ms', '30s', '5m', '1h30m' or '7d'",
     );
     expect(catchCacheError(() => parseDuration({}, 'ttl')).message).toBe(
       'Invalid duration for option "ttl": {} must be a number of seconds or a string such as \'5m\'',
@@ -116,12 +115,15 @@ describe('parsePositiveDuration', () => {
     expect(parsePositiveDuration(' 1ms ', 'ttl')).toBe(1);
   });
 
-  it.each<[unknown]>([[0], ['0s'], ['0ms'], ['0m0s'], [0.0004]])('rejects %p, which is zero milliseconds', (value) => {
-    const err = catchCacheError(() => parsePositiveDuration(value, 'local.ttl'));
-    expect(err.code).toBe(CacheErrorCode.E_INVALID_DURATION);
-    expect(err.message).toContain('"local.ttl"');
-    expect(err.message).toContain('must be greater than zero');
-  });
+  it.each<[unknown]>([[0], ['0s'], ['0ms'], ['0m0s'], [0.0004]])(
+    'rejects %p, which is zero milliseconds',
+    (value) => {
+      const err = catchCacheError(() => parsePositiveDuration(value, 'local.ttl'));
+      expect(err.code).toBe(CacheErrorCode.E_INVALID_DURATION);
+      expect(err.message).toContain('"local.ttl"');
+      expect(err.message).toContain('must be greater than zero');
+    },
+  );
 
   it('still rejects what parseDuration rejects, with its reason', () => {
     const err = catchCacheError(() => parsePositiveDuration('-1s', 'ttl'));

@@ -6,7 +6,13 @@ import { CacheError, CacheErrorCode } from '../cache.errors.js';
  */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}${string}`;
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
@@ -30,7 +36,7 @@ export function parseDuration(value: unknown, option: string): number {
     }
     throw invalid(option, value, "must look like '500ms', '30s', '5m', '1h30m' or '7d'");
   }
-  throw invalid(option, value, 'must be a number of seconds or a string such as \'5m\'');
+  throw invalid(option, value, "must be a number of seconds or a string such as '5m'");
 }
 
 /** Like {@link parseDuration}, but also rejects zero: for TTLs, where 0 would mean "never cached". */

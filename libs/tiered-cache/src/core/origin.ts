@@ -1,5 +1,9 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
-import { isAtomicBackend, type AtomicCacheBackend, type CacheEntry } from '../interfaces/cache-backend.interface.js';
+import {
+  isAtomicBackend,
+  type AtomicCacheBackend,
+  type CacheEntry,
+} from '../interfaces/cache-backend.interface.js';
 import type { TierSelection } from '../interfaces/cache-service.interface.js';
 import type { Tier } from './tier.js';
 import type { CacheService } from '../cache.service.js';
@@ -52,10 +56,15 @@ export async function runOrigin<T>(
   const computation = engine.enabled ? engine.singleFlight.run(key, run) : run();
   if (stale === undefined) return computation;
   try {
-    const result = plan.timeoutMs === undefined ? await computation : await raceTimeout(computation, plan.timeoutMs);
+    const result =
+      plan.timeoutMs === undefined
+        ? await computation
+        : await raceTimeout(computation, plan.timeoutMs);
     if (result !== TIMED_OUT) return result;
     computation.catch((err: unknown) => {
-      engine.logger.warn(`background refresh failed; the stale value stays: ${err instanceof Error ? err.message : String(err)}`);
+      engine.logger.warn(
+        `background refresh failed; the stale value stays: ${err instanceof Error ? err.message : String(err)}`,
+      );
     });
   } catch {
     // The origin failed: serve the stale value.
@@ -65,22 +74,42 @@ export async function runOrigin<T>(
 }
 
 /** Builds the entry of a computed value. */
-export function entryOf(engine: TieredCache, value: unknown, plan: Pick<OriginPlan, 'ttlMs' | 'graceMs' | 'tags'>): CacheEntry {
+export function entryOf(
+  engine: TieredCache,
+  value: unknown,
+  plan: Pick<OriginPlan, 'ttlMs' | 'graceMs' | 'tags'>,
+): CacheEntry {
   const now = engine.clock();
-  return { value, expiresAt: now + plan.ttlMs, staleUntil: now + plan.ttlMs + plan.graceMs, tags: plan.tags };
+  return {
+    value,
+    expiresAt: now + plan.ttlMs,
+    staleUntil: now + plan.ttlMs + plan.graceMs,
+    tags: plan.tags,
+  };
 }
 
 /** The shared tier when its backend can do atomic writes. */
-export function atomicTier(engine: TieredCache): { tier: Tier; backend: AtomicCacheBackend } | undefined {
+export function atomicTier(
+  engine: TieredCache,
+): { tier: Tier; backend: AtomicCacheBackend } | undefined {
   const tier = engine.shared;
-  return tier !== undefined && isAtomicBackend(tier.backend) ? { tier, backend: tier.backend } : undefined;
+  return tier !== undefined && isAtomicBackend(tier.backend)
+    ? { tier, backend: tier.backend }
+    : undefined;
 }
 
-async function compute<T>(cache: CacheService, key: string, factory: () => T | Promise<T>, plan: OriginPlan): Promise<Outcome<T>> {
+async function compute<T>(
+  cache: CacheService,
+  key: string,
+  factory: () => T | Promise<T>,
+  plan: OriginPlan,
+): Promise<Outcome<T>> {
   const engine = cache.engine;
   const atomic = plan.atomic === undefined ? undefined : atomicTier(engine);
-  if (atomic !== undefined && plan.atomic === 'at-most-once') return atMostOnce(cache, atomic, key, factory, plan);
-  if (atomic !== undefined && plan.atomic === 'at-least-once') return atLeastOnce(cache, atomic, key, factory, plan);
+  if (atomic !== undefined && plan.atomic === 'at-most-once')
+    return atMostOnce(cache, atomic, key, factory, plan);
+  if (atomic !== undefined && plan.atomic === 'at-least-once')
+    return atLeastOnce(cache, atomic, key, factory, plan);
   const value = await factory();
   if (plan.store(value)) await cache.write(key, entryOf(engine, value, plan), plan.tier);
   return { value, status: 'miss' };
@@ -105,10 +134,14 @@ async function atLeastOnce<T>(
   if (!plan.store(value) || version === undefined) return { value, status: 'miss' };
   const entry = entryOf(engine, value, plan);
   const ttlMs = entry.staleUntil - engine.clock();
-  const written = plan.tier === 'local'
-    ? true
-    : await tier.attempt('setIfVersion', key, () => backend.setIfVersion(key, entry, ttlMs, version));
-  if (written === true && engine.generation === generation && plan.tier !== 'shared') await cache.write(key, entry, 'local');
+  const written =
+    plan.tier === 'local'
+      ? true
+      : await tier.attempt('setIfVersion', key, () =>
+          backend.setIfVersion(key, entry, ttlMs, version),
+        );
+  if (written === true && engine.generation === generation && plan.tier !== 'shared')
+    await cache.write(key, entry, 'local');
   return { value, status: 'miss' };
 }
 
@@ -127,16 +160,20 @@ async function atMostOnce<T>(
   const engine = cache.engine;
   const giveUpAt = Date.now() + 2 * plan.leaseMs;
   for (;;) {
-    const token = await tier.attempt('acquireLease', key, () => backend.acquireLease(key, plan.leaseMs));
+    const token = await tier.attempt('acquireLease', key, () =>
+      backend.acquireLease(key, plan.leaseMs),
+    );
     if (token !== undefined || tier.unavailable) {
       try {
         const found = await engine.read(key);
-        if (found !== undefined && found.expiresAt > engine.clock()) return { value: found.value as T, status: 'hit' };
+        if (found !== undefined && found.expiresAt > engine.clock())
+          return { value: found.value as T, status: 'hit' };
         const value = await factory();
         if (plan.store(value)) await cache.write(key, entryOf(engine, value, plan), plan.tier);
         return { value, status: 'miss' };
       } finally {
-        if (token !== undefined) await tier.attempt('releaseLease', key, () => backend.releaseLease(key, token));
+        if (token !== undefined)
+          await tier.attempt('releaseLease', key, () => backend.releaseLease(key, token));
       }
     }
     const found = await tier.get(key);
@@ -145,7 +182,10 @@ async function atMostOnce<T>(
       return { value: found.value as T, status: 'hit' };
     }
     if (Date.now() > giveUpAt) {
-      throw new CacheError(CacheErrorCode.E_LOCK_TIMEOUT, `waited ${2 * plan.leaseMs} ms for another process to compute a value`);
+      throw new CacheError(
+        CacheErrorCode.E_LOCK_TIMEOUT,
+        `waited ${2 * plan.leaseMs} ms for another process to compute a value`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

@@ -1,8 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { type CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
-import type { CacheModuleOptions, CustomTierOptions } from '../interfaces/cache-module-options.interface.js';
-import { assertBackend, BACKEND_NAMES, resolveOptions, validateNamespace } from './resolve-options.js';
+import type {
+  CacheModuleOptions,
+  CustomTierOptions,
+} from '../interfaces/cache-module-options.interface.js';
+import {
+  assertBackend,
+  BACKEND_NAMES,
+  resolveOptions,
+  validateNamespace,
+} from './resolve-options.js';
 import { catchCacheError } from '../../test/test-cache.js';
 
 /** Resolves options that may be deliberately mistyped. */
@@ -10,9 +18,12 @@ function resolve(options: unknown): ReturnType<typeof resolveOptions> {
   return resolveOptions(options as CacheModuleOptions);
 }
 
-
 /** Expects `options` to be refused with `code`, by a message naming `option` (quoted). */
-function expectInvalid(options: unknown, option: string, code: CacheErrorCode = CacheErrorCode.E_INVALID_OPTION): CacheError {
+function expectInvalid(
+  options: unknown,
+  option: string,
+  code: CacheErrorCode = CacheErrorCode.E_INVALID_OPTION,
+): CacheError {
   const err = catchCacheError(() => resolve(options));
   expect(err.code).toBe(code);
   expect(err.message).toContain(`"${option}"`);
@@ -78,26 +89,74 @@ describe('resolveOptions defaults', () => {
 
   it('converts durations and keeps explicit values', () => {
     const clock = (): number => 42;
-    const resolved = resolve({ namespace: 'app:v2', ttl: '5m', grace: 30, enabled: false, clock, isGlobal: true });
-    expect(resolved).toMatchObject({ namespace: 'app:v2', ttlMs: 300_000, graceMs: 30_000, enabled: false });
+    const resolved = resolve({
+      namespace: 'app:v2',
+      ttl: '5m',
+      grace: 30,
+      enabled: false,
+      clock,
+      isGlobal: true,
+    });
+    expect(resolved).toMatchObject({
+      namespace: 'app:v2',
+      ttlMs: 300_000,
+      graceMs: 30_000,
+      enabled: false,
+    });
     expect(resolved.clock).toBe(clock);
     expect(resolve({ ttl: 0.25 }).ttlMs).toBe(250);
     expect(resolve({ grace: 0 }).graceMs).toBe(0);
   });
 
   it('accepts every built-in backend with its own options', () => {
-    expect(BACKEND_NAMES).toEqual(['memory', 'memory-no-serializer', 'redis', 'redis-atomic', 'filesystem', 'null']);
+    expect(BACKEND_NAMES).toEqual([
+      'memory',
+      'memory-no-serializer',
+      'redis',
+      'redis-atomic',
+      'filesystem',
+      'null',
+    ]);
     const valid: unknown[] = [
-      { local: { backend: 'memory', maxEntries: 1, maxBytes: 1024, ttl: '10s', timeout: '50ms', required: false } },
+      {
+        local: {
+          backend: 'memory',
+          maxEntries: 1,
+          maxBytes: 1024,
+          ttl: '10s',
+          timeout: '50ms',
+          required: false,
+        },
+      },
       { local: { backend: 'memory-no-serializer', maxEntries: 10 } },
       { local: { backend: 'null' } },
-      { shared: { backend: 'filesystem', dir: './cache', maxEntries: 5, pruneInterval: '1m', maxEntryBytes: 1 } },
+      {
+        shared: {
+          backend: 'filesystem',
+          dir: './cache',
+          maxEntries: 5,
+          pruneInterval: '1m',
+          maxEntryBytes: 1,
+        },
+      },
       { shared: { backend: 'redis', url: 'redis://localhost:6379' } },
-      { shared: { backend: 'redis', url: 'rediss://user:pass@cache.example.com:6380/15', connectTimeout: '2s', maxEntryBytes: 1_000 } },
+      {
+        shared: {
+          backend: 'redis',
+          url: 'rediss://user:pass@cache.example.com:6380/15',
+          connectTimeout: '2s',
+          maxEntryBytes: 1_000,
+        },
+      },
       { shared: { backend: 'redis', url: 'redis://h' } },
       { shared: { backend: 'redis', client: fakeRedisClient } },
       { shared: { backend: 'redis', cluster: { nodes: [{ host: 'h', port: 7000 }] } } },
-      { shared: { backend: 'redis-atomic', sentinel: { sentinels: [{ host: 's', port: 26379 }], name: 'mymaster' } } },
+      {
+        shared: {
+          backend: 'redis-atomic',
+          sentinel: { sentinels: [{ host: 's', port: 26379 }], name: 'mymaster' },
+        },
+      },
       { shared: { backend: 'redis-atomic', url: 'redis://h:6379/1', redisOptions: { db: 1 } } },
     ];
     for (const options of valid) {
@@ -142,11 +201,31 @@ describe('resolveOptions rejects', () => {
   it('bad grace, tier ttl, timeout, pruneInterval and connectTimeout durations', () => {
     expectInvalid({ grace: -1 }, 'grace', CacheErrorCode.E_INVALID_DURATION);
     expectInvalid({ grace: 'soon' }, 'grace', CacheErrorCode.E_INVALID_DURATION);
-    expectInvalid({ local: { backend: 'memory', ttl: '-5s' } }, 'local.ttl', CacheErrorCode.E_INVALID_DURATION);
-    expectInvalid({ local: { backend: 'memory', ttl: 0 } }, 'local.ttl', CacheErrorCode.E_INVALID_DURATION);
-    expectInvalid({ shared: { backend: 'null', timeout: 'fast' } }, 'shared.timeout', CacheErrorCode.E_INVALID_DURATION);
-    expectInvalid({ shared: { backend: 'filesystem', dir: '/d', pruneInterval: 0 } }, 'shared.pruneInterval', CacheErrorCode.E_INVALID_DURATION);
-    expectInvalid({ shared: { backend: 'redis', url: 'redis://h', connectTimeout: 'x' } }, 'shared.connectTimeout', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid(
+      { local: { backend: 'memory', ttl: '-5s' } },
+      'local.ttl',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
+    expectInvalid(
+      { local: { backend: 'memory', ttl: 0 } },
+      'local.ttl',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
+    expectInvalid(
+      { shared: { backend: 'null', timeout: 'fast' } },
+      'shared.timeout',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
+    expectInvalid(
+      { shared: { backend: 'filesystem', dir: '/d', pruneInterval: 0 } },
+      'shared.pruneInterval',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
+    expectInvalid(
+      { shared: { backend: 'redis', url: 'redis://h', connectTimeout: 'x' } },
+      'shared.connectTimeout',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
   });
 
   it('unknown option keys, at the root and in a tier, listing the known ones', () => {
@@ -174,12 +253,24 @@ describe('resolveOptions rejects', () => {
   });
 
   it('a redis tier with more or fewer than one connection setting', () => {
-    const both = expectInvalid({ shared: { backend: 'redis', url: 'redis://h', client: fakeRedisClient } }, 'shared');
+    const both = expectInvalid(
+      { shared: { backend: 'redis', url: 'redis://h', client: fakeRedisClient } },
+      'shared',
+    );
     expect(both.message).toContain('exactly one of');
     expect(both.message).toContain('got url, client');
     const none = expectInvalid({ shared: { backend: 'redis' } }, 'shared');
     expect(none.message).toContain('got none');
-    expectInvalid({ local: { backend: 'redis-atomic', url: 'redis://h', sentinel: { sentinels: [{ host: 's', port: 1 }], name: 'm' } } }, 'local');
+    expectInvalid(
+      {
+        local: {
+          backend: 'redis-atomic',
+          url: 'redis://h',
+          sentinel: { sentinels: [{ host: 's', port: 1 }], name: 'm' },
+        },
+      },
+      'local',
+    );
   });
 
   it('bad redis clients, clusters and sentinels', () => {
@@ -188,27 +279,51 @@ describe('resolveOptions rejects', () => {
     expectInvalid({ shared: { backend: 'redis', client: null } }, 'shared.client');
     expectInvalid({ shared: { backend: 'redis', cluster: { nodes: [] } } }, 'shared.cluster.nodes');
     expectInvalid({ shared: { backend: 'redis', cluster: null } }, 'shared.cluster.nodes');
-    expectInvalid({ shared: { backend: 'redis', sentinel: { sentinels: [], name: 'm' } } }, 'shared.sentinel.sentinels');
-    expectInvalid({ shared: { backend: 'redis', sentinel: { sentinels: [{ host: 's', port: 1 }], name: '' } } }, 'shared.sentinel.name');
-    expectInvalid({ shared: { backend: 'redis', url: 'redis://h', maxEntryBytes: 0 } }, 'shared.maxEntryBytes');
+    expectInvalid(
+      { shared: { backend: 'redis', sentinel: { sentinels: [], name: 'm' } } },
+      'shared.sentinel.sentinels',
+    );
+    expectInvalid(
+      { shared: { backend: 'redis', sentinel: { sentinels: [{ host: 's', port: 1 }], name: '' } } },
+      'shared.sentinel.name',
+    );
+    expectInvalid(
+      { shared: { backend: 'redis', url: 'redis://h', maxEntryBytes: 0 } },
+      'shared.maxEntryBytes',
+    );
   });
 
   it('redis-atomic on a cluster', () => {
-    const err = expectInvalid({ shared: { backend: 'redis-atomic', cluster: { nodes: [{ host: 'h', port: 7000 }] } } }, 'shared.cluster');
+    const err = expectInvalid(
+      { shared: { backend: 'redis-atomic', cluster: { nodes: [{ host: 'h', port: 7000 }] } } },
+      'shared.cluster',
+    );
     expect(err.message).toContain('redis-atomic');
     expect(err.message).toContain('Cluster');
   });
 
-  it.each<[unknown]>([[0], [1.5], [-3], ['10'], [Number.NaN], [10n]])('memory maxEntries %p', (maxEntries) => {
-    const err = expectInvalid({ local: { backend: 'memory', maxEntries } }, 'local.maxEntries');
-    expect(err.message).toContain('must be an integer >= 1');
-  });
+  it.each<[unknown]>([[0], [1.5], [-3], ['10'], [Number.NaN], [10n]])(
+    'memory maxEntries %p',
+    (maxEntries) => {
+      const err = expectInvalid({ local: { backend: 'memory', maxEntries } }, 'local.maxEntries');
+      expect(err.message).toContain('must be an integer >= 1');
+    },
+  );
 
   it('other non-integer sizes', () => {
     expectInvalid({ local: { backend: 'memory', maxBytes: 0.5 } }, 'local.maxBytes');
-    expectInvalid({ local: { backend: 'memory-no-serializer', maxEntries: 0 } }, 'local.maxEntries');
-    expectInvalid({ shared: { backend: 'filesystem', dir: '/d', maxEntries: 2.5 } }, 'shared.maxEntries');
-    expectInvalid({ shared: { backend: 'filesystem', dir: '/d', maxEntryBytes: -1 } }, 'shared.maxEntryBytes');
+    expectInvalid(
+      { local: { backend: 'memory-no-serializer', maxEntries: 0 } },
+      'local.maxEntries',
+    );
+    expectInvalid(
+      { shared: { backend: 'filesystem', dir: '/d', maxEntries: 2.5 } },
+      'shared.maxEntries',
+    );
+    expectInvalid(
+      { shared: { backend: 'filesystem', dir: '/d', maxEntryBytes: -1 } },
+      'shared.maxEntryBytes',
+    );
   });
 
   it('a filesystem tier without a usable dir', () => {
@@ -239,7 +354,9 @@ describe('resolveOptions rejects', () => {
       expect(resolve({ namespace }).namespace).toBe(namespace);
     }
     expect(() => validateNamespace('feature:name', 'namespace')).not.toThrow();
-    expect(catchCacheError(() => validateNamespace('bad*', 'feature.namespace')).message).toContain('"feature.namespace"');
+    expect(catchCacheError(() => validateNamespace('bad*', 'feature.namespace')).message).toContain(
+      '"feature.namespace"',
+    );
   });
 
   it('a wrongly typed enabled or clock', () => {
@@ -280,10 +397,17 @@ describe('custom backends', () => {
   });
 
   it('refuses an instance missing methods, listing them', () => {
-    const partial = { name: 'partial', get: () => undefined, set: () => undefined, ping: 'not a function' };
+    const partial = {
+      name: 'partial',
+      get: () => undefined,
+      set: () => undefined,
+      ping: 'not a function',
+    };
     const err = expectInvalid({ shared: { backend: partial } }, 'shared.backend');
     expect(err.message).toContain('does not implement CacheBackend');
-    expect(err.message).toContain('missing delete, deletePattern, deleteByTags, clear, ping, close');
+    expect(err.message).toContain(
+      'missing delete, deletePattern, deleteByTags, clear, ping, close',
+    );
     expect(err.message).not.toMatch(/missing.*\bget\b/);
   });
 
@@ -294,13 +418,19 @@ describe('custom backends', () => {
   });
 
   it('still validates the common tier options of a custom backend', () => {
-    expectInvalid({ local: { backend: FakeBackend, ttl: -1 } }, 'local.ttl', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid(
+      { local: { backend: FakeBackend, ttl: -1 } },
+      'local.ttl',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
     expectInvalid({ local: { backend: new FakeBackend(), required: 1 } }, 'local.required');
   });
 
   it('assertBackend checks what a class constructed', () => {
     expect(() => assertBackend(new FakeBackend(), 'shared.backend')).not.toThrow();
-    expect(catchCacheError(() => assertBackend(undefined, 'shared.backend')).message).toContain('did not construct an object');
+    expect(catchCacheError(() => assertBackend(undefined, 'shared.backend')).message).toContain(
+      'did not construct an object',
+    );
     const err = catchCacheError(() => assertBackend({ name: 'x' }, 'local.backend'));
     expect(err.code).toBe(CacheErrorCode.E_INVALID_OPTION);
     expect(err.message).toContain('"local.backend"');

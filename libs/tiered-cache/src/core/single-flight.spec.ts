@@ -2,7 +2,6 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { SingleFlight } from './single-flight.js';
 import { deferred } from '../../test/test-cache.js';
 
-
 describe('SingleFlight', () => {
   it('shares one computation and one promise between concurrent callers of a key', async () => {
     const flight = new SingleFlight();

@@ -34,7 +34,10 @@ export interface TierCounters {
 }
 
 /** Failures that say the store is unwell (as opposed to one bad entry or value). */
-const AVAILABILITY_CODES: ReadonlySet<string> = new Set([CacheErrorCode.E_BACKEND_TIMEOUT, CacheErrorCode.E_BACKEND_ERROR]);
+const AVAILABILITY_CODES: ReadonlySet<string> = new Set([
+  CacheErrorCode.E_BACKEND_TIMEOUT,
+  CacheErrorCode.E_BACKEND_ERROR,
+]);
 /** A given error code is logged at most once per this many ms per tier, with a count of the rest. */
 const LOG_INTERVAL_MS = 60_000;
 /** Overall deadline of a bulk operation (pattern, tag and prefix deletes), in ms. */
@@ -131,14 +134,16 @@ export class Tier {
     const started = performance.now();
     let result: void | Promise<void>;
     try {
-      result = cap !== undefined && cap < ttlMs
-        ? this.backend.set(key, capEntry(entry, this.clock() + cap), cap)
-        : this.backend.set(key, entry, ttlMs);
+      result =
+        cap !== undefined && cap < ttlMs
+          ? this.backend.set(key, capEntry(entry, this.clock() + cap), cap)
+          : this.backend.set(key, entry, ttlMs);
     } catch (err) {
       this.fail(err, 'set', key);
       return;
     }
-    if (result instanceof Promise) return this.settle(result, 'set', key, undefined, this.latency.set, started);
+    if (result instanceof Promise)
+      return this.settle(result, 'set', key, undefined, this.latency.set, started);
     this.latency.set.record(performance.now() - started);
     if (this.breaker.isOpen) this.breaker.success();
   }
@@ -185,11 +190,26 @@ export class Tier {
       case 'keys':
         return this.run('delete', undefined, () => this.backend.delete(invalidation.keys));
       case 'pattern':
-        return this.run('deletePattern', undefined, () => this.backend.deletePattern(invalidation.glob), this.bulkTimeoutMs);
+        return this.run(
+          'deletePattern',
+          undefined,
+          () => this.backend.deletePattern(invalidation.glob),
+          this.bulkTimeoutMs,
+        );
       case 'tags':
-        return this.run('deleteByTags', undefined, () => this.backend.deleteByTags(invalidation.tags), this.bulkTimeoutMs);
+        return this.run(
+          'deleteByTags',
+          undefined,
+          () => this.backend.deleteByTags(invalidation.tags),
+          this.bulkTimeoutMs,
+        );
       case 'clear':
-        return this.run('clear', undefined, async () => (await this.backend.clear(invalidation.prefix), 0), this.bulkTimeoutMs);
+        return this.run(
+          'clear',
+          undefined,
+          async () => (await this.backend.clear(invalidation.prefix), 0),
+          this.bulkTimeoutMs,
+        );
     }
   }
 
@@ -203,7 +223,9 @@ export class Tier {
         this.missed.done(next);
         replayed++;
       }
-      this.logger.log(`${this.label}: replayed ${replayed} invalidation(s) missed while it was unavailable`);
+      this.logger.log(
+        `${this.label}: replayed ${replayed} invalidation(s) missed while it was unavailable`,
+      );
     })().finally(() => {
       this.replaying = undefined;
     });
@@ -217,9 +239,15 @@ export class Tier {
   /** Closes the backend; errors are logged. */
   async close(): Promise<void> {
     try {
-      await withDeadline(this.backend.close(), Math.max(this.config.timeoutMs, 2_000), `${this.label} close`);
+      await withDeadline(
+        this.backend.close(),
+        Math.max(this.config.timeoutMs, 2_000),
+        `${this.label} close`,
+      );
     } catch (err) {
-      this.logger.warn(`${this.label} did not close cleanly: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.warn(
+        `${this.label} did not close cleanly: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
@@ -227,15 +255,25 @@ export class Tier {
    * Runs any call against this tier's backend under the same rules (breaker, deadline, counting,
    * logging); resolves to undefined when the tier is unavailable or the call failed.
    */
-  attempt<T>(op: string, key: string | undefined, call: (backend: CacheBackend) => T | Promise<T>): Promise<T | undefined> {
+  attempt<T>(
+    op: string,
+    key: string | undefined,
+    call: (backend: CacheBackend) => T | Promise<T>,
+  ): Promise<T | undefined> {
     return this.run(op, key, () => call(this.backend));
   }
 
-  private async run<T>(op: string, key: string | undefined, call: () => T | Promise<T>, timeoutMs = this.config.timeoutMs): Promise<T | undefined> {
+  private async run<T>(
+    op: string,
+    key: string | undefined,
+    call: () => T | Promise<T>,
+    timeoutMs = this.config.timeoutMs,
+  ): Promise<T | undefined> {
     if (!this.breaker.allow()) return undefined;
     try {
       const result = call();
-      if (result instanceof Promise) return await this.settle(result, op, key, undefined, undefined, 0, timeoutMs);
+      if (result instanceof Promise)
+        return await this.settle(result, op, key, undefined, undefined, 0, timeoutMs);
       if (this.breaker.isOpen) this.breaker.success();
       return result;
     } catch (err) {
@@ -294,7 +332,10 @@ export class Tier {
       seen.suppressed++;
       return;
     }
-    const more = seen !== undefined && seen.suppressed > 0 ? ` (${seen.suppressed} more since the last report)` : '';
+    const more =
+      seen !== undefined && seen.suppressed > 0
+        ? ` (${seen.suppressed} more since the last report)`
+        : '';
     this.lastLogged.set(err.code, { at: now, suppressed: 0 });
     const where = key === undefined ? '' : ` key#${hashKey(key).slice(0, 12)}`;
     this.logger.warn(`${this.label} ${op}${where} failed [${err.code}] ${err.message}${more}`);

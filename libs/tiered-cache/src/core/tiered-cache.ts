@@ -1,6 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
-import type { CacheStats, TierSelection, TierStats } from '../interfaces/cache-service.interface.js';
+import type {
+  CacheStats,
+  TierSelection,
+  TierStats,
+} from '../interfaces/cache-service.interface.js';
 import { CacheEvents } from './cache-events.js';
 import { SingleFlight } from './single-flight.js';
 import type { Tier } from './tier.js';
@@ -46,7 +50,8 @@ export class TieredCache {
     for (const tier of [local, shared]) {
       if (tier === undefined) continue;
       tier.onError = (code) => {
-        if (this.events.active.error) this.events.emit('error', { tier: tier.config.role, backend: tier.backend.name, code });
+        if (this.events.active.error)
+          this.events.emit('error', { tier: tier.config.role, backend: tier.backend.name, code });
       };
     }
   }
@@ -61,7 +66,8 @@ export class TieredCache {
     const local = this.local;
     if (local !== undefined) {
       const found = local.get(key);
-      if (found instanceof Promise) return found.then((entry) => this.afterLocal(key, entry, this.clock()));
+      if (found instanceof Promise)
+        return found.then((entry) => this.afterLocal(key, entry, this.clock()));
       if (found !== undefined && found.staleUntil > now) {
         if (found.expiresAt > now) {
           local.counters.hits++;
@@ -74,7 +80,11 @@ export class TieredCache {
     return this.readShared(key, now, candidate);
   }
 
-  private afterLocal(key: string, found: CacheEntry | undefined, now: number): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+  private afterLocal(
+    key: string,
+    found: CacheEntry | undefined,
+    now: number,
+  ): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     let candidate: CacheEntry | undefined;
     if (found !== undefined && found.staleUntil > now) {
       if (found.expiresAt > now) {
@@ -87,7 +97,11 @@ export class TieredCache {
     return this.readShared(key, now, candidate);
   }
 
-  private readShared(key: string, now: number, candidate: CacheEntry | undefined): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+  private readShared(
+    key: string,
+    now: number,
+    candidate: CacheEntry | undefined,
+  ): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     const shared = this.shared;
     if (shared === undefined) return candidate;
     const found = shared.get(key);
@@ -211,7 +225,9 @@ export class TieredCache {
       try {
         listener(event);
       } catch (err) {
-        this.logger.warn(`an invalidation listener threw: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.warn(
+          `an invalidation listener threw: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
   }

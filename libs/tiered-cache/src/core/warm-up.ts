@@ -15,7 +15,10 @@ export async function warmUp(
   const started = performance.now();
   const concurrency = options?.concurrency ?? 8;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new CacheError(CacheErrorCode.E_INVALID_OPTION, `Invalid option "concurrency": ${concurrency} must be an integer >= 1`);
+    throw new CacheError(
+      CacheErrorCode.E_INVALID_OPTION,
+      `Invalid option "concurrency": ${concurrency} must be an integer >= 1`,
+    );
   }
   const total = Array.isArray(entries) ? entries.length : undefined;
   const step = total === undefined ? 100 : Math.max(1, Math.ceil(total / 10));
@@ -23,9 +26,10 @@ export async function warmUp(
   const logger = cache.engine.logger;
   const label = `warm-up of ${cache.name ?? cache.namespace}`;
   logger.log(`${label}: started${total === undefined ? '' : ` (${total} entries)`}`);
-  const iterator = Symbol.asyncIterator in entries
-    ? (entries as AsyncIterable<WarmEntry>)[Symbol.asyncIterator]()
-    : (entries as Iterable<WarmEntry>)[Symbol.iterator]();
+  const iterator =
+    Symbol.asyncIterator in entries
+      ? (entries as AsyncIterable<WarmEntry>)[Symbol.asyncIterator]()
+      : (entries as Iterable<WarmEntry>)[Symbol.iterator]();
   const worker = async () => {
     for (;;) {
       const next = await iterator.next();
@@ -37,14 +41,22 @@ export async function warmUp(
         report.loaded++;
       } catch (err) {
         report.failed++;
-        if (report.failed === 1) logger.warn(`${label}: a load failed: ${err instanceof Error ? err.message : String(err)}`);
+        if (report.failed === 1)
+          logger.warn(
+            `${label}: a load failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
       }
       const done = report.loaded + report.failed;
-      if (done % step === 0) logger.log(`${label}: ${done}${total === undefined ? '' : `/${total}`} done, ${report.failed} failed`);
+      if (done % step === 0)
+        logger.log(
+          `${label}: ${done}${total === undefined ? '' : `/${total}`} done, ${report.failed} failed`,
+        );
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const durationMs = performance.now() - started;
-  logger.log(`${label}: ${report.loaded} loaded, ${report.failed} failed in ${Math.round(durationMs)} ms`);
+  logger.log(
+    `${label}: ${report.loaded} loaded, ${report.failed} failed in ${Math.round(durationMs)} ms`,
+  );
   return { ...report, durationMs };
 }

@@ -1,19 +1,50 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { parseDuration, parsePositiveDuration, describeValue } from '../core/duration.js';
-import type { CachedOptions, InvalidateCacheOptions } from '../interfaces/decorator-options.interface.js';
+import type {
+  CachedOptions,
+  InvalidateCacheOptions,
+} from '../interfaces/decorator-options.interface.js';
 import { parseTemplate } from '../keys/key-template.js';
 
-const CACHED_KEYS = ['key', 'ttl', 'tags', 'tier', 'grace', 'timeout', 'atomic', 'lease', 'cacheNullish', 'scope', 'methods', 'cache'];
+const CACHED_KEYS = [
+  'key',
+  'ttl',
+  'tags',
+  'tier',
+  'grace',
+  'timeout',
+  'atomic',
+  'lease',
+  'cacheNullish',
+  'scope',
+  'methods',
+  'cache',
+];
 const INVALIDATE_KEYS = ['keys', 'patterns', 'tags', 'cache'];
-const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'SEARCH', 'PROPFIND', 'REPORT']);
+const HTTP_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'SEARCH',
+  'PROPFIND',
+  'REPORT',
+]);
 
 function fail(where: string, option: string, reason: string): CacheError {
-  return new CacheError(CacheErrorCode.E_INVALID_OPTION, `${where}: invalid option "${option}": ${reason}`);
+  return new CacheError(
+    CacheErrorCode.E_INVALID_OPTION,
+    `${where}: invalid option "${option}": ${reason}`,
+  );
 }
 
 function checkKeys(options: object, known: readonly string[], where: string): void {
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw fail(where, key, `unknown option; known options are ${known.join(', ')}`);
+    if (!known.includes(key))
+      throw fail(where, key, `unknown option; known options are ${known.join(', ')}`);
   }
 }
 
@@ -28,7 +59,8 @@ function checkTemplates(list: unknown, option: string, where: string): void {
  * class and method. Placeholders are checked against the route or method later, at bootstrap.
  */
 export function validateCachedOptions(options: CachedOptions, where: string): void {
-  if (typeof options !== 'object' || options === null) throw fail(where, 'options', 'must be an object');
+  if (typeof options !== 'object' || options === null)
+    throw fail(where, 'options', 'must be an object');
   checkKeys(options, CACHED_KEYS, where);
   if (options.key !== undefined) parseTemplate(options.key, `${where} key`);
   checkTemplates(options.tags, 'tags', where);
@@ -39,31 +71,49 @@ export function validateCachedOptions(options: CachedOptions, where: string): vo
   if (options.tier !== undefined && !['local', 'shared', 'both'].includes(options.tier)) {
     throw fail(where, 'tier', `${describeValue(options.tier)} must be 'local', 'shared' or 'both'`);
   }
-  if (options.atomic !== undefined && options.atomic !== 'at-most-once' && options.atomic !== 'at-least-once') {
-    throw fail(where, 'atomic', `${describeValue(options.atomic)} must be 'at-most-once' or 'at-least-once'`);
+  if (
+    options.atomic !== undefined &&
+    options.atomic !== 'at-most-once' &&
+    options.atomic !== 'at-least-once'
+  ) {
+    throw fail(
+      where,
+      'atomic',
+      `${describeValue(options.atomic)} must be 'at-most-once' or 'at-least-once'`,
+    );
   }
-  if (options.scope !== undefined && options.scope !== 'public') throw fail(where, 'scope', "the only scope is 'public'");
-  if (options.cacheNullish !== undefined && typeof options.cacheNullish !== 'boolean') throw fail(where, 'cacheNullish', 'must be a boolean');
-  if (options.cache !== undefined && (typeof options.cache !== 'string' || options.cache === '')) throw fail(where, 'cache', 'must name a forFeature cache');
+  if (options.scope !== undefined && options.scope !== 'public')
+    throw fail(where, 'scope', "the only scope is 'public'");
+  if (options.cacheNullish !== undefined && typeof options.cacheNullish !== 'boolean')
+    throw fail(where, 'cacheNullish', 'must be a boolean');
+  if (options.cache !== undefined && (typeof options.cache !== 'string' || options.cache === ''))
+    throw fail(where, 'cache', 'must name a forFeature cache');
   if (options.methods !== undefined) {
-    if (!Array.isArray(options.methods) || options.methods.length === 0) throw fail(where, 'methods', 'must be a non-empty array of HTTP methods');
+    if (!Array.isArray(options.methods) || options.methods.length === 0)
+      throw fail(where, 'methods', 'must be a non-empty array of HTTP methods');
     for (const method of options.methods) {
-      if (typeof method !== 'string' || !HTTP_METHODS.has(method.toUpperCase())) throw fail(where, 'methods', `${describeValue(method)} is not an HTTP method`);
+      if (typeof method !== 'string' || !HTTP_METHODS.has(method.toUpperCase()))
+        throw fail(where, 'methods', `${describeValue(method)} is not an HTTP method`);
     }
   }
 }
 
 /** Checks `@InvalidateCache` options where the decorator is applied, naming the class and method. */
 export function validateInvalidateOptions(options: InvalidateCacheOptions, where: string): void {
-  if (typeof options !== 'object' || options === null) throw fail(where, 'options', 'must be an object');
+  if (typeof options !== 'object' || options === null)
+    throw fail(where, 'options', 'must be an object');
   checkKeys(options, INVALIDATE_KEYS, where);
   checkTemplates(options.keys, 'keys', where);
   checkTemplates(options.patterns, 'patterns', where);
   checkTemplates(options.tags, 'tags', where);
-  if ((options.keys?.length ?? 0) + (options.patterns?.length ?? 0) + (options.tags?.length ?? 0) === 0) {
+  if (
+    (options.keys?.length ?? 0) + (options.patterns?.length ?? 0) + (options.tags?.length ?? 0) ===
+    0
+  ) {
     throw fail(where, 'keys', 'give at least one of keys, patterns or tags');
   }
-  if (options.cache !== undefined && (typeof options.cache !== 'string' || options.cache === '')) throw fail(where, 'cache', 'must name a forFeature cache');
+  if (options.cache !== undefined && (typeof options.cache !== 'string' || options.cache === ''))
+    throw fail(where, 'cache', 'must name a forFeature cache');
 }
 
 /** `Class.method` of a decorated method, for messages. */

@@ -119,7 +119,9 @@ describe('routeBinder', () => {
 
   it('binds a route param named like a source when the route has one', () => {
     const withUserParam = routeBinder(['user']);
-    expect(withUserParam.bind(ph('user'))!(req({ params: { user: 'p' }, user: { id: 'u' } }))).toBe('p');
+    expect(withUserParam.bind(ph('user'))!(req({ params: { user: 'p' }, user: { id: 'u' } }))).toBe(
+      'p',
+    );
   });
 });
 
@@ -195,7 +197,9 @@ describe('compileWith', () => {
 
   it('reports a template naming the user', () => {
     expect(compileWith('me:{user.id}', routeBinder([]), 'W').namesUser).toBe(true);
-    expect(compileWith('t:{header.x-tenant}:{query.page}', routeBinder([]), 'W').namesUser).toBe(true);
+    expect(compileWith('t:{header.x-tenant}:{query.page}', routeBinder([]), 'W').namesUser).toBe(
+      true,
+    );
     expect(compileWith('t:{query.page}', routeBinder([]), 'W').namesUser).toBe(false);
   });
 
@@ -207,7 +211,13 @@ describe('compileWith', () => {
   });
 
   it('names the template, the placeholder and what is available when a placeholder is unknown', () => {
-    const err = catchCacheError(() => compileWith('user:{idx}', routeBinder(['id', 'orgId']), '@Cached on UsersController.findOne key'));
+    const err = catchCacheError(() =>
+      compileWith(
+        'user:{idx}',
+        routeBinder(['id', 'orgId']),
+        '@Cached on UsersController.findOne key',
+      ),
+    );
     expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
     expect(err.message).toBe(
       `@Cached on UsersController.findOne key: key template "user:{idx}" names {idx}, which it does not have; available: ${ROUTE_AVAILABLE}`,
@@ -215,10 +225,16 @@ describe('compileWith', () => {
   });
 
   it('names a method binder`s parameters when a placeholder is unknown', () => {
-    const err = catchCacheError(() => compileWith('p:{dto.id}:{nope}', methodBinder(['dto']), '@Cached on Svc.find key'));
-    expect(err.message).toBe('@Cached on Svc.find key: key template "p:{dto.id}:{nope}" names {nope}, which it does not have; available: {dto} or {0}');
+    const err = catchCacheError(() =>
+      compileWith('p:{dto.id}:{nope}', methodBinder(['dto']), '@Cached on Svc.find key'),
+    );
+    expect(err.message).toBe(
+      '@Cached on Svc.find key: key template "p:{dto.id}:{nope}" names {nope}, which it does not have; available: {dto} or {0}',
+    );
     const none = catchCacheError(() => compileWith('{0}x{a}', methodBinder([]), 'W'));
-    expect(none.message).toBe('W: key template "{0}x{a}" names {0}, which it does not have; available: nothing (the method declares no parameters)');
+    expect(none.message).toBe(
+      'W: key template "{0}x{a}" names {0}, which it does not have; available: nothing (the method declares no parameters)',
+    );
   });
 
   it('refuses prototype paths before binding', () => {
@@ -226,14 +242,18 @@ describe('compileWith', () => {
     const bind = jest.spyOn(binder, 'bind');
     const err = catchCacheError(() => compileWith('{dto.constructor}', binder, 'W'));
     expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
-    expect(err.message).toBe('W: placeholder {dto.constructor} may not use __proto__, prototype or constructor');
+    expect(err.message).toBe(
+      'W: placeholder {dto.constructor} may not use __proto__, prototype or constructor',
+    );
     expect(bind).not.toHaveBeenCalled();
   });
 
   it('passes malformed templates on as parse errors naming where', () => {
     const err = catchCacheError(() => compileWith('user:{', routeBinder([]), '@Cached on A.b key'));
     expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
-    expect(err.message).toMatch(/^@Cached on A\.b key: malformed placeholder in key template "user:\{"/);
+    expect(err.message).toMatch(
+      /^@Cached on A\.b key: malformed placeholder in key template "user:\{"/,
+    );
   });
 });
 
@@ -241,12 +261,19 @@ describe('defaultRouteKey', () => {
   it('keys by the path when there is no query', () => {
     expect(defaultRouteKey(req({ url: '/users/7' }))).toBe('http:/users/7');
     expect(defaultRouteKey(req({ url: '/users/7', query: {} }))).toBe('http:/users/7');
-    expect(defaultRouteKey(req({ url: '/users/7', query: null as unknown as Record<string, unknown> }))).toBe('http:/users/7');
+    expect(
+      defaultRouteKey(req({ url: '/users/7', query: null as unknown as Record<string, unknown> })),
+    ).toBe('http:/users/7');
   });
 
   it('keys by the path and the query sorted by name', () => {
     const key = defaultRouteKey(req({ url: '/users?b=2&a=1', query: { b: '2', a: '1' } }));
-    expect(key).toBe(`http:/users?${encodeKeyPart([['a', '1'], ['b', '2']])}`);
+    expect(key).toBe(
+      `http:/users?${encodeKeyPart([
+        ['a', '1'],
+        ['b', '2'],
+      ])}`,
+    );
     expect(key).toBe('http:/users?%5B%5B"a","1"%5D,%5B"b","2"%5D%5D');
   });
 
@@ -273,8 +300,12 @@ describe('defaultRouteKey', () => {
   });
 
   it('prefers originalUrl over url', () => {
-    expect(defaultRouteKey(req({ url: '/7', originalUrl: '/api/users/7' }))).toBe('http:/api/users/7');
-    expect(defaultRouteKey(req({ url: '/7?x=1', originalUrl: '/api/users/7?x=1', query: { x: '1' } }))).toMatch(/^http:\/api\/users\/7\?/);
+    expect(defaultRouteKey(req({ url: '/7', originalUrl: '/api/users/7' }))).toBe(
+      'http:/api/users/7',
+    );
+    expect(
+      defaultRouteKey(req({ url: '/7?x=1', originalUrl: '/api/users/7?x=1', query: { x: '1' } })),
+    ).toMatch(/^http:\/api\/users\/7\?/);
   });
 
   it('encodes the path so that no glob metacharacter or separator comes from it', () => {
@@ -342,19 +373,32 @@ describe('plans on a real cache', () => {
     });
 
     it('upper-cases the methods it is given', () => {
-      const plan = compileCachedPlan({ methods: ['post', 'Put', 'GET'] }, cache, routeBinder([]), routeDefault, 'W');
+      const plan = compileCachedPlan(
+        { methods: ['post', 'Put', 'GET'] },
+        cache,
+        routeBinder([]),
+        routeDefault,
+        'W',
+      );
       expect([...plan.methods].sort()).toEqual(['GET', 'POST', 'PUT']);
       expect(plan.methods.has('HEAD')).toBe(false);
     });
 
     it('compiles the key template', () => {
-      const plan = compileCachedPlan({ key: 'user:{id}' }, cache, routeBinder(['id']), routeDefault, 'W');
+      const plan = compileCachedPlan(
+        { key: 'user:{id}' },
+        cache,
+        routeBinder(['id']),
+        routeDefault,
+        'W',
+      );
       expect(plan.key(req({ params: { id: '*' } }))).toBe('user:%2A');
     });
 
     it('shares with credentials for scope public or a key naming the user', () => {
       const shared = (options: Parameters<typeof compileCachedPlan>[0]) =>
-        compileCachedPlan(options, cache, routeBinder(['id']), routeDefault, 'W').sharedWithCredentials;
+        compileCachedPlan(options, cache, routeBinder(['id']), routeDefault, 'W')
+          .sharedWithCredentials;
       expect(shared({ scope: 'public' })).toBe(true);
       expect(shared({ scope: 'public', key: 'x:{id}' })).toBe(true);
       expect(shared({ key: 'me:{user.id}' })).toBe(true);
@@ -366,35 +410,88 @@ describe('plans on a real cache', () => {
     });
 
     it('resolves durations and options against the cache defaults', () => {
-      const defaults = compileCachedPlan({}, cache, routeBinder([]), routeDefault, 'W').origin as OriginPlan;
-      expect(defaults).toMatchObject({ ttlMs: 60_000, graceMs: 5_000, tier: undefined, timeoutMs: undefined, atomic: undefined, leaseMs: DEFAULT_LEASE_MS, tags: [] });
+      const defaults = compileCachedPlan({}, cache, routeBinder([]), routeDefault, 'W')
+        .origin as OriginPlan;
+      expect(defaults).toMatchObject({
+        ttlMs: 60_000,
+        graceMs: 5_000,
+        tier: undefined,
+        timeoutMs: undefined,
+        atomic: undefined,
+        leaseMs: DEFAULT_LEASE_MS,
+        tags: [],
+      });
       const custom = compileCachedPlan(
-        { ttl: '10s', grace: 0, timeout: '250ms', lease: 3, tier: 'local', atomic: 'at-least-once' },
+        {
+          ttl: '10s',
+          grace: 0,
+          timeout: '250ms',
+          lease: 3,
+          tier: 'local',
+          atomic: 'at-least-once',
+        },
         cache,
         routeBinder([]),
         routeDefault,
         'W',
       ).origin as OriginPlan;
-      expect(custom).toMatchObject({ ttlMs: 10_000, graceMs: 0, timeoutMs: 250, leaseMs: 3_000, tier: 'local', atomic: 'at-least-once' });
+      expect(custom).toMatchObject({
+        ttlMs: 10_000,
+        graceMs: 0,
+        timeoutMs: 250,
+        leaseMs: 3_000,
+        tier: 'local',
+        atomic: 'at-least-once',
+      });
     });
 
     it('names where a bad duration is', () => {
-      const err = catchCacheError(() => compileCachedPlan({ ttl: 0 }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
+      const err = catchCacheError(() =>
+        compileCachedPlan({ ttl: 0 }, cache, routeBinder([]), routeDefault, '@Cached on A.b'),
+      );
       expect(err.code).toBe(CacheErrorCode.E_INVALID_DURATION);
       expect(err.message).toContain('@Cached on A.b ttl');
-      expect(catchCacheError(() => compileCachedPlan({ grace: 'soon' as never }, cache, routeBinder([]), routeDefault, 'X')).message).toContain('X grace');
+      expect(
+        catchCacheError(() =>
+          compileCachedPlan({ grace: 'soon' as never }, cache, routeBinder([]), routeDefault, 'X'),
+        ).message,
+      ).toContain('X grace');
     });
 
     it('names where a bad key or tag template is', () => {
-      const key = catchCacheError(() => compileCachedPlan({ key: 'x:{nope}' }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
+      const key = catchCacheError(() =>
+        compileCachedPlan(
+          { key: 'x:{nope}' },
+          cache,
+          routeBinder([]),
+          routeDefault,
+          '@Cached on A.b',
+        ),
+      );
       expect(key.message).toMatch(/^@Cached on A\.b key: key template "x:\{nope\}" names \{nope\}/);
-      const tag = catchCacheError(() => compileCachedPlan({ tags: ['t:{nope}'] }, cache, routeBinder([]), routeDefault, '@Cached on A.b'));
-      expect(tag.message).toMatch(/^@Cached on A\.b tags: key template "t:\{nope\}" names \{nope\}/);
+      const tag = catchCacheError(() =>
+        compileCachedPlan(
+          { tags: ['t:{nope}'] },
+          cache,
+          routeBinder([]),
+          routeDefault,
+          '@Cached on A.b',
+        ),
+      );
+      expect(tag.message).toMatch(
+        /^@Cached on A\.b tags: key template "t:\{nope\}" names \{nope\}/,
+      );
     });
 
     it('resolves and namespaces static tags once, at compile time', () => {
       const fullTag = jest.spyOn(cache, 'fullTag');
-      const plan = compileCachedPlan({ tags: ['users', 'lists'] }, cache, routeBinder([]), routeDefault, 'W');
+      const plan = compileCachedPlan(
+        { tags: ['users', 'lists'] },
+        cache,
+        routeBinder([]),
+        routeDefault,
+        'W',
+      );
       expect(typeof plan.origin).toBe('object');
       const origin = plan.origin as OriginPlan;
       expect(origin.tags).toEqual([cache.fullTag('users'), cache.fullTag('lists')]);
@@ -414,12 +511,9 @@ describe('plans on a real cache', () => {
       );
       expect(typeof plan.origin).toBe('function');
       const origin = plan.origin as (context: HttpRequestLike) => OriginPlan;
-      expect(origin(req({ params: { id: '1' }, user: { id: 'u*' }, query: { group: 'g' } })).tags).toEqual([
-        'plans:users',
-        'plans:user:1',
-        'plans:owner:u%2A',
-        'plans:g',
-      ]);
+      expect(
+        origin(req({ params: { id: '1' }, user: { id: 'u*' }, query: { group: 'g' } })).tags,
+      ).toEqual(['plans:users', 'plans:user:1', 'plans:owner:u%2A', 'plans:g']);
       // no user: the user tag is undefined; no group: the tag is '' — both are dropped
       expect(origin(req({ params: { id: '2' } })).tags).toEqual(['plans:users', 'plans:user:2']);
       const resolved = origin(req({ params: { id: '3' } }));
@@ -427,27 +521,44 @@ describe('plans on a real cache', () => {
     });
 
     it('resolves method tags from the arguments', () => {
-      const plan = compileCachedPlan({ tags: ['order:{dto.id}'] }, cache, methodBinder(['dto']), defaultMethodKey('S', 'm'), 'W');
+      const plan = compileCachedPlan(
+        { tags: ['order:{dto.id}'] },
+        cache,
+        methodBinder(['dto']),
+        defaultMethodKey('S', 'm'),
+        'W',
+      );
       const origin = plan.origin as (args: readonly unknown[]) => OriginPlan;
       expect(origin([{ id: 9 }]).tags).toEqual(['plans:order:9']);
       expect(plan.key([{ id: 9 }])).toBe(defaultMethodKey('S', 'm')([{ id: 9 }]));
     });
 
     it('stores neither null nor undefined unless cacheNullish, and never a StreamableFile', () => {
-      const store = (compileCachedPlan({}, cache, routeBinder([]), routeDefault, 'W').origin as OriginPlan).store;
+      const store = (
+        compileCachedPlan({}, cache, routeBinder([]), routeDefault, 'W').origin as OriginPlan
+      ).store;
       expect(store(null)).toBe(false);
       expect(store(undefined)).toBe(false);
       for (const value of [0, '', false, NaN, {}, [], 'x']) expect(store(value)).toBe(true);
       const file = new StreamableFile(Buffer.from('data'));
       expect(store(file)).toBe(false);
 
-      const nullish = (compileCachedPlan({ cacheNullish: true }, cache, routeBinder([]), routeDefault, 'W').origin as OriginPlan).store;
+      const nullish = (
+        compileCachedPlan({ cacheNullish: true }, cache, routeBinder([]), routeDefault, 'W')
+          .origin as OriginPlan
+      ).store;
       expect(nullish(null)).toBe(true);
       expect(nullish(undefined)).toBe(true);
       expect(nullish(1)).toBe(true);
       expect(nullish(file)).toBe(false);
 
-      const templated = compileCachedPlan({ tags: ['{id}'] }, cache, routeBinder(['id']), routeDefault, 'W').origin as (r: HttpRequestLike) => OriginPlan;
+      const templated = compileCachedPlan(
+        { tags: ['{id}'] },
+        cache,
+        routeBinder(['id']),
+        routeDefault,
+        'W',
+      ).origin as (r: HttpRequestLike) => OriginPlan;
       expect(templated(req({ params: { id: '1' } })).store(null)).toBe(false);
       expect(templated(req({ params: { id: '1' } })).store(file)).toBe(false);
     });
@@ -475,11 +586,20 @@ describe('plans on a real cache', () => {
 
     it('names the list holding a bad template', () => {
       const binder = methodBinder(['id']);
-      expect(catchCacheError(() => compileInvalidatePlan({ keys: ['{x}'] }, cache, binder, '@InvalidateCache on S.m')).message).toMatch(
+      expect(
+        catchCacheError(() =>
+          compileInvalidatePlan({ keys: ['{x}'] }, cache, binder, '@InvalidateCache on S.m'),
+        ).message,
+      ).toMatch(
         /^@InvalidateCache on S\.m keys: key template "\{x\}" names \{x\}, which it does not have; available: \{id\} or \{0\}$/,
       );
-      expect(catchCacheError(() => compileInvalidatePlan({ patterns: ['{x}*'] }, cache, binder, 'L')).message).toMatch(/^L patterns: /);
-      expect(catchCacheError(() => compileInvalidatePlan({ tags: ['t:{'] }, cache, binder, 'L')).message).toMatch(/^L tags: malformed placeholder/);
+      expect(
+        catchCacheError(() => compileInvalidatePlan({ patterns: ['{x}*'] }, cache, binder, 'L'))
+          .message,
+      ).toMatch(/^L patterns: /);
+      expect(
+        catchCacheError(() => compileInvalidatePlan({ tags: ['t:{'] }, cache, binder, 'L')).message,
+      ).toMatch(/^L tags: malformed placeholder/);
     });
   });
 
@@ -502,31 +622,59 @@ describe('plans on a real cache', () => {
 
     it('deletes keys, patterns and tags resolved from the call, and nothing else', async () => {
       await seed();
-      const plan = compileInvalidatePlan({ keys: ['user:{0}'], patterns: ['doc:{1}*'], tags: ['org:{2}'] }, cache, methodBinder(['id', 'prefix', 'org']), 'W');
+      const plan = compileInvalidatePlan(
+        { keys: ['user:{0}'], patterns: ['doc:{1}*'], tags: ['org:{2}'] },
+        cache,
+        methodBinder(['id', 'prefix', 'org']),
+        'W',
+      );
       await runInvalidation(plan, [2, 'a', 'c']);
       expect(await present()).toEqual(['user:1', 'doc:b1', 'doc:*']);
     });
 
     it('deletes by tag, whatever the key', async () => {
       await seed();
-      const plan = compileInvalidatePlan({ tags: ['org:{orgId}'] }, cache, routeBinder(['orgId']), 'W');
+      const plan = compileInvalidatePlan(
+        { tags: ['org:{orgId}'] },
+        cache,
+        routeBinder(['orgId']),
+        'W',
+      );
       await runInvalidation(plan, req({ params: { orgId: 'a' } }));
       expect(await present()).toEqual(['user:2', 'doc:a1', 'doc:a2', 'doc:*', 'other']);
     });
 
     it('deletes several keys and constant templates', async () => {
       await seed();
-      const plan = compileInvalidatePlan({ keys: ['user:1', 'user:{id}', 'missing'] }, cache, routeBinder(['id']), 'W');
+      const plan = compileInvalidatePlan(
+        { keys: ['user:1', 'user:{id}', 'missing'] },
+        cache,
+        routeBinder(['id']),
+        'W',
+      );
       await runInvalidation(plan, req({ params: { id: '2' } }));
       expect(await present()).toEqual(['doc:a1', 'doc:a2', 'doc:b1', 'doc:*', 'other']);
     });
 
     it('cannot widen a pattern with a substituted value', async () => {
       await seed();
-      const plan = compileInvalidatePlan({ patterns: ['doc:{name}'] }, cache, methodBinder(['name']), 'W');
+      const plan = compileInvalidatePlan(
+        { patterns: ['doc:{name}'] },
+        cache,
+        methodBinder(['name']),
+        'W',
+      );
       await runInvalidation(plan, ['*']);
       // `*` became %2A: it matched no stored key (not even the literal "doc:*")
-      expect(await present()).toEqual(['user:1', 'user:2', 'doc:a1', 'doc:a2', 'doc:b1', 'doc:*', 'other']);
+      expect(await present()).toEqual([
+        'user:1',
+        'user:2',
+        'doc:a1',
+        'doc:a2',
+        'doc:b1',
+        'doc:*',
+        'other',
+      ]);
     });
 
     it('skips what resolves to undefined or an empty string', async () => {
@@ -535,7 +683,11 @@ describe('plans on a real cache', () => {
       const patternSpy = jest.spyOn(cache, 'deletePattern');
       const tagSpy = jest.spyOn(cache, 'deleteByTag');
       const plan = compileInvalidatePlan(
-        { keys: ['{query.key}', 'u:{user.id}'], patterns: ['{query.pattern}'], tags: ['{query.tag}', 'owner:{user.id}'] },
+        {
+          keys: ['{query.key}', 'u:{user.id}'],
+          patterns: ['{query.pattern}'],
+          tags: ['{query.tag}', 'owner:{user.id}'],
+        },
         cache,
         routeBinder([]),
         'W',
@@ -553,7 +705,11 @@ describe('plans on a real cache', () => {
       const tagSpy = jest.spyOn(cache, 'deleteByTag');
       const patternSpy = jest.spyOn(cache, 'deletePattern');
       const plan = compileInvalidatePlan(
-        { keys: ['user:{0}', 'doc:{1}'], patterns: ['doc:a*', 'doc:b*'], tags: ['org:{2}', 'org:c'] },
+        {
+          keys: ['user:{0}', 'doc:{1}'],
+          patterns: ['doc:a*', 'doc:b*'],
+          tags: ['org:{2}', 'org:c'],
+        },
         cache,
         methodBinder(['a', 'b', 'c']),
         'W',

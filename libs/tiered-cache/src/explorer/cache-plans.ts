@@ -4,7 +4,10 @@ import type { CacheService } from '../cache.service.js';
 import { DEFAULT_LEASE_MS } from '../cache.service.js';
 import { parseDuration, parsePositiveDuration } from '../core/duration.js';
 import type { OriginPlan } from '../core/origin.js';
-import type { CachedOptions, InvalidateCacheOptions } from '../interfaces/decorator-options.interface.js';
+import type {
+  CachedOptions,
+  InvalidateCacheOptions,
+} from '../interfaces/decorator-options.interface.js';
 import { encodeKeyPart } from '../keys/key-encoding.js';
 import {
   assertSafePath,
@@ -95,7 +98,10 @@ export function compileWith<C>(
 }
 
 function namesUser(placeholder: Placeholder): boolean {
-  return (placeholder.path[0] === 'user' || placeholder.path[0] === 'header') && placeholder.path.length > 1;
+  return (
+    (placeholder.path[0] === 'user' || placeholder.path[0] === 'header') &&
+    placeholder.path.length > 1
+  );
 }
 
 /** Placeholders of a route: its path params, and `query.*`, `body.*`, `user.*`, `header.*`, `params.*`. */
@@ -108,12 +114,23 @@ export function routeBinder(routeParams: readonly string[]): TemplateBinder<Http
     header: (req) => req.headers,
   };
   return {
-    available: [...routeParams.map((p) => `{${p}}`), '{query.*}', '{body.*}', '{user.*}', '{header.*}'].join(', '),
+    available: [
+      ...routeParams.map((p) => `{${p}}`),
+      '{query.*}',
+      '{body.*}',
+      '{user.*}',
+      '{header.*}',
+    ].join(', '),
     bind(placeholder) {
       const [head, ...rest] = placeholder.path as [string, ...string[]];
-      if (rest.length === 0) return routeParams.includes(head) ? pathGetter(sources.params!, [head]) : undefined;
-      if (head === 'params') return routeParams.includes(rest[0]!) ? pathGetter(sources.params!, rest) : undefined;
-      if (head === 'header') return rest.length === 1 ? pathGetter(sources.header!, [rest[0]!.toLowerCase()]) : undefined;
+      if (rest.length === 0)
+        return routeParams.includes(head) ? pathGetter(sources.params!, [head]) : undefined;
+      if (head === 'params')
+        return routeParams.includes(rest[0]!) ? pathGetter(sources.params!, rest) : undefined;
+      if (head === 'header')
+        return rest.length === 1
+          ? pathGetter(sources.header!, [rest[0]!.toLowerCase()])
+          : undefined;
       const source = sources[head];
       return source === undefined ? undefined : pathGetter(source, rest);
     },
@@ -125,10 +142,13 @@ export function routeBinder(routeParams: readonly string[]): TemplateBinder<Http
 }
 
 /** Placeholders of a provider method: parameters by name or position, and paths into them. */
-export function methodBinder(names: ReadonlyArray<string | undefined>): TemplateBinder<readonly unknown[]> {
+export function methodBinder(
+  names: ReadonlyArray<string | undefined>,
+): TemplateBinder<readonly unknown[]> {
   const listed = names.map((name, i) => (name === undefined ? `{${i}}` : `{${name}} or {${i}}`));
   return {
-    available: listed.length === 0 ? 'nothing (the method declares no parameters)' : listed.join(', '),
+    available:
+      listed.length === 0 ? 'nothing (the method declares no parameters)' : listed.join(', '),
     bind(placeholder) {
       const [head, ...rest] = placeholder.path as [string, ...string[]];
       const index = /^\d+$/.test(head) ? Number(head) : names.indexOf(head);
@@ -155,7 +175,10 @@ export function defaultRouteKey(req: HttpRequestLike): string {
 }
 
 /** The default method key: class, method, and the arguments. */
-export function defaultMethodKey(owner: string, method: string): TemplateResolver<readonly unknown[]> {
+export function defaultMethodKey(
+  owner: string,
+  method: string,
+): TemplateResolver<readonly unknown[]> {
   const prefix = `${owner}.${method}:`;
   return (args) => prefix + encodeKeyPart(args);
 }
@@ -179,18 +202,35 @@ export function compileCachedPlan<C>(
   const tagResolvers = compiledTags.map((tag) => tag.resolve);
   const cacheNullish = options.cacheNullish === true;
   const base: Omit<OriginPlan, 'tags'> = {
-    ttlMs: options.ttl === undefined ? cache.defaults.ttlMs : parsePositiveDuration(options.ttl, `${where} ttl`),
-    graceMs: options.grace === undefined ? cache.defaults.graceMs : parseDuration(options.grace, `${where} grace`),
+    ttlMs:
+      options.ttl === undefined
+        ? cache.defaults.ttlMs
+        : parsePositiveDuration(options.ttl, `${where} ttl`),
+    graceMs:
+      options.grace === undefined
+        ? cache.defaults.graceMs
+        : parseDuration(options.grace, `${where} grace`),
     tier: options.tier,
-    timeoutMs: options.timeout === undefined ? undefined : parseDuration(options.timeout, `${where} timeout`),
+    timeoutMs:
+      options.timeout === undefined
+        ? undefined
+        : parseDuration(options.timeout, `${where} timeout`),
     atomic: options.atomic,
-    leaseMs: options.lease === undefined ? DEFAULT_LEASE_MS : parsePositiveDuration(options.lease, `${where} lease`),
+    leaseMs:
+      options.lease === undefined
+        ? DEFAULT_LEASE_MS
+        : parsePositiveDuration(options.lease, `${where} lease`),
     store: (value) => !(value instanceof StreamableFile) && (cacheNullish || value != null),
   };
   const staticTags = compiledTags.every((tag) => tag.constant);
   const fullTags = (context: C) =>
-    tagResolvers.map((resolve) => resolve(context)).filter((tag): tag is string => tag !== undefined && tag !== '').map((tag) => cache.fullTag(tag));
-  const origin = staticTags ? { ...base, tags: fullTags(undefined as C) } : (context: C): OriginPlan => ({ ...base, tags: fullTags(context) });
+    tagResolvers
+      .map((resolve) => resolve(context))
+      .filter((tag): tag is string => tag !== undefined && tag !== '')
+      .map((tag) => cache.fullTag(tag));
+  const origin = staticTags
+    ? { ...base, tags: fullTags(undefined as C) }
+    : (context: C): OriginPlan => ({ ...base, tags: fullTags(context) });
   return {
     cache,
     key,
@@ -201,15 +241,28 @@ export function compileCachedPlan<C>(
 }
 
 /** Compiles the options of `@InvalidateCache` into a plan. */
-export function compileInvalidatePlan<C>(options: InvalidateCacheOptions, cache: CacheService, binder: TemplateBinder<C>, where: string): InvalidatePlan<C> {
-  const all = (list: string[] | undefined, what: string) => (list ?? []).map((t) => compileWith(t, binder, `${where} ${what}`).resolve);
-  return { cache, keys: all(options.keys, 'keys'), patterns: all(options.patterns, 'patterns'), tags: all(options.tags, 'tags') };
+export function compileInvalidatePlan<C>(
+  options: InvalidateCacheOptions,
+  cache: CacheService,
+  binder: TemplateBinder<C>,
+  where: string,
+): InvalidatePlan<C> {
+  const all = (list: string[] | undefined, what: string) =>
+    (list ?? []).map((t) => compileWith(t, binder, `${where} ${what}`).resolve);
+  return {
+    cache,
+    keys: all(options.keys, 'keys'),
+    patterns: all(options.patterns, 'patterns'),
+    tags: all(options.tags, 'tags'),
+  };
 }
 
 /** Runs an invalidation plan; failures are the tiers' (counted, logged), never thrown. */
 export async function runInvalidation<C>(plan: InvalidatePlan<C>, context: C): Promise<void> {
   const defined = (resolvers: ReadonlyArray<TemplateResolver<C>>) =>
-    resolvers.map((resolve) => resolve(context)).filter((value): value is string => value !== undefined && value !== '');
+    resolvers
+      .map((resolve) => resolve(context))
+      .filter((value): value is string => value !== undefined && value !== '');
   const keys = defined(plan.keys);
   const patterns = defined(plan.patterns);
   const tags = defined(plan.tags);

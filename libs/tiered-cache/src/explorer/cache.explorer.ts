@@ -3,13 +3,22 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import { CACHED_METADATA, CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, getCacheToken, INVALIDATE_METADATA } from '../cache.constants.js';
+import {
+  CACHED_METADATA,
+  CACHE_ENGINE,
+  CACHE_RESOLVED_OPTIONS,
+  getCacheToken,
+  INVALIDATE_METADATA,
+} from '../cache.constants.js';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { CacheService } from '../cache.service.js';
 import { atomicTier, runOrigin } from '../core/origin.js';
 import type { ResolvedCacheOptions } from '../core/resolve-options.js';
 import type { TieredCache } from '../core/tiered-cache.js';
-import type { CachedOptions, InvalidateCacheOptions } from '../interfaces/decorator-options.interface.js';
+import type {
+  CachedOptions,
+  InvalidateCacheOptions,
+} from '../interfaces/decorator-options.interface.js';
 import type { TemplateResolver } from '../keys/key-template.js';
 import { parameterNames } from '../keys/param-names.js';
 import { CachePlanRegistry } from './cache-plan.registry.js';
@@ -60,21 +69,35 @@ export class CacheExplorer implements OnModuleInit {
     if (typeof controller !== 'function' || controller.prototype === undefined) return;
     for (const name of this.scanner.getAllMethodNames(controller.prototype)) {
       const handler = controller.prototype[name] as Function;
-      const cachedOptions = Reflect.getMetadata(CACHED_METADATA, handler) as CachedOptions | undefined;
-      const invalidateOptions = Reflect.getMetadata(INVALIDATE_METADATA, handler) as InvalidateCacheOptions | undefined;
+      const cachedOptions = Reflect.getMetadata(CACHED_METADATA, handler) as
+        CachedOptions | undefined;
+      const invalidateOptions = Reflect.getMetadata(INVALIDATE_METADATA, handler) as
+        InvalidateCacheOptions | undefined;
       if (cachedOptions === undefined && invalidateOptions === undefined) continue;
       const where = `${controller.name}.${name}`;
       const binder = routeBinder(routeParamNames(controller, handler, wrapper.host?.metatype));
       let cached: CachedPlan<HttpRequestLike> | undefined;
       if (cachedOptions !== undefined) {
         if (usesResponseObject(controller, name)) {
-          this.logger.warn(`@Cached on ${where} is ignored: a route that uses @Res() or @Next() sends its own response and is never cached`);
+          this.logger.warn(
+            `@Cached on ${where} is ignored: a route that uses @Res() or @Next() sends its own response and is never cached`,
+          );
         } else {
           cached = this.cachedPlan(cachedOptions, binder, defaultRouteKey, `@Cached on ${where}`);
         }
       }
-      const invalidate = invalidateOptions && compileInvalidatePlan(invalidateOptions, this.cacheFor(invalidateOptions.cache, `@InvalidateCache on ${where}`), binder, `@InvalidateCache on ${where}`);
-      this.registry.routes.set(handler, { ...(cached && { cached }), ...(invalidate && { invalidate }) });
+      const invalidate =
+        invalidateOptions &&
+        compileInvalidatePlan(
+          invalidateOptions,
+          this.cacheFor(invalidateOptions.cache, `@InvalidateCache on ${where}`),
+          binder,
+          `@InvalidateCache on ${where}`,
+        );
+      this.registry.routes.set(handler, {
+        ...(cached && { cached }),
+        ...(invalidate && { invalidate }),
+      });
     }
   }
 
@@ -88,27 +111,51 @@ export class CacheExplorer implements OnModuleInit {
     const prototype = Object.getPrototypeOf(instance) as object;
     for (const name of this.scanner.getAllMethodNames(prototype)) {
       const method = (prototype as Record<string, unknown>)[name] as AnyMethod;
-      const cachedOptions = Reflect.getMetadata(CACHED_METADATA, method) as CachedOptions | undefined;
-      const invalidateOptions = Reflect.getMetadata(INVALIDATE_METADATA, method) as InvalidateCacheOptions | undefined;
+      const cachedOptions = Reflect.getMetadata(CACHED_METADATA, method) as
+        CachedOptions | undefined;
+      const invalidateOptions = Reflect.getMetadata(INVALIDATE_METADATA, method) as
+        InvalidateCacheOptions | undefined;
       if (cachedOptions === undefined && invalidateOptions === undefined) continue;
       const where = `${metatype.name}.${name}`;
       const binder = methodBinder(parameterNames(method));
       let call: AnyMethod = method;
       if (cachedOptions !== undefined) {
-        const plan = this.cachedPlan(cachedOptions, binder, defaultMethodKey(metatype.name, name), `@Cached on ${where}`);
+        const plan = this.cachedPlan(
+          cachedOptions,
+          binder,
+          defaultMethodKey(metatype.name, name),
+          `@Cached on ${where}`,
+        );
         call = cachedMethod(plan, method);
       }
       if (invalidateOptions !== undefined) {
         const label = `@InvalidateCache on ${where}`;
-        call = invalidatingMethod(compileInvalidatePlan(invalidateOptions, this.cacheFor(invalidateOptions.cache, label), binder, label), call);
+        call = invalidatingMethod(
+          compileInvalidatePlan(
+            invalidateOptions,
+            this.cacheFor(invalidateOptions.cache, label),
+            binder,
+            label,
+          ),
+          call,
+        );
       }
       (instance as Record<string, unknown>)[name] = call;
     }
   }
 
-  private cachedPlan<C>(options: CachedOptions, binder: TemplateBinder<C>, defaultKey: TemplateResolver<C>, where: string): CachedPlan<C> {
+  private cachedPlan<C>(
+    options: CachedOptions,
+    binder: TemplateBinder<C>,
+    defaultKey: TemplateResolver<C>,
+    where: string,
+  ): CachedPlan<C> {
     const cache = this.cacheFor(options.cache, where);
-    if (options.atomic !== undefined && this.options.enabled && atomicTier(this.engine) === undefined) {
+    if (
+      options.atomic !== undefined &&
+      this.options.enabled &&
+      atomicTier(this.engine) === undefined
+    ) {
       throw new CacheError(
         CacheErrorCode.E_INVALID_OPTION,
         `${where}: atomic: '${options.atomic}' needs a redis-atomic shared tier (the shared tier is ${this.engine.shared?.backend.name ?? 'not configured'})`,
@@ -135,17 +182,28 @@ export class CacheExplorer implements OnModuleInit {
   private reportNonStatic(metatype: Type): void {
     const decorated = this.scanner.getAllMethodNames(metatype.prototype).filter((name) => {
       const method = metatype.prototype[name] as object;
-      return Reflect.hasMetadata(CACHED_METADATA, method) || Reflect.hasMetadata(INVALIDATE_METADATA, method);
+      return (
+        Reflect.hasMetadata(CACHED_METADATA, method) ||
+        Reflect.hasMetadata(INVALIDATE_METADATA, method)
+      );
     });
     if (decorated.length > 0) {
-      this.logger.warn(`${metatype.name} is request-scoped or transient: @Cached/@InvalidateCache on ${decorated.join(', ')} cannot be applied; make it a singleton or use CacheService`);
+      this.logger.warn(
+        `${metatype.name} is request-scoped or transient: @Cached/@InvalidateCache on ${decorated.join(', ')} cannot be applied; make it a singleton or use CacheService`,
+      );
     }
   }
 }
 
 function usesResponseObject(controller: Type, method: string): boolean {
-  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) ?? {}) as Record<string, unknown>;
-  return Object.keys(args).some((key) => key.startsWith(`${RouteParamtypes.RESPONSE}:`) || key.startsWith(`${RouteParamtypes.NEXT}:`));
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) ?? {}) as Record<
+    string,
+    unknown
+  >;
+  return Object.keys(args).some(
+    (key) =>
+      key.startsWith(`${RouteParamtypes.RESPONSE}:`) || key.startsWith(`${RouteParamtypes.NEXT}:`),
+  );
 }
 
 /** A provider method served from the cache; it becomes asynchronous. */
@@ -157,12 +215,16 @@ function cachedMethod(plan: CachedPlan<readonly unknown[]>, original: AnyMethod)
     const found = await plan.cache.engine.read(full);
     if (plan.cache.countRead(found, full)) return found!.value;
     const origin = typeof plan.origin === 'function' ? plan.origin(args) : plan.origin;
-    return (await runOrigin(plan.cache, full, found, () => original.apply(this, args), origin)).value;
+    return (await runOrigin(plan.cache, full, found, () => original.apply(this, args), origin))
+      .value;
   };
 }
 
 /** A provider method followed, when it succeeds, by its invalidation. */
-function invalidatingMethod(plan: InvalidatePlan<readonly unknown[]>, original: AnyMethod): AnyMethod {
+function invalidatingMethod(
+  plan: InvalidatePlan<readonly unknown[]>,
+  original: AnyMethod,
+): AnyMethod {
   return async function invalidating(this: unknown, ...args: unknown[]): Promise<unknown> {
     const result = await original.apply(this, args);
     await runInvalidation(plan, args);

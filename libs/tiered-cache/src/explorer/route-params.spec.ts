@@ -114,7 +114,12 @@ describe('routeParamNames', () => {
   });
 
   it('stops a name at punctuation', () => {
-    expect(routeParamNames(UsersController, proto.punctuated, undefined)).toEqual(['orgId', 'slug', 'rev', 'file']);
+    expect(routeParamNames(UsersController, proto.punctuated, undefined)).toEqual([
+      'orgId',
+      'slug',
+      'rev',
+      'file',
+    ]);
   });
 
   it('reads a handler without path metadata as having none', () => {
@@ -124,28 +129,50 @@ describe('routeParamNames', () => {
 
   it('gives nothing for a controller and method without params', () => {
     expect(routeParamNames(RootController, RootController.prototype.index, undefined)).toEqual([]);
-    expect(routeParamNames(RootController, RootController.prototype.probe, undefined)).toEqual(['probe']);
+    expect(routeParamNames(RootController, RootController.prototype.probe, undefined)).toEqual([
+      'probe',
+    ]);
   });
 
   it('takes the params of every path of a controller with several paths', () => {
-    expect(routeParamNames(MultiPathController, MultiPathController.prototype.item, undefined)).toEqual(['version', 'legacyId', 'itemId']);
+    expect(
+      routeParamNames(MultiPathController, MultiPathController.prototype.item, undefined),
+    ).toEqual(['version', 'legacyId', 'itemId']);
   });
 
   it('reads a controller declared with an options object', () => {
-    expect(routeParamNames(OptionsController, OptionsController.prototype.product, undefined)).toEqual(['shopId', 'productId']);
+    expect(
+      routeParamNames(OptionsController, OptionsController.prototype.product, undefined),
+    ).toEqual(['shopId', 'productId']);
   });
 
   it('adds the params of a RouterModule path of the module', () => {
-    expect(routeParamNames(UsersController, proto.findOne, TenantModule)).toEqual(['orgId', 'id', 'tenantId']);
-    expect(routeParamNames(UsersController, proto.several, TenantModule)).toEqual(['orgId', 'x', 'y', 'tenantId']);
+    expect(routeParamNames(UsersController, proto.findOne, TenantModule)).toEqual([
+      'orgId',
+      'id',
+      'tenantId',
+    ]);
+    expect(routeParamNames(UsersController, proto.several, TenantModule)).toEqual([
+      'orgId',
+      'x',
+      'y',
+      'tenantId',
+    ]);
   });
 
   it('adds the RouterModule paths of every application, without duplicates', () => {
-    expect(routeParamNames(UsersController, proto.findOne, TwoAppsModule)).toEqual(['orgId', 'id', 'region', 'zone']);
+    expect(routeParamNames(UsersController, proto.findOne, TwoAppsModule)).toEqual([
+      'orgId',
+      'id',
+      'region',
+      'zone',
+    ]);
   });
 
   it('ignores module metadata that is not a RouterModule path', () => {
-    expect(routeParamNames(RootController, RootController.prototype.probe, PlainModule)).toEqual(['probe']);
+    expect(routeParamNames(RootController, RootController.prototype.probe, PlainModule)).toEqual([
+      'probe',
+    ]);
   });
 
   it('ignores non-string paths', () => {

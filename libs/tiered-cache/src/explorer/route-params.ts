@@ -11,11 +11,19 @@ function paths(value: unknown): string[] {
  * The route parameter names of a controller method: from the controller's and the method's paths
  * (`:id`, `*path`), and from a `RouterModule` path of its module.
  */
-export function routeParamNames(controller: Function, handler: Function, moduleClass: Function | undefined): string[] {
-  const sources = [...paths(Reflect.getMetadata(PATH_METADATA, controller)), ...paths(Reflect.getMetadata(PATH_METADATA, handler))];
+export function routeParamNames(
+  controller: Function,
+  handler: Function,
+  moduleClass: Function | undefined,
+): string[] {
+  const sources = [
+    ...paths(Reflect.getMetadata(PATH_METADATA, controller)),
+    ...paths(Reflect.getMetadata(PATH_METADATA, handler)),
+  ];
   if (moduleClass !== undefined) {
     for (const key of Reflect.getMetadataKeys(moduleClass)) {
-      if (typeof key === 'string' && key.startsWith(MODULE_PATH)) sources.push(...paths(Reflect.getMetadata(key, moduleClass)));
+      if (typeof key === 'string' && key.startsWith(MODULE_PATH))
+        sources.push(...paths(Reflect.getMetadata(key, moduleClass)));
     }
   }
   const names = new Set<string>();

@@ -38,7 +38,11 @@ let terminus: Promise<Terminus> | undefined;
 function loadTerminus(): Promise<Terminus> {
   terminus ??= import('@nestjs/terminus').catch((err: unknown) => {
     terminus = undefined;
-    throw new CacheError(CacheErrorCode.E_UNSUPPORTED, 'CacheHealthIndicator needs @nestjs/terminus: npm install @nestjs/terminus', { cause: err });
+    throw new CacheError(
+      CacheErrorCode.E_UNSUPPORTED,
+      'CacheHealthIndicator needs @nestjs/terminus: npm install @nestjs/terminus',
+      { cause: err },
+    );
   });
   return terminus;
 }
@@ -55,15 +59,24 @@ export class CacheHealthIndicator {
   constructor(@Inject(CACHE_ENGINE) private readonly engine: TieredCache) {}
 
   /** Probes every tier and reports under `key` (e.g. `'cache'`). */
-  async isHealthy<const K extends string>(key: K, options?: CacheHealthOptions): Promise<CacheHealthResult<K>> {
+  async isHealthy<const K extends string>(
+    key: K,
+    options?: CacheHealthOptions,
+  ): Promise<CacheHealthResult<K>> {
     const { HealthIndicatorService } = await loadTerminus();
-    const timeoutMs = options?.timeout === undefined ? 1_000 : parsePositiveDuration(options.timeout, 'timeout');
-    const [local, shared] = await Promise.all([probe(this.engine.local, timeoutMs), probe(this.engine.shared, timeoutMs)]);
+    const timeoutMs =
+      options?.timeout === undefined ? 1_000 : parsePositiveDuration(options.timeout, 'timeout');
+    const [local, shared] = await Promise.all([
+      probe(this.engine.local, timeoutMs),
+      probe(this.engine.shared, timeoutMs),
+    ]);
     const data = { ...(local && { local }), ...(shared && { shared }) };
     const tiers = [local, shared].filter((tier): tier is TierHealth => tier !== undefined);
     const session = new HealthIndicatorService().check(key);
-    if (tiers.some((tier) => tier.status === 'down' && tier.required)) return session.down(data) as CacheHealthResult<K>;
-    if (tiers.some((tier) => tier.status === 'down')) return session.degraded(data) as CacheHealthResult<K>;
+    if (tiers.some((tier) => tier.status === 'down' && tier.required))
+      return session.down(data) as CacheHealthResult<K>;
+    if (tiers.some((tier) => tier.status === 'down'))
+      return session.degraded(data) as CacheHealthResult<K>;
     return session.up(data) as CacheHealthResult<K>;
   }
 }
@@ -82,7 +95,13 @@ async function probe(tier: Tier | undefined, timeoutMs: number): Promise<TierHea
     return { ...common, status: 'up', latencyMs: round(latencyMs), ...backend.details?.() };
   } catch (err) {
     const { code } = toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'health probe');
-    return { ...common, status: 'down', latencyMs: round(performance.now() - started), error: code, ...backend.details?.() };
+    return {
+      ...common,
+      status: 'down',
+      latencyMs: round(performance.now() - started),
+      error: code,
+      ...backend.details?.(),
+    };
   }
 }
 

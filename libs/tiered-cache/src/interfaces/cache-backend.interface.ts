@@ -70,6 +70,10 @@ export interface AtomicCacheBackend extends CacheBackend {
 /** True when a backend has the {@link AtomicCacheBackend} capability. */
 export function isAtomicBackend(backend: CacheBackend): backend is AtomicCacheBackend {
   const b = backend as Partial<AtomicCacheBackend>;
-  return typeof b.acquireLease === 'function' && typeof b.releaseLease === 'function'
-    && typeof b.readVersion === 'function' && typeof b.setIfVersion === 'function';
+  return (
+    typeof b.acquireLease === 'function' &&
+    typeof b.releaseLease === 'function' &&
+    typeof b.readVersion === 'function' &&
+    typeof b.setIfVersion === 'function'
+  );
 }

@@ -11,13 +11,26 @@ function redisMatch(pattern: string, string: string): boolean {
   return redisMatchImpl(pattern, 0, string, 0, state, 0);
 }
 
-function redisMatchImpl(p: string, pi: number, s: string, si: number, state: { skipLongerMatches: boolean }, nesting: number): boolean {
+function redisMatchImpl(
+  p: string,
+  pi: number,
+  s: string,
+  si: number,
+  state: { skipLongerMatches: boolean },
+  nesting: number,
+): boolean {
   if (nesting > 1000) return false;
   let pl = p.length - pi;
   let sl = s.length - si;
   const P = (k: number): number => (pi + k < p.length ? p.charCodeAt(pi + k) : 0);
   const S = (k: number): number => (si + k < s.length ? s.charCodeAt(si + k) : 0);
-  const STAR = 42, QUESTION = 63, OPEN = 91, CLOSE = 93, CARET = 94, BACKSLASH = 92, DASH = 45;
+  const STAR = 42,
+    QUESTION = 63,
+    OPEN = 91,
+    CLOSE = 93,
+    CARET = 94,
+    BACKSLASH = 92,
+    DASH = 45;
   while (pl > 0 && sl > 0) {
     switch (P(0)) {
       case STAR:
@@ -146,9 +159,23 @@ describe('globToRegExp', () => {
   });
 
   it('"[abc]", "[^a]" and "[a-c]" are character classes', () => {
-    expect(['a', 'b', 'c', 'd', 'ab', ''].map((s) => matches('[abc]', s))).toEqual([true, true, true, false, false, false]);
+    expect(['a', 'b', 'c', 'd', 'ab', ''].map((s) => matches('[abc]', s))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
     expect(['a', 'b', ':', ''].map((s) => matches('[^a]', s))).toEqual([false, true, true, false]);
-    expect(['a', 'b', 'c', 'd', '-', 'B'].map((s) => matches('[a-c]', s))).toEqual([true, true, true, false, false, false]);
+    expect(['a', 'b', 'c', 'd', '-', 'B'].map((s) => matches('[a-c]', s))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
     expect(matches('[c-a]', 'b')).toBe(true); // reversed ranges are swapped, as in Redis
     expect(matches('id:[0-9][0-9]', 'id:42')).toBe(true);
     expect(matches('id:[0-9][0-9]', 'id:4x')).toBe(false);
@@ -220,7 +247,9 @@ describe('globToRegExp', () => {
       for (const key of keys) {
         compared++;
         if (re.test(key) !== redisMatch(glob, key) && disagreements.length < 10) {
-          disagreements.push(`${JSON.stringify(glob)} vs ${JSON.stringify(key)}: redis ${redisMatch(glob, key)}`);
+          disagreements.push(
+            `${JSON.stringify(glob)} vs ${JSON.stringify(key)}: redis ${redisMatch(glob, key)}`,
+          );
         }
       }
     }
@@ -238,8 +267,13 @@ describe('globToRegExp', () => {
     const keyChars = 'ab:-^]\\[*?x0Z';
     const disagreements: string[] = [];
     for (let round = 0; round < 20_000; round++) {
-      const glob = Array.from({ length: next(10) }, () => patternChars[next(patternChars.length)]).join('');
-      const key = Array.from({ length: 1 + next(8) }, () => keyChars[next(keyChars.length)]).join('');
+      const glob = Array.from(
+        { length: next(10) },
+        () => patternChars[next(patternChars.length)],
+      ).join('');
+      const key = Array.from({ length: 1 + next(8) }, () => keyChars[next(keyChars.length)]).join(
+        '',
+      );
       if (matches(glob, key) !== redisMatch(glob, key) && disagreements.length < 10) {
         disagreements.push(`${JSON.stringify(glob)} vs ${JSON.stringify(key)}`);
       }
@@ -301,7 +335,8 @@ describe('escapeGlob', () => {
       const re = globToRegExp(escapeGlob(text));
       expect(re.test(text)).toBe(true);
       for (const other of others) {
-        if (other !== text) expect({ text, other, matched: re.test(other) }).toEqual({ text, other, matched: false });
+        if (other !== text)
+          expect({ text, other, matched: re.test(other) }).toEqual({ text, other, matched: false });
       }
       // It also names exactly one key, so backends may skip the scan.
       expect(isLiteralGlob(escapeGlob(text))).toBe(true);

@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { globToRegExp } from './glob.js';
-import { encodeKeyPart, hashKey, KEY_SEPARATOR, MAX_KEY_PART_LENGTH, namespacedKey } from './key-encoding.js';
+import {
+  encodeKeyPart,
+  hashKey,
+  KEY_SEPARATOR,
+  MAX_KEY_PART_LENGTH,
+  namespacedKey,
+} from './key-encoding.js';
 
 /** Nothing that could widen a Redis glob or forge another key part. */
 const FORBIDDEN = /[*?[\]\\:%{}\s\u0000-\u001f\u007f]/u;
@@ -13,7 +19,19 @@ function unescapedPart(encoded: string): string {
 }
 
 const ALL_ASCII = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i));
-const UNICODE_SPACES = ['\u00a0', '\u1680', '\u2000', '\u2009', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff'];
+const UNICODE_SPACES = [
+  '\u00a0',
+  '\u1680',
+  '\u2000',
+  '\u2009',
+  '\u200a',
+  '\u2028',
+  '\u2029',
+  '\u202f',
+  '\u205f',
+  '\u3000',
+  '\ufeff',
+];
 
 /** A corpus of tricky short values. */
 const TRICKY = [
@@ -88,7 +106,15 @@ describe('encodeKeyPart', () => {
   });
 
   it('keeps ordinary characters as they are', () => {
-    for (const text of ['abc', 'ABC-123_x.y~z', 'ünïcödé', '🚀', 'a/b', 'a=b&c', '@!$^()+,;=\'"<>|`']) {
+    for (const text of [
+      'abc',
+      'ABC-123_x.y~z',
+      'ünïcödé',
+      '🚀',
+      'a/b',
+      'a=b&c',
+      '@!$^()+,;=\'"<>|`',
+    ]) {
       expect(encodeKeyPart(text)).toBe(text);
     }
   });
@@ -96,7 +122,10 @@ describe('encodeKeyPart', () => {
   it('never outputs a glob metacharacter, ":", "%"-lookalike, whitespace or control character of its own', () => {
     for (const text of TRICKY) {
       const encoded = encodeKeyPart(text);
-      expect({ text, forbidden: FORBIDDEN.test(unescapedPart(encoded)) }).toEqual({ text, forbidden: false });
+      expect({ text, forbidden: FORBIDDEN.test(unescapedPart(encoded)) }).toEqual({
+        text,
+        forbidden: false,
+      });
       expect(encoded).not.toMatch(/[*?[\]\\:{}\s]/u);
     }
     const everything = ALL_ASCII.join('') + UNICODE_SPACES.join('');
@@ -202,7 +231,9 @@ describe('encodeKeyPart', () => {
       expect(encodeKeyPart(a)).not.toBe(encodeKeyPart(b));
       const big = { list: Array.from({ length: 50 }, (_, i) => i) };
       expect(encodeKeyPart(big)).toMatch(HASHED);
-      expect(encodeKeyPart(big)).toBe(encodeKeyPart({ list: Array.from({ length: 50 }, (_, i) => i) }));
+      expect(encodeKeyPart(big)).toBe(
+        encodeKeyPart({ list: Array.from({ length: 50 }, (_, i) => i) }),
+      );
       expect(encodeKeyPart('*'.repeat(1000))).not.toMatch(FORBIDDEN); // a hash has no "%" at all
     });
   });
@@ -216,14 +247,25 @@ describe('encodeKeyPart', () => {
     });
 
     it('no value, however crafted, widens a pattern or crosses a separator', () => {
-      const keys = ['user:1:profile', 'user:2:profile', 'user:1:settings', 'user:admin:profile', 'user::profile'];
+      const keys = [
+        'user:1:profile',
+        'user:2:profile',
+        'user:1:settings',
+        'user:admin:profile',
+        'user::profile',
+      ];
       for (const value of TRICKY) {
         const part = encodeKeyPart(value);
         const pattern = globToRegExp(`user:${part}:profile`);
         const own = `user:${part}:profile`;
         expect(pattern.test(own)).toBe(true);
         for (const key of keys) {
-          if (key !== own) expect({ value, key, matched: pattern.test(key) }).toEqual({ value, key, matched: false });
+          if (key !== own)
+            expect({ value, key, matched: pattern.test(key) }).toEqual({
+              value,
+              key,
+              matched: false,
+            });
         }
         expect(part.includes(KEY_SEPARATOR)).toBe(false);
       }
@@ -234,7 +276,9 @@ describe('encodeKeyPart', () => {
 describe('hashKey and namespacedKey', () => {
   it('hashKey is the 43-character base64url SHA-256 of the UTF-8 text', () => {
     expect(hashKey('')).toBe('47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU');
-    expect(hashKey('ünï')).toBe(createHash('sha256').update(Buffer.from('ünï', 'utf8')).digest('base64url'));
+    expect(hashKey('ünï')).toBe(
+      createHash('sha256').update(Buffer.from('ünï', 'utf8')).digest('base64url'),
+    );
     expect(hashKey('a')).not.toBe(hashKey('b'));
   });
 

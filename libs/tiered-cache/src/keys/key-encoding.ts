@@ -41,8 +41,11 @@ function stringifyPart(value: unknown): string {
   if (value === undefined) return '';
   if (value === null) return 'null';
   if (typeof value === 'object') {
-    if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString(); // toISOString throws on an invalid Date
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? '';
+    if (value instanceof Date)
+      return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString(); // toISOString throws on an invalid Date
+    return (
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? ''
+    );
   }
   return String(value);
 }
@@ -53,6 +56,7 @@ function stringifyPart(value: unknown): string {
  */
 function percentEncode(c: string): string {
   let out = '';
-  for (const byte of Buffer.from(c, 'utf8')) out += '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+  for (const byte of Buffer.from(c, 'utf8'))
+    out += '%' + byte.toString(16).toUpperCase().padStart(2, '0');
   return out;
 }

@@ -21,7 +21,10 @@ const NAME = /^[\w$-]+(?:\.[\w$-]+)*$/;
  */
 export function parseTemplate(template: string, where: string): Array<string | Placeholder> {
   if (typeof template !== 'string' || template === '') {
-    throw new CacheError(CacheErrorCode.E_INVALID_TEMPLATE, `${where}: a key template must be a non-empty string`);
+    throw new CacheError(
+      CacheErrorCode.E_INVALID_TEMPLATE,
+      `${where}: a key template must be a non-empty string`,
+    );
   }
   const parts: Array<string | Placeholder> = [];
   let literal = '';
@@ -44,7 +47,10 @@ export function parseTemplate(template: string, where: string): Array<string | P
       parts.push({ raw, path: raw.split('.') });
       i = close;
     } else if (c === '}') {
-      throw new CacheError(CacheErrorCode.E_INVALID_TEMPLATE, `${where}: unmatched "}" in key template "${template}" (use }} for a literal brace)`);
+      throw new CacheError(
+        CacheErrorCode.E_INVALID_TEMPLATE,
+        `${where}: unmatched "}" in key template "${template}" (use }} for a literal brace)`,
+      );
     } else {
       literal += c;
     }
@@ -92,7 +98,10 @@ const FORBIDDEN_FIELDS = new Set(['__proto__', 'prototype', 'constructor']);
 /** Throws when a placeholder path walks into prototype machinery. */
 export function assertSafePath(placeholder: Placeholder, where: string): void {
   if (placeholder.path.some((field) => FORBIDDEN_FIELDS.has(field))) {
-    throw new CacheError(CacheErrorCode.E_INVALID_TEMPLATE, `${where}: placeholder {${placeholder.raw}} may not use __proto__, prototype or constructor`);
+    throw new CacheError(
+      CacheErrorCode.E_INVALID_TEMPLATE,
+      `${where}: placeholder {${placeholder.raw}} may not use __proto__, prototype or constructor`,
+    );
   }
 }
 

@@ -9,8 +9,14 @@ function fromSource(source: string): Function {
 }
 
 /** A method of an object literal / class built from exactly this JavaScript source. */
-function methodFromSource(classBody: string, name: string | symbol, kind: 'prototype' | 'static' = 'prototype'): Function {
-  const cls = (0, eval)(`(class { ${classBody} })`) as Record<string | symbol, unknown> & { prototype: Record<string | symbol, unknown> };
+function methodFromSource(
+  classBody: string,
+  name: string | symbol,
+  kind: 'prototype' | 'static' = 'prototype',
+): Function {
+  const cls = (0, eval)(`(class { ${classBody} })`) as Record<string | symbol, unknown> & {
+    prototype: Record<string | symbol, unknown>;
+  };
   const fn = (kind === 'static' ? cls[name] : cls.prototype[name]) as Function;
   expect(typeof fn).toBe('function');
   return fn;
@@ -67,7 +73,11 @@ class Compiled {
     return prefix + suffix + last;
   }
 
-  destructured({ id, name }: { id: number; name: string }, [first]: string[], plain: boolean): unknown[] {
+  destructured(
+    { id, name }: { id: number; name: string },
+    [first]: string[],
+    plain: boolean,
+  ): unknown[] {
     return [id, name, first, plain];
   }
 
@@ -79,7 +89,8 @@ class Compiled {
     return 1;
   }
 
-  commented(/* leading */ id: number /* , fake */, // line, comment (with parens)
+  commented(
+    /* leading */ id: number /* , fake */, // line, comment (with parens)
     name: string, // trailing
   ): string {
     return `${id}${name}`;
@@ -166,7 +177,10 @@ describe('parameterNames', () => {
     it.each([
       ['function f({ a, b }, c) {}', [undefined, 'c']],
       ['function f([a, b], c) {}', [undefined, 'c']],
-      ['function f(a, { b = 1, c: [d] } = {}, [e = 2] = [], f) {}', ['a', undefined, undefined, 'f']],
+      [
+        'function f(a, { b = 1, c: [d] } = {}, [e = 2] = [], f) {}',
+        ['a', undefined, undefined, 'f'],
+      ],
       ['function f(...args) {}', ['args']],
       ['function f(a, ... spaced) {}', ['a', 'spaced']],
       ['function f(a, ...[b, c]) {}', ['a', undefined]],
@@ -233,7 +247,13 @@ describe('parameterNames', () => {
     });
 
     it('reads methods whose defaults contain commas, parentheses, brackets and strings', () => {
-      expect(parameterNames(proto.withDefaults!)).toEqual(['page', 'sizes', 'options', 'label', 'quoted']);
+      expect(parameterNames(proto.withDefaults!)).toEqual([
+        'page',
+        'sizes',
+        'options',
+        'label',
+        'quoted',
+      ]);
       expect(parameterNames(proto.urlDefault!)).toEqual(['url', 'retries']);
     });
 
@@ -278,7 +298,13 @@ describe('parameterNames', () => {
   describe('functions without readable source', () => {
     it('reads nothing from native and bound functions', () => {
       expect(parameterNames(Math.max)).toEqual([]);
-      expect(parameterNames(function f(a: number) { return a; }.bind(null))).toEqual([]);
+      expect(
+        parameterNames(
+          function f(a: number) {
+            return a;
+          }.bind(null),
+        ),
+      ).toEqual([]);
     });
   });
 });

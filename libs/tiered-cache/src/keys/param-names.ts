@@ -6,7 +6,9 @@
  */
 export function parameterNames(fn: Function): Array<string | undefined> {
   const source = codeOnly(Function.prototype.toString.call(fn));
-  const arrow = /^\s*(?:async\s+)?([\p{ID_Start}_$][\p{ID_Continue}$\u200c\u200d]*)\s*=>/u.exec(source);
+  const arrow = /^\s*(?:async\s+)?([\p{ID_Start}_$][\p{ID_Continue}$\u200c\u200d]*)\s*=>/u.exec(
+    source,
+  );
   if (arrow !== null) return [arrow[1]];
   const open = parameterListStart(source);
   if (open === -1) return [];
@@ -28,7 +30,10 @@ export function parameterNames(fn: Function): Array<string | undefined> {
   }
   if (current.trim() !== '') params.push(current);
   return params.map((param) => {
-    const name = param.split('=')[0]!.trim().replace(/^\.\.\.\s*/, '');
+    const name = param
+      .split('=')[0]!
+      .trim()
+      .replace(/^\.\.\.\s*/, '');
     return /^[\p{ID_Start}_$][\p{ID_Continue}$\u200c\u200d]*$/u.test(name) ? name : undefined;
   });
 }

@@ -1,5 +1,11 @@
 import type * as PromClientModule from 'prom-client';
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { CACHE_ENGINE } from '../cache.constants.js';
 import { CACHE_MODULE_OPTIONS } from '../cache.module-definition.js';
 import type { TieredCache } from '../core/tiered-cache.js';
@@ -20,7 +26,10 @@ export const DEFAULT_METRICS_PREFIX = 'nest_tiered_cache_';
 export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('TieredCache');
   private readonly registered: Array<{ registry: Registry; name: string }> = [];
-  private readonly errorsByCode = new Map<string, { tier: string; backend: string; code: string; count: number }>();
+  private readonly errorsByCode = new Map<
+    string,
+    { tier: string; backend: string; code: string; count: number }
+  >();
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -35,11 +44,15 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
     try {
       prom = await import('prom-client');
     } catch {
-      this.logger.warn('metrics: true needs prom-client (npm install prom-client); no metrics are exported');
+      this.logger.warn(
+        'metrics: true needs prom-client (npm install prom-client); no metrics are exported',
+      );
       return;
     }
-    const registry = ((typeof config === 'object' ? config.registry : undefined) ?? prom.register) as Registry;
-    const prefix = (typeof config === 'object' ? config.prefix : undefined) ?? DEFAULT_METRICS_PREFIX;
+    const registry = ((typeof config === 'object' ? config.registry : undefined) ??
+      prom.register) as Registry;
+    const prefix =
+      (typeof config === 'object' ? config.prefix : undefined) ?? DEFAULT_METRICS_PREFIX;
     this.unsubscribe = this.engine.events.on('error', ({ tier, backend, code }) => {
       const id = `${tier}|${code}`;
       const seen = this.errorsByCode.get(id);
@@ -60,103 +73,139 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
     const tiers = () => [engine.local, engine.shared].filter((tier) => tier !== undefined);
     const add = (name: string, create: () => unknown): void => {
       if (registry.getSingleMetric(name) !== undefined) {
-        this.logger.warn(`metric ${name} is already registered (another cache module in this process?); not registering it again`);
+        this.logger.warn(
+          `metric ${name} is already registered (another cache module in this process?); not registering it again`,
+        );
         return;
       }
       create();
       this.registered.push({ registry, name });
     };
-    add(`${prefix}reads_total`, () => new prom.Counter({
-      name: `${prefix}reads_total`,
-      help: 'Reads through the cache, by cache and result (hit: a fresh value was found in some tier)',
-      labelNames: ['cache', 'result'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const view of engine.views) {
-          const { hits, misses } = view.stats();
-          this.inc({ cache: view.label, result: 'hit' }, hits);
-          this.inc({ cache: view.label, result: 'miss' }, misses);
-        }
-      },
-    }));
-    add(`${prefix}stale_total`, () => new prom.Counter({
-      name: `${prefix}stale_total`,
-      help: 'Stale values served within grace because the origin failed or was slow',
-      labelNames: ['cache'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const view of engine.views) this.inc({ cache: view.label }, view.stats().stale);
-      },
-    }));
-    add(`${prefix}tier_reads_total`, () => new prom.Counter({
-      name: `${prefix}tier_reads_total`,
-      help: 'Reads of each tier, by result',
-      labelNames: ['tier', 'backend', 'result'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const tier of tiers()) {
-          const labels = { tier: tier.config.role, backend: tier.backend.name };
-          this.inc({ ...labels, result: 'hit' }, tier.counters.hits);
-          this.inc({ ...labels, result: 'miss' }, tier.counters.misses);
-        }
-      },
-    }));
+    add(
+      `${prefix}reads_total`,
+      () =>
+        new prom.Counter({
+          name: `${prefix}reads_total`,
+          help: 'Reads through the cache, by cache and result (hit: a fresh value was found in some tier)',
+          labelNames: ['cache', 'result'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const view of engine.views) {
+              const { hits, misses } = view.stats();
+              this.inc({ cache: view.label, result: 'hit' }, hits);
+              this.inc({ cache: view.label, result: 'miss' }, misses);
+            }
+          },
+        }),
+    );
+    add(
+      `${prefix}stale_total`,
+      () =>
+        new prom.Counter({
+          name: `${prefix}stale_total`,
+          help: 'Stale values served within grace because the origin failed or was slow',
+          labelNames: ['cache'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const view of engine.views) this.inc({ cache: view.label }, view.stats().stale);
+          },
+        }),
+    );
+    add(
+      `${prefix}tier_reads_total`,
+      () =>
+        new prom.Counter({
+          name: `${prefix}tier_reads_total`,
+          help: 'Reads of each tier, by result',
+          labelNames: ['tier', 'backend', 'result'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const tier of tiers()) {
+              const labels = { tier: tier.config.role, backend: tier.backend.name };
+              this.inc({ ...labels, result: 'hit' }, tier.counters.hits);
+              this.inc({ ...labels, result: 'miss' }, tier.counters.misses);
+            }
+          },
+        }),
+    );
     const errorsByCode = this.errorsByCode;
-    add(`${prefix}errors_total`, () => new prom.Counter({
-      name: `${prefix}errors_total`,
-      help: 'Tier failures (timeouts, connection errors, corrupt entries...), by error code',
-      labelNames: ['tier', 'backend', 'code'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const { tier, backend, code, count } of errorsByCode.values()) this.inc({ tier, backend, code }, count);
-      },
-    }));
-    add(`${prefix}operation_duration_seconds`, () => new prom.Gauge({
-      name: `${prefix}operation_duration_seconds`,
-      help: 'Duration of the last 1024 reads (get) and writes (set) of each tier, by quantile',
-      labelNames: ['tier', 'backend', 'op', 'quantile'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const tier of tiers()) {
-          for (const op of ['get', 'set'] as const) {
-            const p = tier.latency[op].percentiles();
-            if (p === undefined) continue;
-            const labels = { tier: tier.config.role, backend: tier.backend.name, op };
-            this.set({ ...labels, quantile: '0.5' }, msToSeconds(p.p50));
-            this.set({ ...labels, quantile: '0.9' }, msToSeconds(p.p90));
-            this.set({ ...labels, quantile: '0.99' }, msToSeconds(p.p99));
-          }
-        }
-      },
-    }));
-    add(`${prefix}entries`, () => new prom.Gauge({
-      name: `${prefix}entries`,
-      help: 'Entries held by each tier, where cheap to know (in-process tiers)',
-      labelNames: ['tier', 'backend'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const tier of tiers()) {
-          const size = tier.backend.size?.();
-          if (size !== undefined) this.set({ tier: tier.config.role, backend: tier.backend.name }, size);
-        }
-      },
-    }));
-    add(`${prefix}tier_available`, () => new prom.Gauge({
-      name: `${prefix}tier_available`,
-      help: '1 while a tier is in use, 0 while its circuit breaker keeps it out after repeated failures',
-      labelNames: ['tier', 'backend'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const tier of tiers()) this.set({ tier: tier.config.role, backend: tier.backend.name }, tier.unavailable ? 0 : 1);
-      },
-    }));
+    add(
+      `${prefix}errors_total`,
+      () =>
+        new prom.Counter({
+          name: `${prefix}errors_total`,
+          help: 'Tier failures (timeouts, connection errors, corrupt entries...), by error code',
+          labelNames: ['tier', 'backend', 'code'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const { tier, backend, code, count } of errorsByCode.values())
+              this.inc({ tier, backend, code }, count);
+          },
+        }),
+    );
+    add(
+      `${prefix}operation_duration_seconds`,
+      () =>
+        new prom.Gauge({
+          name: `${prefix}operation_duration_seconds`,
+          help: 'Duration of the last 1024 reads (get) and writes (set) of each tier, by quantile',
+          labelNames: ['tier', 'backend', 'op', 'quantile'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const tier of tiers()) {
+              for (const op of ['get', 'set'] as const) {
+                const p = tier.latency[op].percentiles();
+                if (p === undefined) continue;
+                const labels = { tier: tier.config.role, backend: tier.backend.name, op };
+                this.set({ ...labels, quantile: '0.5' }, msToSeconds(p.p50));
+                this.set({ ...labels, quantile: '0.9' }, msToSeconds(p.p90));
+                this.set({ ...labels, quantile: '0.99' }, msToSeconds(p.p99));
+              }
+            }
+          },
+        }),
+    );
+    add(
+      `${prefix}entries`,
+      () =>
+        new prom.Gauge({
+          name: `${prefix}entries`,
+          help: 'Entries held by each tier, where cheap to know (in-process tiers)',
+          labelNames: ['tier', 'backend'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const tier of tiers()) {
+              const size = tier.backend.size?.();
+              if (size !== undefined)
+                this.set({ tier: tier.config.role, backend: tier.backend.name }, size);
+            }
+          },
+        }),
+    );
+    add(
+      `${prefix}tier_available`,
+      () =>
+        new prom.Gauge({
+          name: `${prefix}tier_available`,
+          help: '1 while a tier is in use, 0 while its circuit breaker keeps it out after repeated failures',
+          labelNames: ['tier', 'backend'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const tier of tiers())
+              this.set(
+                { tier: tier.config.role, backend: tier.backend.name },
+                tier.unavailable ? 0 : 1,
+              );
+          },
+        }),
+    );
   }
 }
 

@@ -42,7 +42,6 @@ function roundTrip(value: unknown): { codec: number; value: unknown } {
   return { codec: buf[1]!, value: decodeEntry(buf).value };
 }
 
-
 /** Builds an envelope by hand, following the layout documented in entry-codec.ts. */
 function envelope(options: {
   version?: number;
@@ -112,33 +111,57 @@ describe('value round trips', () => {
   it('keeps Date, Map, Set, BigInt, Buffer and typed arrays, through the V8 codec', () => {
     const date = new Date('2024-02-29T12:34:56.789Z');
     const cases: Array<[unknown, (back: unknown) => void]> = [
-      [date, (back) => {
-        expect(types.isDate(back)).toBe(true);
-        expect((back as Date).getTime()).toBe(date.getTime());
-      }],
-      [new Map<unknown, unknown>([['a', 1], [2, { b: [3] }]]), (back) => {
-        expect(types.isMap(back)).toBe(true);
-        expect([...(back as Map<unknown, unknown>)]).toEqual([['a', 1], [2, { b: [3] }]]);
-      }],
-      [new Set([1, 'x', 1n]), (back) => {
-        expect(types.isSet(back)).toBe(true);
-        expect([...(back as Set<unknown>)]).toEqual([1, 'x', 1n]);
-      }],
+      [
+        date,
+        (back) => {
+          expect(types.isDate(back)).toBe(true);
+          expect((back as Date).getTime()).toBe(date.getTime());
+        },
+      ],
+      [
+        new Map<unknown, unknown>([
+          ['a', 1],
+          [2, { b: [3] }],
+        ]),
+        (back) => {
+          expect(types.isMap(back)).toBe(true);
+          expect([...(back as Map<unknown, unknown>)]).toEqual([
+            ['a', 1],
+            [2, { b: [3] }],
+          ]);
+        },
+      ],
+      [
+        new Set([1, 'x', 1n]),
+        (back) => {
+          expect(types.isSet(back)).toBe(true);
+          expect([...(back as Set<unknown>)]).toEqual([1, 'x', 1n]);
+        },
+      ],
       [12345678901234567890123n, (back) => expect(back).toBe(12345678901234567890123n)],
       [-5n, (back) => expect(back).toBe(-5n)],
-      [new Uint8Array([0, 1, 254, 255]), (back) => {
-        expect(types.isUint8Array(back)).toBe(true);
-        expect(Array.from(back as Uint8Array)).toEqual([0, 1, 254, 255]);
-      }],
-      [new Float64Array([1.5, -0.25, Number.MAX_VALUE]), (back) => {
-        expect(types.isFloat64Array(back)).toBe(true);
-        expect(Array.from(back as Float64Array)).toEqual([1.5, -0.25, Number.MAX_VALUE]);
-      }],
-      [Buffer.from('héllo\u0000bytes', 'utf8'), (back) => {
-        // V8 gives back the bytes as a Uint8Array (a Buffer is a Uint8Array subclass).
-        expect(types.isUint8Array(back)).toBe(true);
-        expect(Buffer.from(back as Uint8Array).toString('utf8')).toBe('héllo\u0000bytes');
-      }],
+      [
+        new Uint8Array([0, 1, 254, 255]),
+        (back) => {
+          expect(types.isUint8Array(back)).toBe(true);
+          expect(Array.from(back as Uint8Array)).toEqual([0, 1, 254, 255]);
+        },
+      ],
+      [
+        new Float64Array([1.5, -0.25, Number.MAX_VALUE]),
+        (back) => {
+          expect(types.isFloat64Array(back)).toBe(true);
+          expect(Array.from(back as Float64Array)).toEqual([1.5, -0.25, Number.MAX_VALUE]);
+        },
+      ],
+      [
+        Buffer.from('héllo\u0000bytes', 'utf8'),
+        (back) => {
+          // V8 gives back the bytes as a Uint8Array (a Buffer is a Uint8Array subclass).
+          expect(types.isUint8Array(back)).toBe(true);
+          expect(Buffer.from(back as Uint8Array).toString('utf8')).toBe('héllo\u0000bytes');
+        },
+      ],
     ];
     for (const [value, check] of cases) {
       const { codec, value: back } = roundTrip(value);
@@ -190,7 +213,9 @@ describe('value round trips', () => {
     expect((b.value as unknown[])[2]).toBe(3);
 
     expect(roundTrip({ nested: [[undefined]] }).value).toEqual({ nested: [[undefined]] });
-    expect(((roundTrip({ nested: [[undefined]] }).value as { nested: unknown[][] }).nested[0]![0])).toBeUndefined();
+    expect(
+      (roundTrip({ nested: [[undefined]] }).value as { nested: unknown[][] }).nested[0]![0],
+    ).toBeUndefined();
   });
 
   it('keeps undefined itself, and drops undefined properties as JSON does', () => {
@@ -223,7 +248,10 @@ describe('value round trips', () => {
 
   it('gives class instances back as plain objects, whichever codec is used', () => {
     class Point {
-      constructor(public x: number, public y: number) {}
+      constructor(
+        public x: number,
+        public y: number,
+      ) {}
       norm(): number {
         return Math.hypot(this.x, this.y);
       }
@@ -288,11 +316,14 @@ describe('unserializable values', () => {
 
 describe('envelope header', () => {
   it('keeps expiresAt, staleUntil and tags (UTF-8 included)', () => {
-    const entry = entryOf({ v: 1 }, {
-      expiresAt: 1_234_567_890_123.5,
-      staleUntil: 1_234_567_999_999,
-      tags: ['cache:tag:users', 'ünï:✓', '', 'x'.repeat(MAX_TAG_BYTES)],
-    });
+    const entry = entryOf(
+      { v: 1 },
+      {
+        expiresAt: 1_234_567_890_123.5,
+        staleUntil: 1_234_567_999_999,
+        tags: ['cache:tag:users', 'ünï:✓', '', 'x'.repeat(MAX_TAG_BYTES)],
+      },
+    );
     const buf = encodeEntry(entry);
     const back = decodeEntry(buf);
     expect(back).toEqual(entry);
@@ -318,7 +349,15 @@ describe('envelope header', () => {
     expect(buf.toString('utf8', 28)).toBe('"v"');
     expect(buf).toHaveLength(28 + 3);
     // A hand-built envelope of the same fields is byte for byte the same.
-    expect(envelope({ codec: JSON_CODEC, expiresAt: 10, staleUntil: 20, tags: ['ab', 'é'], payload: Buffer.from('"v"') })).toEqual(buf);
+    expect(
+      envelope({
+        codec: JSON_CODEC,
+        expiresAt: 10,
+        staleUntil: 20,
+        tags: ['ab', 'é'],
+        payload: Buffer.from('"v"'),
+      }),
+    ).toEqual(buf);
   });
 
   it('decodes a plain Uint8Array (not a Buffer), including one at an offset in a larger buffer', () => {
@@ -341,14 +380,17 @@ describe('envelope header', () => {
     expect(decodeEntry(encodeEntry(entryOf(1, { tags: atLimit }))).tags).toEqual(atLimit);
 
     // Measured in UTF-8 bytes: 513 two-byte characters are 1026 bytes.
-    const long = catchCacheError(() => encodeEntry(entryOf(1, { tags: ['é'.repeat(MAX_TAG_BYTES / 2 + 1)] })));
+    const long = catchCacheError(() =>
+      encodeEntry(entryOf(1, { tags: ['é'.repeat(MAX_TAG_BYTES / 2 + 1)] })),
+    );
     expect(long.code).toBe(CacheErrorCode.E_INVALID_KEY);
     expect(long.message).toContain(String(MAX_TAG_BYTES));
   });
 });
 
 describe('corrupt envelopes', () => {
-  const good = (): Buffer => Buffer.from(encodeEntry(entryOf({ ok: [1, 2, 3] }, { tags: ['alpha', 'beta'] })));
+  const good = (): Buffer =>
+    Buffer.from(encodeEntry(entryOf({ ok: [1, 2, 3] }, { tags: ['alpha', 'beta'] })));
 
   function expectCorrupt(buf: Uint8Array, message: RegExp, maxBytes?: number): void {
     const err = catchCacheError(() => decodeEntry(buf, maxBytes));
@@ -424,7 +466,11 @@ describe('corrupt envelopes', () => {
   it('rejects an entry larger than maxBytes before parsing anything', () => {
     const buf = good();
     expect(decodeEntry(buf, buf.length).value).toEqual({ ok: [1, 2, 3] });
-    expectCorrupt(buf, new RegExp(`entry of ${buf.length} bytes exceeds the ${buf.length - 1}-byte limit`), buf.length - 1);
+    expectCorrupt(
+      buf,
+      new RegExp(`entry of ${buf.length} bytes exceeds the ${buf.length - 1}-byte limit`),
+      buf.length - 1,
+    );
     // Checked first: even a garbage buffer reports its size, not its garbage.
     const garbage = Buffer.alloc(100, 0xff);
     expectCorrupt(garbage, /exceeds the 10-byte limit/, 10);
@@ -435,11 +481,23 @@ describe('corrupt envelopes', () => {
 
   it('rejects garbage', () => {
     expectCorrupt(Buffer.alloc(0), /truncated/);
-    expectCorrupt(Buffer.from('hello, this is not a cache entry at all'), /unknown entry format version/);
-    expectCorrupt(envelope({ codec: JSON_CODEC, payload: Buffer.from('{"a":') }), /cannot be decoded/);
+    expectCorrupt(
+      Buffer.from('hello, this is not a cache entry at all'),
+      /unknown entry format version/,
+    );
+    expectCorrupt(
+      envelope({ codec: JSON_CODEC, payload: Buffer.from('{"a":') }),
+      /cannot be decoded/,
+    );
     expectCorrupt(envelope({ codec: JSON_CODEC, payload: Buffer.alloc(0) }), /cannot be decoded/);
-    expectCorrupt(envelope({ codec: JSON_CODEC, payload: Buffer.from([0xff, 0xfe, 0x00]) }), /cannot be decoded/);
-    expectCorrupt(envelope({ codec: V8_CODEC, payload: Buffer.from('definitely not v8') }), /cannot be decoded/);
+    expectCorrupt(
+      envelope({ codec: JSON_CODEC, payload: Buffer.from([0xff, 0xfe, 0x00]) }),
+      /cannot be decoded/,
+    );
+    expectCorrupt(
+      envelope({ codec: V8_CODEC, payload: Buffer.from('definitely not v8') }),
+      /cannot be decoded/,
+    );
     expectCorrupt(envelope({ codec: V8_CODEC, payload: Buffer.alloc(0) }), /cannot be decoded/);
     // A deterministic pseudo-random fuzz over headers that pass the version check.
     let seed = 12345;
@@ -469,7 +527,9 @@ describe('prototype pollution', () => {
   function expectNoPollution(): void {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
-    expect((Object.create(HOST_OBJECT_PROTOTYPE) as Record<string, unknown>).polluted).toBeUndefined();
+    expect(
+      (Object.create(HOST_OBJECT_PROTOTYPE) as Record<string, unknown>).polluted,
+    ).toBeUndefined();
     expect((v8.deserialize(v8.serialize({})) as Record<string, unknown>).polluted).toBeUndefined();
   }
 
@@ -493,8 +553,15 @@ describe('prototype pollution', () => {
   });
 
   it('a hand-built JSON envelope with nested "__proto__" keys pollutes nothing', () => {
-    const crafted = envelope({ codec: JSON_CODEC, tags: ['x'], payload: Buffer.from(`{"a":[${POISON}],"b":${POISON}}`) });
-    const decoded = decodeEntry(crafted).value as { a: Array<Record<string, unknown>>; b: Record<string, unknown> };
+    const crafted = envelope({
+      codec: JSON_CODEC,
+      tags: ['x'],
+      payload: Buffer.from(`{"a":[${POISON}],"b":${POISON}}`),
+    });
+    const decoded = decodeEntry(crafted).value as {
+      a: Array<Record<string, unknown>>;
+      b: Record<string, unknown>;
+    };
     expectNoPollution();
     expect(decoded.a[0]!.polluted).toBeUndefined();
     expect(decoded.b.polluted).toBeUndefined();

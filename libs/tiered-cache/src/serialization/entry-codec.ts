@@ -69,12 +69,19 @@ export function encodeEntry(entry: CacheEntry): Buffer {
   const { codec, bytes } = encodeValue(entry.value);
   const tags = entry.tags;
   if (tags.length > MAX_TAGS_PER_ENTRY) {
-    throw new CacheError(CacheErrorCode.E_INVALID_KEY, `an entry may carry at most ${MAX_TAGS_PER_ENTRY} tags`);
+    throw new CacheError(
+      CacheErrorCode.E_INVALID_KEY,
+      `an entry may carry at most ${MAX_TAGS_PER_ENTRY} tags`,
+    );
   }
   const tagBytes = tags.map((tag) => Buffer.from(tag, 'utf8'));
   let size = HEADER_BYTES + bytes.length;
   for (const t of tagBytes) {
-    if (t.length > MAX_TAG_BYTES) throw new CacheError(CacheErrorCode.E_INVALID_KEY, `a tag is longer than ${MAX_TAG_BYTES} bytes`);
+    if (t.length > MAX_TAG_BYTES)
+      throw new CacheError(
+        CacheErrorCode.E_INVALID_KEY,
+        `a tag is longer than ${MAX_TAG_BYTES} bytes`,
+      );
     size += 2 + t.length;
   }
   const out = Buffer.allocUnsafe(size);
@@ -110,13 +117,15 @@ export interface EntryHeader {
  */
 export function readEntryHeader(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BYTES): EntryHeader {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length > maxBytes) throw corrupt(`entry of ${b.length} bytes exceeds the ${maxBytes}-byte limit`);
+  if (b.length > maxBytes)
+    throw corrupt(`entry of ${b.length} bytes exceeds the ${maxBytes}-byte limit`);
   if (b.length < HEADER_BYTES) throw corrupt('entry is truncated');
   if (b[0] !== ENTRY_FORMAT_VERSION) throw corrupt(`unknown entry format version ${b[0]}`);
   const codec = b[1]!;
   const expiresAt = b.readDoubleBE(2);
   const staleUntil = b.readDoubleBE(10);
-  if (!Number.isFinite(expiresAt) || !Number.isFinite(staleUntil)) throw corrupt('entry has invalid expiry');
+  if (!Number.isFinite(expiresAt) || !Number.isFinite(staleUntil))
+    throw corrupt('entry has invalid expiry');
   const count = b.readUInt16BE(18);
   if (count > MAX_TAGS_PER_ENTRY) throw corrupt('entry has too many tags');
   let offset = HEADER_BYTES;
@@ -138,7 +147,11 @@ export function readEntryHeader(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BY
  * writing it to another tier (a backfill from L2 into L1) does not serialize it again.
  * Throws `E_CORRUPT_ENTRY` when malformed.
  */
-export function decodeEntry(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BYTES, remember = false): CacheEntry {
+export function decodeEntry(
+  buf: Uint8Array,
+  maxBytes = DEFAULT_MAX_ENTRY_BYTES,
+  remember = false,
+): CacheEntry {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const header = readEntryHeader(b, maxBytes);
   const value = decodeValue(header.codec, b, header.valueOffset);

@@ -26,8 +26,16 @@ function detectNonJson(this: Record<string, unknown>, key: string, value: unknow
   const raw = this[key];
   switch (typeof raw) {
     case 'object':
-      if (raw !== null && !Array.isArray(raw) && (raw instanceof Date || ArrayBuffer.isView(raw)
-        || raw instanceof Map || raw instanceof Set || raw instanceof ArrayBuffer || raw instanceof RegExp)) {
+      if (
+        raw !== null &&
+        !Array.isArray(raw) &&
+        (raw instanceof Date ||
+          ArrayBuffer.isView(raw) ||
+          raw instanceof Map ||
+          raw instanceof Set ||
+          raw instanceof ArrayBuffer ||
+          raw instanceof RegExp)
+      ) {
         needsStructuredClone = true;
       }
       return value;
@@ -86,9 +94,12 @@ export function decodeValue(codec: number, bytes: Buffer, offset = 0): unknown {
   try {
     // toString with an offset: no Buffer view allocated on the hot read path.
     if (codec === ValueCodec.Json) return JSON.parse(bytes.toString('utf8', offset));
-    if (codec === ValueCodec.V8) return v8.deserialize(offset === 0 ? bytes : bytes.subarray(offset));
+    if (codec === ValueCodec.V8)
+      return v8.deserialize(offset === 0 ? bytes : bytes.subarray(offset));
   } catch (err) {
-    throw new CacheError(CacheErrorCode.E_CORRUPT_ENTRY, 'stored value cannot be decoded', { cause: err });
+    throw new CacheError(CacheErrorCode.E_CORRUPT_ENTRY, 'stored value cannot be decoded', {
+      cause: err,
+    });
   }
   throw new CacheError(CacheErrorCode.E_CORRUPT_ENTRY, `unknown value codec ${codec}`);
 }
