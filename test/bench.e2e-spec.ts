@@ -85,6 +85,8 @@ describe('npm run bench -- --quick', () => {
     const help = spawnSync(process.execPath, [BENCH, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--quick');
+    // A run without --out writes to the git-ignored folder, never to the committed docs/.
+    expect(help.stdout).toContain('Default .cache/bench/benchmarks.md (git-ignored)');
     for (const args of [['--bogus'], ['--only', 'fastify,nope']]) {
       const wrong = spawnSync(process.execPath, [BENCH, ...args], { encoding: 'utf8' });
       expect(wrong.status).toBe(2);

@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [--out docs/benchmarks.md] [--only fastify,express,library,l2,stampede,memory,invalidation]`
- * `node dist/apps/bench/main.js --report docs/benchmarks/results.json` rebuilds the page from saved results.
+ * `npm run bench [-- --quick] [--out <page.md>] [--only fastify,express,library,l2,stampede,memory,invalidation]`
+ * `npm run bench -- --report <results.json> [--out <page.md>]` rebuilds the page from saved results.
  *
  * Measures nest-tiered-cache side by side with @nestjs/cache-manager, bentocache, lru-cache and
- * ioredis in one run on this machine, and writes the markdown page and its SVG charts.
+ * ioredis in one run on this machine, and writes the markdown page and its SVG charts. A run writes
+ * to the git-ignored `.cache/bench/` unless `--out` says otherwise: it never rewrites a tracked
+ * file (docs/benchmarks.md) unless asked to.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +36,8 @@ const SCENARIOS = [
 type ScenarioId = (typeof SCENARIOS)[number];
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The page a run writes unless `--out` names another (charts, results beside it): git-ignored. */
+const DEFAULT_OUT = path.join(ROOT, '.cache', 'bench', 'benchmarks.md');
 
 function versionOf(name: string): string {
   try {
@@ -83,10 +87,15 @@ function environment(): Environment {
 const USAGE = `usage: npm run bench [-- options]
 
   --quick               fewer, shorter rounds and smaller data (under 2 minutes)
-  --out <file>          where to write the page (default docs/benchmarks.md; charts go beside it)
+  --out <file>          where to write the page; its charts and results.json go in benchmarks/
+                        beside it. Default .cache/bench/benchmarks.md (git-ignored); pass
+                        --out docs/benchmarks.md to publish to the committed page
   --only <list>         comma-separated scenarios: ${SCENARIOS.join(', ')}
   --report <results>    rebuild the page from a previous run's results.json, measuring nothing
-  -h, --help            this help`;
+  -h, --help            this help
+
+Publish the last run without measuring again:
+  npm run bench -- --report .cache/bench/benchmarks/results.json --out docs/benchmarks.md`;
 
 /** Prints a command-line mistake with the usage and exits 2 (nothing was started yet). */
 function usageError(message: string): never {
@@ -99,7 +108,7 @@ try {
   ({ values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: path.join(ROOT, 'docs', 'benchmarks.md') },
+      out: { type: 'string', default: DEFAULT_OUT },
       only: { type: 'string' },
       report: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
