@@ -1,12 +1,20 @@
 /**
  * Jest runs the TypeScript sources as native ESM (NestJS 12 is ESM-only), transpiled by ts-jest
  * one file at a time; `npm test` type-checks the whole tree with tsc before Jest starts.
- * @type {import('jest').Config}
+ *
+ * The bench smoke test runs `npm run bench -- --quick` end to end (over a minute of both cores),
+ * so `npm test` leaves it out and `npm run test:bench` (jest.bench.config.js) runs it.
  */
+
+/** The bench smoke test, run by `npm run test:bench` only. */
+export const BENCH_SMOKE_TEST = '<rootDir>/test/bench.e2e-spec.ts';
+
+/** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  testPathIgnorePatterns: ['/node_modules/', BENCH_SMOKE_TEST],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nest-tiered-cache$': '<rootDir>/libs/tiered-cache/src/index.ts',

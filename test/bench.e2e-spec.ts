@@ -9,7 +9,8 @@ const BENCH = path.join(ROOT, 'dist', 'apps', 'bench', 'main.js');
 
 /**
  * Smoke test of the benchmark (not the figures): `--quick` runs every scenario and writes the
- * page and its charts. The bench is built by `npm test` (build:bench) before Jest starts.
+ * page and its charts. `npm run test:bench` runs it alone (jest.bench.config.js; `npm test` leaves
+ * it out, it takes over a minute) after building the bench (build:bench).
  */
 describe('npm run bench -- --quick', () => {
   let dir: string;
@@ -17,7 +18,9 @@ describe('npm run bench -- --quick', () => {
 
   beforeAll(async () => {
     if (!existsSync(BENCH))
-      throw new Error(`${BENCH} is missing: run \`npm run build:bench\` first (npm test does)`);
+      throw new Error(
+        `${BENCH} is missing: run \`npm run build:bench\` first (npm run test:bench does)`,
+      );
     dir = mkdtempSync(path.join(os.tmpdir(), 'ntc-bench-smoke-'));
     const child = spawn(
       process.execPath,
