@@ -57,7 +57,7 @@ describe('npm run demo:traffic', () => {
   });
 
   it('drives a cached and an uncached instance and prints the comparison', async () => {
-    expect(existsSync(TRAFFIC)).toBe(true); // `npm test` runs `npm run build` first
+    expect(existsSync(TRAFFIC)).toBe(true); // `npm test` runs `npm run build:demo` first
     const run = await runTraffic(['--requests', '300', '--concurrency', '8'], 150_000);
     if (run.code !== 0) console.error(run.stdout, run.stderr);
     expect(run.code).toBe(0);
