@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,7 @@ const BENCH = path.join(ROOT, 'dist', 'apps', 'bench', 'main.js');
  */
 describe('npm run bench -- --quick', () => {
   let dir: string;
+  let child: ChildProcess | undefined;
   let exit: { code: number | null; output: string };
 
   beforeAll(async () => {
@@ -22,18 +23,25 @@ describe('npm run bench -- --quick', () => {
         `${BENCH} is missing: run \`npm run build:bench\` first (npm run test:bench does)`,
       );
     dir = mkdtempSync(path.join(os.tmpdir(), 'ntc-bench-smoke-'));
-    const child = spawn(
+    const bench = spawn(
       process.execPath,
       [BENCH, '--quick', '--out', path.join(dir, 'benchmarks.md')],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    child = bench;
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    bench.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    bench.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => bench.on('exit', (c) => resolve(c)));
     exit = { code, output };
   }, 180_000);
-  afterAll(() => {
+  afterAll(async () => {
+    // Only if beforeAll timed out: SIGINT makes the bench stop every process it started.
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGINT');
+      await exited;
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
