@@ -1,5 +1,5 @@
 export { CacheModule } from './cache.module.js';
-export { CacheService, type CacheViewConfig } from './cache.service.js';
+export { CacheService } from './cache.service.js';
 export { CacheError, CacheErrorCode } from './cache.errors.js';
 export { getCacheToken } from './cache.constants.js';
 export { InjectCache } from './decorators/inject-cache.decorator.js';
