@@ -57,6 +57,7 @@ import type {
   exports: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, CachePlanRegistry],
 })
 export class CacheCoreModule extends ConfigurableCacheCoreModule implements OnApplicationShutdown {
+  /** @internal */
   constructor(@Inject(CACHE_ENGINE) private readonly engine: TieredCache) {
     super();
   }

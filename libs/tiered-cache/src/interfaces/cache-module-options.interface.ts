@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import type { Duration } from '../core/duration.js';
+import type { Duration } from './duration.interface.js';
 import type { CacheBackend } from './cache-backend.interface.js';
 
 /** Options every tier accepts, whatever its backend. */
