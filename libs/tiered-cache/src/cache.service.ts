@@ -44,7 +44,7 @@ export class CacheService {
   /** The fresh value of `key`, or undefined. An L1 hit resolves without any further await. */
   get<T>(key: string): Promise<T | undefined> {
     if (!isCacheKey(key)) return Promise.reject(invalidKey(key));
-    const found = read(this.view, this.view.fullKey(key));
+    const found = read(this.view, this.view.storedKey(key));
     if (found instanceof Promise) return found.then(valueOf<T>);
     return Promise.resolve(found === undefined ? undefined : (found.value as T));
   }
@@ -66,7 +66,7 @@ export class CacheService {
   getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
     if (!isCacheKey(key)) return Promise.reject(invalidKey(key));
     const call: FactoryCall = { view: this.view, factory, options };
-    const found = resolve(this.view, this.view.fullKey(key), FACTORY, call);
+    const found = resolve(this.view, this.view.storedKey(key), FACTORY, call);
     if (found instanceof Promise) return found.then(outcomeValue<T>);
     return Promise.resolve(found.value as T);
   }

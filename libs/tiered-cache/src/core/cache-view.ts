@@ -31,7 +31,7 @@ export class CacheView {
   readonly prefix: string;
   /** The prefix as a glob that matches only itself. */
   readonly globPrefix: string;
-  /** Reads of this cache: fresh hits, misses, and stale values served. */
+  /** Reads of this cache: fresh hits, misses, and stale values served (counted by `core/resolve.ts`). */
   readonly counters = { hits: 0, misses: 0, stale: 0 };
 
   constructor(
@@ -47,6 +47,11 @@ export class CacheView {
   /** The stored key of `key` in this cache; throws `E_INVALID_KEY` unless it is a non-empty string. */
   fullKey(key: string): string {
     if (!isCacheKey(key)) throw invalidKey(key);
+    return this.storedKey(key);
+  }
+
+  /** The stored key of a key already known to be a non-empty string. */
+  storedKey(key: string): string {
     return this.prefix + (key.length <= MAX_KEY_LENGTH ? key : `#${hashKey(key)}`);
   }
 
@@ -60,27 +65,6 @@ export class CacheView {
   /** The stored form of several tags. */
   fullTags(tags: readonly string[]): string[] {
     return tags.map((tag) => this.fullTag(tag));
-  }
-
-  /** Counts a fresh hit of `key` (a stored key). */
-  countHit(key: string): void {
-    this.counters.hits++;
-    const events = this.engine.events;
-    if (events.active.hit) events.emit('hit', { cache: this.label, key });
-  }
-
-  /** Counts a read of `key` that found nothing fresh. */
-  countMiss(key: string): void {
-    this.counters.misses++;
-    const events = this.engine.events;
-    if (events.active.miss) events.emit('miss', { cache: this.label, key });
-  }
-
-  /** Counts a stale value of `key` served within grace. */
-  countStale(key: string): void {
-    this.counters.stale++;
-    const events = this.engine.events;
-    if (events.active.stale) events.emit('stale', { cache: this.label, key });
   }
 
   /** Writes an entry to the selected tiers, then emits `set`. */

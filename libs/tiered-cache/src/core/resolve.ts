@@ -40,14 +40,24 @@ export function resolve<C>(
   return hitOrOrigin(view, key, found, origin, context);
 }
 
-/** Counts a lookup as a hit or a miss; returns the fresh entry, if any. */
+/** Counts a lookup as a hit or a miss (with its event); returns the fresh entry, if any. */
 function count(view: CacheView, key: string, found: Lookup): CacheEntry | undefined {
+  const events = view.engine.events;
   if (isFresh(found)) {
-    view.countHit(key);
+    view.counters.hits++;
+    if (events.active.hit) events.emit('hit', { cache: view.label, key });
     return found;
   }
-  view.countMiss(key);
+  view.counters.misses++;
+  if (events.active.miss) events.emit('miss', { cache: view.label, key });
   return undefined;
+}
+
+/** Counts a stale value served within grace (with its event). */
+function countStale(view: CacheView, key: string): void {
+  view.counters.stale++;
+  const events = view.engine.events;
+  if (events.active.stale) events.emit('stale', { cache: view.label, key });
 }
 
 function hitOrOrigin<C>(
@@ -61,7 +71,7 @@ function hitOrOrigin<C>(
   if (fresh !== undefined) return fresh;
   const stale = found instanceof StaleEntry ? found.entry : undefined;
   return runOrigin(view, key, stale, origin, context).then((outcome) => {
-    if (outcome.status === 'stale') view.countStale(key);
+    if (outcome.status === 'stale') countStale(view, key);
     return outcome;
   });
 }
