@@ -255,7 +255,7 @@ describe('demo app (AppModule in-process: PGlite in memory, memory cache tier)',
     expect(await queriesOf(() => get('/config'))).toBe(0);
     expect(await configCache.has('store')).toBe(true);
     expect(await root.has('store')).toBe(false);
-    expect(configCache.fullKey('store')).toBe('demo:v1:config:store');
+    expect(`${configCache.namespace}:store`).toBe('demo:v1:config:store');
   });
 
   it('/cache/stats counts hits, misses, queries and requests consistently with the traffic', async () => {

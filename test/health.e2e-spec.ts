@@ -13,6 +13,8 @@ import {
   CacheService,
   type CacheModuleOptions,
 } from 'nest-tiered-cache';
+import { CACHE_ENGINE } from '../libs/tiered-cache/src/cache.constants.js';
+import type { TieredCache } from '../libs/tiered-cache/src/core/tiered-cache.js';
 import { RedisServerHarness } from '../libs/tiered-cache/test/redis-server.harness.js';
 
 @Controller('health')
@@ -42,8 +44,8 @@ async function boot(options: CacheModuleOptions): Promise<INestApplication> {
 }
 
 function redisReady(app: INestApplication): Promise<void> {
-  const client = (app.get(CacheService).engine.shared!.backend as unknown as { client: Redis })
-    .client;
+  const engine = app.get<TieredCache>(CACHE_ENGINE, { strict: false });
+  const client = (engine.shared!.backend as unknown as { client: Redis }).client;
   return client.status === 'ready'
     ? Promise.resolve()
     : new Promise((resolve) => client.once('ready', () => resolve()));

@@ -19,6 +19,7 @@ import { CacheHealthIndicator } from './health/cache-health.indicator.js';
 import { CacheMetrics } from './metrics/prometheus.metrics.js';
 import { CacheExplorer } from './explorer/cache.explorer.js';
 import { CachePlanRegistry } from './explorer/cache-plan.registry.js';
+import { CacheMetadataAccessor } from './explorer/cache-metadata.accessor.js';
 import { createTieredCache } from './core/create-tiers.js';
 import { parseDuration, parsePositiveDuration } from './core/duration.js';
 import {
@@ -38,6 +39,7 @@ import type {
   imports: [DiscoveryModule],
   providers: [
     CachePlanRegistry,
+    CacheMetadataAccessor,
     CacheExplorer,
     CacheMetrics,
     {
@@ -55,6 +57,7 @@ import type {
   exports: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, CachePlanRegistry],
 })
 export class CacheCoreModule extends ConfigurableCacheCoreModule implements OnApplicationShutdown {
+  /** @internal */
   constructor(@Inject(CACHE_ENGINE) private readonly engine: TieredCache) {
     super();
   }

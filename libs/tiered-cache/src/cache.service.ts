@@ -1,36 +1,22 @@
 import { CacheError, CacheErrorCode } from './cache.errors.js';
-import { parseDuration, parsePositiveDuration } from './core/duration.js';
-import { entryOf, runOrigin, type OriginPlan } from './core/origin.js';
-import { warmUp } from './core/warm-up.js';
 import type { CacheEventMap, CacheEventName } from './core/cache-events.js';
-import { rate, type TieredCache } from './core/tiered-cache.js';
+import { CacheView, invalidKey, isCacheKey, type CacheViewConfig } from './core/cache-view.js';
+import { parseDuration, parsePositiveDuration } from './core/duration.js';
+import { entryOf, originPlan, type Origin, type Outcome } from './core/origin-plan.js';
+import { isFresh, lookup } from './core/lookup.js';
+import { read, resolve } from './core/resolve.js';
+import type { TieredCache } from './core/tiered-cache.js';
+import { warmUp } from './core/warm-up.js';
 import type { CacheEntry } from './interfaces/cache-backend.interface.js';
 import type {
   CacheStats,
   GetOrSetOptions,
   SetOptions,
-  TierSelection,
   WarmEntry,
   WarmOptions,
   WarmReport,
 } from './interfaces/cache-service.interface.js';
-import { escapeGlob } from './keys/glob.js';
 import { NO_TAGS } from './serialization/entry-codec.js';
-import { hashKey, KEY_SEPARATOR } from './keys/key-encoding.js';
-
-/** Longest key kept readable; longer keys are stored under `#<sha256>`. */
-const MAX_KEY_LENGTH = 1024;
-/** Default lease of `atomic: 'at-most-once'`. */
-export const DEFAULT_LEASE_MS = 10_000;
-
-/** The defaults of one cache view: the root cache, or a named cache of `forFeature`. */
-export interface CacheViewConfig {
-  /** `undefined` for the root cache. */
-  readonly name: string | undefined;
-  readonly namespace: string;
-  readonly ttlMs: number;
-  readonly graceMs: number;
-}
 
 /**
  * The cache API: the root cache is injected by type (`constructor(private cache: CacheService)`),
@@ -38,59 +24,37 @@ export interface CacheViewConfig {
  * never reach the caller: a failing read is a miss and a failing write is skipped (both counted and logged).
  */
 export class CacheService {
-  private readonly prefix: string;
-  private readonly globPrefix: string;
-  private readonly counters = { hits: 0, misses: 0, stale: 0 };
-  /** The name in events and metrics: the forFeature name, or 'default'. */
-  readonly label: string;
+  private readonly view: CacheView;
 
-  constructor(
-    /** The shared engine (internal; used by the decorators). */
-    readonly engine: TieredCache,
-    private readonly view: CacheViewConfig,
-  ) {
-    this.label = view.name ?? 'default';
-    this.prefix = view.namespace + KEY_SEPARATOR;
-    this.globPrefix = escapeGlob(view.namespace) + KEY_SEPARATOR;
-    engine.views.add(this);
+  /** @internal Built by `CacheModule` (one per root or `forFeature` cache). */
+  constructor(engine: TieredCache, config: CacheViewConfig) {
+    this.view = new CacheView(engine, config);
   }
 
   /** The name given to `forFeature`, or undefined for the root cache. */
   get name(): string | undefined {
-    return this.view.name;
+    return this.view.config.name;
   }
 
   /** The namespace every key of this cache is stored under. */
   get namespace(): string {
-    return this.view.namespace;
-  }
-
-  /** This cache's default TTL and grace, in ms. */
-  get defaults(): { readonly ttlMs: number; readonly graceMs: number } {
-    return this.view;
+    return this.view.config.namespace;
   }
 
   /** The fresh value of `key`, or undefined. An L1 hit resolves without any further await. */
   get<T>(key: string): Promise<T | undefined> {
-    try {
-      const full = this.fullKey(key);
-      const now = this.engine.clock();
-      const found = this.engine.read(full, now);
-      if (found instanceof Promise)
-        return found.then((entry) =>
-          this.countRead(entry, full, now) ? (entry!.value as T) : undefined,
-        );
-      return Promise.resolve(this.countRead(found, full, now) ? (found!.value as T) : undefined);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (!isCacheKey(key)) return Promise.reject(invalidKey(key));
+    const found = read(this.view, this.view.storedKey(key));
+    if (found instanceof Promise) return found.then(valueOf<T>);
+    return Promise.resolve(found === undefined ? undefined : (found.value as T));
   }
 
   /** Stores `value` under `key` (in both tiers unless `tier` says otherwise). `undefined` is not stored. */
   async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
-    const full = this.fullKey(key);
+    const full = this.view.fullKey(key);
     if (value === undefined) return;
-    await this.write(full, this.entry(value, options), options?.tier);
+    const plan = originPlan(this.view.config, options, tagsOf(this.view, options));
+    await this.view.store(full, entryOf(value, plan, this.view.engine.clock()), options?.tier);
   }
 
   /**
@@ -100,42 +64,22 @@ export class CacheService {
    * background. A factory result of `undefined` is returned but not stored.
    */
   getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
-    try {
-      const full = this.fullKey(key);
-      const now = this.engine.clock();
-      const found = this.engine.read(full, now);
-      if (found instanceof Promise)
-        return found.then((entry) => this.hitOrCompute(full, entry, factory, options, now));
-      return Promise.resolve(this.hitOrCompute(full, found, factory, options, now));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /** The rest of `getOrSet` once the tiers answered: the hit (as is, not wrapped), or the origin's value. */
-  private hitOrCompute<T>(
-    full: string,
-    found: CacheEntry | undefined,
-    factory: () => T | Promise<T>,
-    options: GetOrSetOptions | undefined,
-    now: number,
-  ): T | Promise<T> {
-    if (this.countRead(found, full, now)) return found!.value as T;
-    return runOrigin(this, full, found, factory, this.originPlan(options)).then(
-      (outcome) => outcome.value,
-    );
+    if (!isCacheKey(key)) return Promise.reject(invalidKey(key));
+    const call: FactoryCall = { view: this.view, factory, options };
+    const found = resolve(this.view, this.view.storedKey(key), FACTORY, call);
+    if (found instanceof Promise) return found.then(outcomeValue<T>);
+    return Promise.resolve(found.value as T);
   }
 
   /** True when `key` has a fresh value. */
   async has(key: string): Promise<boolean> {
-    const found = await this.engine.read(this.fullKey(key));
-    return found !== undefined && found.expiresAt > this.engine.clock();
+    return (await this.peek(key)) !== undefined;
   }
 
   /** Seconds (with millisecond precision) until `key` stops being fresh; undefined when absent. */
   async ttl(key: string): Promise<number | undefined> {
-    const found = await this.engine.read(this.fullKey(key));
-    const left = found === undefined ? 0 : found.expiresAt - this.engine.clock();
+    const found = await this.peek(key);
+    const left = found === undefined ? 0 : found.expiresAt - this.view.engine.clock();
     return left > 0 ? left / 1000 : undefined;
   }
 
@@ -156,9 +100,9 @@ export class CacheService {
    * served as if it were whole. Not atomic across processes.
    */
   async merge(key: string, partial: Record<string, unknown>, options?: SetOptions): Promise<void> {
-    const full = this.fullKey(key);
-    const found = await this.engine.read(full);
-    const now = this.engine.clock();
+    const full = this.view.fullKey(key);
+    const found = await this.peek(key);
+    const now = this.view.engine.clock();
     if (found === undefined || found.expiresAt <= now) return;
     const current = found.value;
     if (typeof current !== 'object' || current === null || Array.isArray(current)) {
@@ -178,22 +122,15 @@ export class CacheService {
       options?.grace === undefined
         ? found.staleUntil - found.expiresAt
         : parseDuration(options.grace, 'grace');
-    const tags = options?.tags === undefined ? found.tags : this.fullTags(options.tags);
-    const entry: CacheEntry = {
-      value: merged,
-      expiresAt: now + ttlMs,
-      staleUntil: now + ttlMs + graceMs,
-      tags,
-    };
-    await this.write(full, entry, options?.tier);
+    const tags = options?.tags === undefined ? found.tags : this.view.fullTags(options.tags);
+    await this.view.store(full, entryOf(merged, { ttlMs, graceMs, tags }, now), options?.tier);
   }
 
   /** Deletes keys from every tier. */
   async delete(...keys: string[]): Promise<void> {
-    const full = keys.map((key) => this.fullKey(key));
-    await this.engine.delete(full);
-    if (this.engine.events.active.delete)
-      this.engine.events.emit('delete', { cache: this.label, keys: full });
+    const full = keys.map((key) => this.view.fullKey(key));
+    await this.view.engine.delete(full);
+    this.view.invalidated({ keys: full });
   }
 
   /**
@@ -204,27 +141,24 @@ export class CacheService {
     if (typeof pattern !== 'string' || pattern === '') {
       throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'deletePattern needs a non-empty pattern');
     }
-    const glob = this.globPrefix + pattern;
-    const removed = await this.engine.deletePattern(glob);
-    if (this.engine.events.active.delete)
-      this.engine.events.emit('delete', { cache: this.label, pattern: glob });
+    const glob = this.view.globPrefix + pattern;
+    const removed = await this.view.engine.deletePattern(glob);
+    this.view.invalidated({ pattern: glob });
     return removed;
   }
 
   /** Deletes every entry of this cache carrying any of the tags; resolves to how many distinct keys. */
   async deleteByTag(...tags: string[]): Promise<number> {
-    const full = this.fullTags(tags);
-    const removed = await this.engine.deleteByTags(full);
-    if (this.engine.events.active.delete)
-      this.engine.events.emit('delete', { cache: this.label, tags: full });
+    const full = this.view.fullTags(tags);
+    const removed = await this.view.engine.deleteByTags(full);
+    this.view.invalidated({ tags: full });
     return removed;
   }
 
   /** Removes every entry of this namespace (named caches under it included), and nothing else. */
   async clear(): Promise<void> {
-    await this.engine.clear(this.prefix);
-    if (this.engine.events.active.delete)
-      this.engine.events.emit('delete', { cache: this.label, prefix: this.prefix });
+    await this.view.engine.clear(this.view.prefix);
+    this.view.invalidated({ prefix: this.view.prefix });
   }
 
   /**
@@ -235,7 +169,7 @@ export class CacheService {
     entries: Iterable<WarmEntry> | AsyncIterable<WarmEntry>,
     options?: WarmOptions,
   ): Promise<WarmReport> {
-    return warmUp(this, entries, options);
+    return warmUp(this.view, (key, value, opts) => this.set(key, value, opts), entries, options);
   }
 
   /**
@@ -243,10 +177,7 @@ export class CacheService {
    * percentiles (the tiers are shared by every cache of the module). Synchronous.
    */
   stats(): CacheStats {
-    const { hits, misses, stale } = this.counters;
-    const tiers = this.engine.stats().tiers;
-    const errors = (tiers.local?.errors ?? 0) + (tiers.shared?.errors ?? 0);
-    return { hits, misses, stale, errors, hitRate: rate(hits, misses), tiers };
+    return this.view.stats();
   }
 
   /**
@@ -257,90 +188,50 @@ export class CacheService {
     event: E,
     listener: (payload: CacheEventMap[E]) => void,
   ): () => void {
-    return this.engine.events.on(event, listener);
+    return this.view.engine.events.on(event, listener);
   }
 
-  /**
-   * Counts a read of `key` (internal: used by the decorators); returns whether it was a fresh hit,
-   * judged at `now` (by default the clock's current time).
-   */
-  countRead(found: CacheEntry | undefined, key: string, now?: number): boolean {
-    const hit = this.engine.count(found, now);
-    if (hit) {
-      this.counters.hits++;
-      if (this.engine.events.active.hit) this.engine.events.emit('hit', { cache: this.label, key });
-    } else {
-      this.counters.misses++;
-      if (this.engine.events.active.miss)
-        this.engine.events.emit('miss', { cache: this.label, key });
-    }
-    return hit;
-  }
-
-  /** Counts a stale value served for `key` (internal). */
-  countStale(key: string): void {
-    this.counters.stale++;
-    this.engine.countStale();
-    if (this.engine.events.active.stale)
-      this.engine.events.emit('stale', { cache: this.label, key });
-  }
-
-  /** Writes an entry to the tiers (internal: used by the decorators). */
-  async write(key: string, entry: CacheEntry, tier: TierSelection | undefined): Promise<void> {
-    await this.engine.write(key, entry, tier);
-    if (this.engine.events.active.set) this.engine.events.emit('set', { cache: this.label, key });
-  }
-
-  /** The stored key of `key` in this cache. */
-  fullKey(key: string): string {
-    if (typeof key !== 'string' || key === '') {
-      throw new CacheError(
-        CacheErrorCode.E_INVALID_KEY,
-        `a cache key must be a non-empty string, got ${typeof key === 'string' ? 'an empty string' : typeof key}`,
-      );
-    }
-    return this.prefix + (key.length <= MAX_KEY_LENGTH ? key : `#${hashKey(key)}`);
-  }
-
-  /** The stored (namespaced) form of a tag. */
-  fullTag(tag: string): string {
-    if (typeof tag !== 'string' || tag === '')
-      throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'a tag must be a non-empty string');
-    return this.prefix + tag;
-  }
-
-  private fullTags(tags: readonly string[]): string[] {
-    return tags.map((tag) => this.fullTag(tag));
-  }
-
-  private entry(value: unknown, options: SetOptions | undefined): CacheEntry {
-    return entryOf(this.engine, value, this.originPlan(options));
-  }
-
-  /** Resolves per-call options against this cache's defaults. */
-  private originPlan(options: GetOrSetOptions | undefined): OriginPlan {
-    return {
-      ttlMs:
-        options?.ttl === undefined ? this.view.ttlMs : parsePositiveDuration(options.ttl, 'ttl'),
-      graceMs:
-        options?.grace === undefined ? this.view.graceMs : parseDuration(options.grace, 'grace'),
-      tags:
-        options?.tags === undefined || options.tags.length === 0
-          ? NO_TAGS
-          : this.fullTags(options.tags),
-      tier: options?.tier,
-      timeoutMs:
-        options?.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout'),
-      atomic: options?.atomic,
-      leaseMs:
-        options?.lease === undefined
-          ? DEFAULT_LEASE_MS
-          : parsePositiveDuration(options.lease, 'lease'),
-      store: isDefined,
-    };
+  /** The fresh entry of `key`, looked up without counting a read (for has, ttl and merge). */
+  private async peek(key: string): Promise<CacheEntry | undefined> {
+    const engine = this.view.engine;
+    const found = await lookup(engine, this.view.fullKey(key), engine.clock());
+    return isFresh(found) ? found : undefined;
   }
 }
 
-function isDefined(value: unknown): boolean {
-  return value !== undefined;
+/**
+ * @internal The view behind a cache: the decorators compile their plans against it, so that they
+ * count, store and namespace exactly as the service does.
+ */
+export function cacheViewOf(cache: CacheService): CacheView {
+  return cache['view'];
+}
+
+/** What one `getOrSet` call hands to `resolve`. */
+interface FactoryCall {
+  readonly view: CacheView;
+  readonly factory: () => unknown;
+  readonly options: GetOrSetOptions | undefined;
+}
+
+/** The origin of `getOrSet`: the caller's factory, planned from its options on a miss. */
+const FACTORY: Origin<FactoryCall> = {
+  plan: ({ view, options }) => originPlan(view.config, options, tagsOf(view, options)),
+  run: (call) => call.factory(),
+  store: (value) => value !== undefined,
+};
+
+/** The namespaced tags of per-call options. */
+function tagsOf(view: CacheView, options: SetOptions | undefined): readonly string[] {
+  return options?.tags === undefined || options.tags.length === 0
+    ? NO_TAGS
+    : view.fullTags(options.tags);
+}
+
+function valueOf<T>(entry: CacheEntry | undefined): T | undefined {
+  return entry === undefined ? undefined : (entry.value as T);
+}
+
+function outcomeValue<T>(outcome: Outcome): T {
+  return outcome.value as T;
 }

@@ -1,5 +1,5 @@
 export { CacheModule } from './cache.module.js';
-export { CacheService, type CacheViewConfig } from './cache.service.js';
+export { CacheService } from './cache.service.js';
 export { CacheError, CacheErrorCode } from './cache.errors.js';
 export { getCacheToken } from './cache.constants.js';
 export { InjectCache } from './decorators/inject-cache.decorator.js';
@@ -7,6 +7,7 @@ export { Cached } from './decorators/cached.decorator.js';
 export { InvalidateCache } from './decorators/invalidate-cache.decorator.js';
 export { DEFAULT_METRICS_PREFIX } from './metrics/prometheus.metrics.js';
 export { CacheInterceptor, X_CACHE } from './interceptors/cache.interceptor.js';
+export type { CachedRoute, HttpRequestLike } from './explorer/cache-plans.js';
 export {
   CacheHealthIndicator,
   type CacheHealthOptions,
@@ -17,9 +18,8 @@ export type {
   CachedOptions,
   InvalidateCacheOptions,
 } from './interfaces/decorator-options.interface.js';
-export { parseDuration, type Duration } from './core/duration.js';
-export type { CacheEventMap, CacheEventName } from './core/cache-events.js';
-export type { LatencyPercentiles } from './core/latency.js';
+export type { Duration } from './interfaces/duration.interface.js';
+export type { CacheEventMap, CacheEventName } from './interfaces/cache-events.interface.js';
 export type {
   CacheBackend,
   CacheEntry,
@@ -42,6 +42,7 @@ export type {
 export type {
   CacheStats,
   GetOrSetOptions,
+  LatencyPercentiles,
   SetOptions,
   TierSelection,
   TierStats,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { CacheService } from '../src/cache.service.js';
+import { cacheViewOf, type CacheService } from '../src/cache.service.js';
 import type { TieredCache } from '../src/core/tiered-cache.js';
 import type { CacheEntry } from '../src/interfaces/cache-backend.interface.js';
 import type { WarmEntry } from '../src/interfaces/cache-service.interface.js';
@@ -203,6 +203,6 @@ describe('two tiers', () => {
     const key = 'k'.repeat(5_000);
     await cache.set(key, 'long');
     expect(await cache.get(key)).toBe('long');
-    expect(cache.fullKey(key)).toMatch(/^tiers:#[\w-]{43}$/);
+    expect(cacheViewOf(cache).fullKey(key)).toMatch(/^tiers:#[\w-]{43}$/);
   });
 });

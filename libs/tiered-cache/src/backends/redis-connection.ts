@@ -1,4 +1,4 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
 import type { RedisTierOptions } from '../interfaces/cache-module-options.interface.js';
 
@@ -32,15 +32,21 @@ export function defaultRedisOptions(): RedisOptions {
 
 /** Opens (or adopts) the ioredis client described by a tier's options. */
 export function openRedisConnection(options: RedisTierOptions): RedisConnection {
-  if (options.client !== undefined) return { client: options.client, owned: false };
-  const base: RedisOptions = { ...defaultRedisOptions(), ...options.redisOptions };
+  // The option types describe ioredis by shape (it is an optional peer); here they are ioredis's.
+  if (options.client !== undefined)
+    return { client: options.client as Redis | Cluster, owned: false };
+  const base: RedisOptions = {
+    ...defaultRedisOptions(),
+    ...(options.redisOptions as RedisOptions | undefined),
+  };
   if (options.cluster !== undefined) {
+    const clusterOptions = options.cluster.options as ClusterOptions | undefined;
     const client = new Cluster(options.cluster.nodes, {
       enableOfflineQueue: false,
       enableAutoPipelining: true,
       clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
-      ...options.cluster.options,
-      redisOptions: { ...base, ...options.cluster.options?.redisOptions },
+      ...clusterOptions,
+      redisOptions: { ...base, ...clusterOptions?.redisOptions },
     });
     return { client, owned: true };
   }

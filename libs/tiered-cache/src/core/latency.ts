@@ -1,11 +1,4 @@
-/** Latency percentiles of recent operations, in milliseconds. */
-export interface LatencyPercentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-  /** Operations the figures are computed from (the most recent, at most 1024). */
-  samples: number;
-}
+import type { LatencyPercentiles } from '../interfaces/cache-service.interface.js';
 
 const SIZE = 1024;
 

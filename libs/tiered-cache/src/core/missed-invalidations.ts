@@ -1,4 +1,4 @@
-import type { InvalidationEvent } from './tiered-cache.js';
+import type { InvalidationEvent } from './invalidation.js';
 
 /** How many missed invalidations a tier remembers; past that it clears its whole namespace instead. */
 export const MAX_MISSED_INVALIDATIONS = 1_000;

@@ -7,7 +7,7 @@ import { CircuitBreaker } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
 import { LatencyReservoir } from './latency.js';
 import { MissedInvalidations } from './missed-invalidations.js';
-import type { InvalidationEvent } from './tiered-cache.js';
+import type { InvalidationEvent } from './invalidation.js';
 
 /** Which tier: L1 in the process, or L2 shared between processes. */
 export type TierRole = 'local' | 'shared';

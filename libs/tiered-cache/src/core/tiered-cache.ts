@@ -7,26 +7,13 @@ import type {
 } from '../interfaces/cache-service.interface.js';
 import { CacheEvents } from './cache-events.js';
 import { SingleFlight } from './single-flight.js';
+import type { InvalidationEvent } from './invalidation.js';
 import type { Tier } from './tier.js';
 
-/** An invalidation, as published to listeners (the hook for cross-instance L1 coherence). */
-export type InvalidationEvent =
-  | { kind: 'keys'; keys: readonly string[] }
-  | { kind: 'pattern'; glob: string }
-  | { kind: 'tags'; tags: readonly string[] }
-  | { kind: 'clear'; prefix: string };
-
-/** Engine-wide counters; tier counters live on each tier. */
-interface EngineCounters {
-  hits: number;
-  misses: number;
-  stale: number;
-}
-
 /**
- * The two-tier engine shared by every `CacheService` view of one `CacheModule.forRoot`: reads L1
- * then L2 (an L2 hit fills L1), writes and deletes both, and judges freshness on the entry with one
- * clock. Keys, globs and tags arrive fully namespaced.
+ * The two tiers shared by every cache view of one `CacheModule.forRoot`: writes and invalidates
+ * both, and holds what the views share (the clock, the logger, single-flight, events). Reads go
+ * through `lookup` (core/lookup.ts). Keys, globs and tags arrive fully namespaced.
  */
 export class TieredCache {
   readonly singleFlight = new SingleFlight();
@@ -34,7 +21,6 @@ export class TieredCache {
   readonly events = new CacheEvents();
   /** Every cache (root and named) built on this engine, for metrics. */
   readonly views = new Set<{ readonly label: string; stats(): CacheStats }>();
-  private readonly counters: EngineCounters = { hits: 0, misses: 0, stale: 0 };
   private readonly listeners = new Set<(event: InvalidationEvent) => void>();
   private closed = false;
   private invalidations = 0;
@@ -56,89 +42,9 @@ export class TieredCache {
     }
   }
 
-  /**
-   * Reads the freshest entry within its stale window, or undefined. A fresh L1 entry is returned
-   * synchronously; a stale L1 entry still asks L2, which may have a fresher one. Counts per tier.
-   * `now` lets a caller that also counts the read use one clock reading for both.
-   */
-  read(key: string, now = this.clock()): CacheEntry | undefined | Promise<CacheEntry | undefined> {
-    let candidate: CacheEntry | undefined;
-    const local = this.local;
-    if (local !== undefined) {
-      const found = local.get(key);
-      if (found instanceof Promise)
-        return found.then((entry) => this.afterLocal(key, entry, this.clock()));
-      if (found !== undefined && found.staleUntil > now) {
-        if (found.expiresAt > now) {
-          local.counters.hits++;
-          return found;
-        }
-        candidate = found;
-      }
-      local.counters.misses++;
-    }
-    return this.readShared(key, now, candidate);
-  }
-
-  private afterLocal(
-    key: string,
-    found: CacheEntry | undefined,
-    now: number,
-  ): CacheEntry | undefined | Promise<CacheEntry | undefined> {
-    let candidate: CacheEntry | undefined;
-    if (found !== undefined && found.staleUntil > now) {
-      if (found.expiresAt > now) {
-        this.local!.counters.hits++;
-        return found;
-      }
-      candidate = found;
-    }
-    this.local!.counters.misses++;
-    return this.readShared(key, now, candidate);
-  }
-
-  private readShared(
-    key: string,
-    now: number,
-    candidate: CacheEntry | undefined,
-  ): CacheEntry | undefined | Promise<CacheEntry | undefined> {
-    const shared = this.shared;
-    if (shared === undefined) return candidate;
-    const found = shared.get(key);
-    const judge = (entry: CacheEntry | undefined): CacheEntry | undefined => {
-      if (entry !== undefined && entry.staleUntil > now) {
-        if (entry.expiresAt > now) {
-          shared.counters.hits++;
-          void this.local?.set(key, entry, entry.staleUntil - now);
-          return entry;
-        }
-        shared.counters.misses++;
-        return candidate === undefined || entry.expiresAt > candidate.expiresAt ? entry : candidate;
-      }
-      shared.counters.misses++;
-      return candidate;
-    };
-    return found instanceof Promise ? found.then(judge) : judge(found);
-  }
-
-  /** Counts a read's outcome; returns whether it was a fresh hit. */
-  count(entry: CacheEntry | undefined, now = this.clock()): boolean {
-    if (entry !== undefined && entry.expiresAt > now) {
-      this.counters.hits++;
-      return true;
-    }
-    this.counters.misses++;
-    return false;
-  }
-
   /** Bumped by every invalidation made through this engine, before it runs (for compare-and-set in L1). */
   get generation(): number {
     return this.invalidations;
-  }
-
-  /** Counts a stale value served. */
-  countStale(): void {
-    this.counters.stale++;
   }
 
   /** Writes an entry to the selected tiers; resolves when every tier finished or gave up. */
@@ -189,14 +95,12 @@ export class TieredCache {
     return () => this.listeners.delete(listener);
   }
 
-  /** A snapshot of the counters. */
-  stats(): CacheStats {
-    const { hits, misses, stale } = this.counters;
+  /** The tiers' counters and latency percentiles (shared by every cache view of this engine). */
+  tierStats(): CacheStats['tiers'] {
     const tiers: CacheStats['tiers'] = {};
     if (this.local !== undefined) tiers.local = tierStats(this.local);
     if (this.shared !== undefined) tiers.shared = tierStats(this.shared);
-    const errors = (tiers.local?.errors ?? 0) + (tiers.shared?.errors ?? 0);
-    return { hits, misses, stale, errors, hitRate: rate(hits, misses), tiers };
+    return tiers;
   }
 
   /** Closes both tiers' backends. Safe to call twice. */
@@ -234,7 +138,7 @@ export class TieredCache {
 }
 
 /** Counters and latency of one tier. */
-export function tierStats(tier: Tier): TierStats {
+function tierStats(tier: Tier): TierStats {
   const { hits, misses, errors } = tier.counters;
   const get = tier.latency.get.percentiles();
   const set = tier.latency.set.percentiles();

@@ -1,14 +1,20 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
-import type { CacheService } from '../cache.service.js';
-import type { WarmEntry, WarmOptions, WarmReport } from '../interfaces/cache-service.interface.js';
+import type {
+  SetOptions,
+  WarmEntry,
+  WarmOptions,
+  WarmReport,
+} from '../interfaces/cache-service.interface.js';
+import type { CacheView } from './cache-view.js';
 
 /**
- * Loads entries into `cache` ahead of traffic, `concurrency` at a time (default 8). A failing load
- * is counted (and the first one logged), never thrown. Progress is logged every 10% when the total
- * is known, else every 100 entries.
+ * Loads entries into a cache ahead of traffic, `concurrency` at a time (default 8), storing each
+ * with `set` (the cache's own). A failing load is counted (and the first one logged), never thrown.
+ * Progress is logged every 10% when the total is known, else every 100 entries.
  */
 export async function warmUp(
-  cache: CacheService,
+  view: CacheView,
+  set: (key: string, value: unknown, options: SetOptions) => Promise<void>,
   entries: Iterable<WarmEntry> | AsyncIterable<WarmEntry>,
   options?: WarmOptions,
 ): Promise<WarmReport> {
@@ -23,8 +29,8 @@ export async function warmUp(
   const total = Array.isArray(entries) ? entries.length : undefined;
   const step = total === undefined ? 100 : Math.max(1, Math.ceil(total / 10));
   const report = { loaded: 0, failed: 0 };
-  const logger = cache.engine.logger;
-  const label = `warm-up of ${cache.name ?? cache.namespace}`;
+  const logger = view.engine.logger;
+  const label = `warm-up of ${view.config.name ?? view.config.namespace}`;
   logger.log(`${label}: started${total === undefined ? '' : ` (${total} entries)`}`);
   const iterator =
     Symbol.asyncIterator in entries
@@ -37,7 +43,7 @@ export async function warmUp(
       const item = next.value;
       try {
         const value = await item.load();
-        await cache.set(item.key, value, { ttl: item.ttl ?? options?.ttl, tags: item.tags });
+        await set(item.key, value, { ttl: item.ttl ?? options?.ttl, tags: item.tags });
         report.loaded++;
       } catch (err) {
         report.failed++;

@@ -1,4 +1,4 @@
-import { UseInterceptors } from '@nestjs/common';
+import { SetMetadata, UseInterceptors } from '@nestjs/common';
 import { CACHED_METADATA } from '../cache.constants.js';
 import { CacheInterceptor } from '../interceptors/cache.interceptor.js';
 import type { CachedOptions } from '../interfaces/decorator-options.interface.js';
@@ -12,7 +12,7 @@ import { describeMethod, validateCachedOptions } from './validate-decorator-opti
 export function Cached(options: CachedOptions = {}): MethodDecorator {
   return (target, property, descriptor) => {
     validateCachedOptions(options, `@Cached on ${describeMethod(target, property)}`);
-    Reflect.defineMetadata(CACHED_METADATA, options, descriptor.value as object);
+    SetMetadata(CACHED_METADATA, options)(target, property, descriptor);
     UseInterceptors(CacheInterceptor)(target, property, descriptor);
   };
 }

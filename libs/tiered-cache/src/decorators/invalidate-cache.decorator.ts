@@ -1,4 +1,4 @@
-import { UseInterceptors } from '@nestjs/common';
+import { SetMetadata, UseInterceptors } from '@nestjs/common';
 import { INVALIDATE_METADATA } from '../cache.constants.js';
 import { CacheInterceptor } from '../interceptors/cache.interceptor.js';
 import type { InvalidateCacheOptions } from '../interfaces/decorator-options.interface.js';
@@ -12,7 +12,7 @@ import { describeMethod, validateInvalidateOptions } from './validate-decorator-
 export function InvalidateCache(options: InvalidateCacheOptions): MethodDecorator {
   return (target, property, descriptor) => {
     validateInvalidateOptions(options, `@InvalidateCache on ${describeMethod(target, property)}`);
-    Reflect.defineMetadata(INVALIDATE_METADATA, options, descriptor.value as object);
+    SetMetadata(INVALIDATE_METADATA, options)(target, property, descriptor);
     UseInterceptors(CacheInterceptor)(target, property, descriptor);
   };
 }

@@ -1,9 +1,8 @@
 import { StreamableFile } from '@nestjs/common';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
-import type { CacheService } from '../cache.service.js';
-import { DEFAULT_LEASE_MS } from '../cache.service.js';
-import { parseDuration, parsePositiveDuration } from '../core/duration.js';
-import type { OriginPlan } from '../core/origin.js';
+import { cacheViewOf, type CacheService } from '../cache.service.js';
+import type { CacheView } from '../core/cache-view.js';
+import { originPlan, type OriginPlan } from '../core/origin-plan.js';
 import type {
   CachedOptions,
   InvalidateCacheOptions,
@@ -31,17 +30,30 @@ export interface HttpRequestLike {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** What `@Cached` does on one route or method, compiled at bootstrap. */
-export interface CachedPlan<C> {
-  readonly cache: CacheService;
-  /** The key (without namespace), or undefined when this call must not use the cache. */
+/**
+ * What the cache interceptor's hooks are told of a `@Cached` route, compiled at bootstrap
+ * (`C` is the request, `HttpRequestLike`).
+ */
+export interface CachedRoute<C = HttpRequestLike> {
+  /** The options given to `@Cached`. */
+  readonly options: Readonly<CachedOptions>;
+  /** The key of a call from the template (or the default key), before the namespace; undefined skips the cache. */
   readonly key: TemplateResolver<C>;
+  /** Upper-case HTTP methods that are cached (routes only). */
+  readonly methods: ReadonlySet<string>;
+  /** Whether requests with credentials may use this key: `scope: 'public'`, or a key naming the user. */
+  readonly sharedWithCredentials: boolean;
+  /** Whether a computed value may be stored: never a `StreamableFile`; `null` and `undefined` only with `cacheNullish`. */
+  readonly store: (value: unknown) => boolean;
+}
+
+/** What `@Cached` does on one route or method, compiled at bootstrap. */
+export interface CachedPlan<C> extends CachedRoute<C> {
+  readonly cache: CacheService;
+  /** The cache the plan reads, counts and stores through. */
+  readonly view: CacheView;
   /** The origin plan, or a function of the call when tags are templates. */
   readonly origin: OriginPlan | ((context: C) => OriginPlan);
-  /** Route only: upper-case HTTP methods that are cached. */
-  readonly methods: ReadonlySet<string>;
-  /** Route only: whether requests with credentials may use this key. */
-  readonly sharedWithCredentials: boolean;
 }
 
 /** What `@InvalidateCache` does on one route or method, compiled at bootstrap. */
@@ -201,43 +213,32 @@ export function compileCachedPlan<C>(
   const compiledTags = (options.tags ?? []).map((tag) => compileWith(tag, binder, `${where} tags`));
   const tagResolvers = compiledTags.map((tag) => tag.resolve);
   const cacheNullish = options.cacheNullish === true;
-  const base: Omit<OriginPlan, 'tags'> = {
-    ttlMs:
-      options.ttl === undefined
-        ? cache.defaults.ttlMs
-        : parsePositiveDuration(options.ttl, `${where} ttl`),
-    graceMs:
-      options.grace === undefined
-        ? cache.defaults.graceMs
-        : parseDuration(options.grace, `${where} grace`),
-    tier: options.tier,
-    timeoutMs:
-      options.timeout === undefined
-        ? undefined
-        : parseDuration(options.timeout, `${where} timeout`),
-    atomic: options.atomic,
-    leaseMs:
-      options.lease === undefined
-        ? DEFAULT_LEASE_MS
-        : parsePositiveDuration(options.lease, `${where} lease`),
-    store: (value) => !(value instanceof StreamableFile) && (cacheNullish || value != null),
-  };
+  const view = cacheViewOf(cache);
+  const base = originPlan(view.config, options, [], where);
   const staticTags = compiledTags.every((tag) => tag.constant);
   const fullTags = (context: C) =>
     tagResolvers
       .map((resolve) => resolve(context))
       .filter((tag): tag is string => tag !== undefined && tag !== '')
-      .map((tag) => cache.fullTag(tag));
+      .map((tag) => view.fullTag(tag));
   const origin = staticTags
     ? { ...base, tags: fullTags(undefined as C) }
     : (context: C): OriginPlan => ({ ...base, tags: fullTags(context) });
   return {
+    options,
     cache,
+    view,
     key,
     origin,
+    store: (value) => !(value instanceof StreamableFile) && (cacheNullish || value != null),
     methods: new Set((options.methods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase())),
     sharedWithCredentials: options.scope === 'public' || namesUser,
   };
+}
+
+/** The origin plan of one call of a `@Cached` route or method (asked only on a miss). */
+export function planOf<C>(plan: CachedPlan<C>, context: C): OriginPlan {
+  return typeof plan.origin === 'function' ? plan.origin(context) : plan.origin;
 }
 
 /** Compiles the options of `@InvalidateCache` into a plan. */

@@ -1,26 +1,25 @@
-import { Inject, Injectable, Logger, type OnModuleInit, type Type } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
-import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
+import {
+  Inject,
+  Injectable,
+  type LoggerService,
+  type OnModuleInit,
+  type Type,
+} from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import {
-  CACHED_METADATA,
-  CACHE_ENGINE,
-  CACHE_RESOLVED_OPTIONS,
-  getCacheToken,
-  INVALIDATE_METADATA,
-} from '../cache.constants.js';
+import { CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, getCacheToken } from '../cache.constants.js';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { CacheService } from '../cache.service.js';
-import { atomicTier, runOrigin } from '../core/origin.js';
+import { atomicTier } from '../core/atomic-origin.js';
+import type { Origin } from '../core/origin-plan.js';
+import { resolve } from '../core/resolve.js';
 import type { ResolvedCacheOptions } from '../core/resolve-options.js';
 import type { TieredCache } from '../core/tiered-cache.js';
-import type {
-  CachedOptions,
-  InvalidateCacheOptions,
-} from '../interfaces/decorator-options.interface.js';
+import { CacheInterceptor } from '../interceptors/cache.interceptor.js';
+import type { CachedOptions } from '../interfaces/decorator-options.interface.js';
 import type { TemplateResolver } from '../keys/key-template.js';
 import { parameterNames } from '../keys/param-names.js';
+import { CacheMetadataAccessor } from './cache-metadata.accessor.js';
 import { CachePlanRegistry } from './cache-plan.registry.js';
 import {
   compileCachedPlan,
@@ -28,6 +27,7 @@ import {
   defaultMethodKey,
   defaultRouteKey,
   methodBinder,
+  planOf,
   routeBinder,
   runInvalidation,
   type CachedPlan,
@@ -47,21 +47,43 @@ type AnyMethod = (...args: unknown[]) => unknown;
  */
 @Injectable()
 export class CacheExplorer implements OnModuleInit {
-  private readonly logger = new Logger('TieredCache');
   private readonly wrapped = new WeakSet<object>();
+  /** The `logger` module option (or Nest's `Logger`), as the engine got it. */
+  private readonly logger: LoggerService;
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly moduleRef: ModuleRef,
     private readonly registry: CachePlanRegistry,
+    private readonly metadata: CacheMetadataAccessor,
     @Inject(CACHE_ENGINE) private readonly engine: TieredCache,
     @Inject(CACHE_RESOLVED_OPTIONS) private readonly options: ResolvedCacheOptions,
-  ) {}
+  ) {
+    this.logger = engine.logger;
+  }
 
   onModuleInit(): void {
     for (const wrapper of this.discovery.getControllers()) this.exploreController(wrapper);
-    for (const wrapper of this.discovery.getProviders()) this.exploreProvider(wrapper);
+    for (const wrapper of this.discovery.getProviders()) {
+      this.findCustomInterceptor(wrapper);
+      this.exploreProvider(wrapper);
+    }
+  }
+
+  /** Notes the application's own subclass of `CacheInterceptor`, if it registered one as a provider. */
+  private findCustomInterceptor(wrapper: InstanceWrapper): void {
+    const { instance } = wrapper;
+    if (!(instance instanceof CacheInterceptor) || instance.constructor === CacheInterceptor)
+      return;
+    const known = this.registry.interceptor;
+    if (known !== undefined && known !== instance) {
+      throw new CacheError(
+        CacheErrorCode.E_INVALID_OPTION,
+        `two CacheInterceptor subclasses are registered as providers (${known.constructor.name} and ${instance.constructor.name}); register one`,
+      );
+    }
+    this.registry.interceptor = instance;
   }
 
   private exploreController(wrapper: InstanceWrapper): void {
@@ -69,16 +91,14 @@ export class CacheExplorer implements OnModuleInit {
     if (typeof controller !== 'function' || controller.prototype === undefined) return;
     for (const name of this.scanner.getAllMethodNames(controller.prototype)) {
       const handler = controller.prototype[name] as Function;
-      const cachedOptions = Reflect.getMetadata(CACHED_METADATA, handler) as
-        CachedOptions | undefined;
-      const invalidateOptions = Reflect.getMetadata(INVALIDATE_METADATA, handler) as
-        InvalidateCacheOptions | undefined;
+      const cachedOptions = this.metadata.cached(handler);
+      const invalidateOptions = this.metadata.invalidate(handler);
       if (cachedOptions === undefined && invalidateOptions === undefined) continue;
       const where = `${controller.name}.${name}`;
       const binder = routeBinder(routeParamNames(controller, handler, wrapper.host?.metatype));
       let cached: CachedPlan<HttpRequestLike> | undefined;
       if (cachedOptions !== undefined) {
-        if (usesResponseObject(controller, name)) {
+        if (this.metadata.usesResponseObject(controller, name)) {
           this.logger.warn(
             `@Cached on ${where} is ignored: a route that uses @Res() or @Next() sends its own response and is never cached`,
           );
@@ -111,10 +131,8 @@ export class CacheExplorer implements OnModuleInit {
     const prototype = Object.getPrototypeOf(instance) as object;
     for (const name of this.scanner.getAllMethodNames(prototype)) {
       const method = (prototype as Record<string, unknown>)[name] as AnyMethod;
-      const cachedOptions = Reflect.getMetadata(CACHED_METADATA, method) as
-        CachedOptions | undefined;
-      const invalidateOptions = Reflect.getMetadata(INVALIDATE_METADATA, method) as
-        InvalidateCacheOptions | undefined;
+      const cachedOptions = this.metadata.cached(method);
+      const invalidateOptions = this.metadata.invalidate(method);
       if (cachedOptions === undefined && invalidateOptions === undefined) continue;
       const where = `${metatype.name}.${name}`;
       const binder = methodBinder(parameterNames(method));
@@ -180,13 +198,9 @@ export class CacheExplorer implements OnModuleInit {
   }
 
   private reportNonStatic(metatype: Type): void {
-    const decorated = this.scanner.getAllMethodNames(metatype.prototype).filter((name) => {
-      const method = metatype.prototype[name] as object;
-      return (
-        Reflect.hasMetadata(CACHED_METADATA, method) ||
-        Reflect.hasMetadata(INVALIDATE_METADATA, method)
-      );
-    });
+    const decorated = this.scanner
+      .getAllMethodNames(metatype.prototype)
+      .filter((name) => this.metadata.isDecorated(metatype.prototype[name] as Function));
     if (decorated.length > 0) {
       this.logger.warn(
         `${metatype.name} is request-scoped or transient: @Cached/@InvalidateCache on ${decorated.join(', ')} cannot be applied; make it a singleton or use CacheService`,
@@ -195,28 +209,24 @@ export class CacheExplorer implements OnModuleInit {
   }
 }
 
-function usesResponseObject(controller: Type, method: string): boolean {
-  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) ?? {}) as Record<
-    string,
-    unknown
-  >;
-  return Object.keys(args).some(
-    (key) =>
-      key.startsWith(`${RouteParamtypes.RESPONSE}:`) || key.startsWith(`${RouteParamtypes.NEXT}:`),
-  );
+/** One call of a `@Cached` provider method, as handed to the one resolve path. */
+interface MethodCall {
+  readonly self: unknown;
+  readonly args: unknown[];
 }
 
 /** A provider method served from the cache; it becomes asynchronous. */
 function cachedMethod(plan: CachedPlan<readonly unknown[]>, original: AnyMethod): AnyMethod {
+  const origin: Origin<MethodCall> = {
+    plan: (call) => planOf(plan, call.args),
+    run: (call) => original.apply(call.self, call.args),
+    store: (value) => plan.store(value),
+  };
   return async function cached(this: unknown, ...args: unknown[]): Promise<unknown> {
     const key = plan.key(args);
     if (key === undefined) return original.apply(this, args);
-    const full = plan.cache.fullKey(key);
-    const found = await plan.cache.engine.read(full);
-    if (plan.cache.countRead(found, full)) return found!.value;
-    const origin = typeof plan.origin === 'function' ? plan.origin(args) : plan.origin;
-    return (await runOrigin(plan.cache, full, found, () => original.apply(this, args), origin))
-      .value;
+    const found = await resolve(plan.view, plan.view.fullKey(key), origin, { self: this, args });
+    return found.value;
   };
 }
 

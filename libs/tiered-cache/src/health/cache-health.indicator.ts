@@ -56,6 +56,7 @@ function loadTerminus(): Promise<Terminus> {
  */
 @Injectable()
 export class CacheHealthIndicator {
+  /** @internal Built by `CacheModule`. */
   constructor(@Inject(CACHE_ENGINE) private readonly engine: TieredCache) {}
 
   /** Probes every tier and reports under `key` (e.g. `'cache'`). */

@@ -5,13 +5,16 @@ import {
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { from, lastValueFrom, mergeMap, of, type Observable } from 'rxjs';
-import { runOrigin } from '../core/origin.js';
-import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { Origin, OriginStatus, Outcome } from '../core/origin-plan.js';
+import { resolve } from '../core/resolve.js';
 import { CachePlanRegistry } from '../explorer/cache-plan.registry.js';
 import {
+  planOf,
   runInvalidation,
   type CachedPlan,
+  type CachedRoute,
   type HttpRequestLike,
   type InvalidatePlan,
 } from '../explorer/cache-plans.js';
@@ -19,135 +22,130 @@ import {
 /** The response header that says where a cached route's answer came from. */
 export const X_CACHE = 'X-Cache';
 
-interface ResponseLike {
-  setHeader?: (name: string, value: string) => unknown;
-  header?: (name: string, value: string) => unknown;
-}
+const X_CACHE_VALUE: Readonly<Record<OriginStatus, string>> = {
+  hit: 'HIT',
+  miss: 'MISS',
+  stale: 'STALE',
+};
 
-function setXCache(res: ResponseLike, value: 'HIT' | 'MISS' | 'STALE'): void {
-  if (typeof res.setHeader === 'function')
-    res.setHeader(X_CACHE, value); // Express, node:http
-  else res.header?.(X_CACHE, value); // Fastify
+/** One request of a `@Cached` route, as handed to the one resolve path. */
+interface RouteCall {
+  readonly context: ExecutionContext;
+  readonly next: CallHandler;
+  readonly request: HttpRequestLike;
+  readonly plan: CachedPlan<HttpRequestLike>;
+  /** Whether this request's own handler ran (it did not join another request's computation). */
+  ran: boolean;
 }
 
 /**
  * Serves `@Cached` routes from the cache and runs `@InvalidateCache` after successful routes.
  * Bound by the decorators themselves. Plans are compiled at bootstrap, so a request does a map
  * lookup, resolves its key, and on an L1 hit answers synchronously.
+ *
+ * To customise it, extend it, override the `protected` hooks ({@link isRequestCacheable},
+ * {@link trackBy}, {@link isCacheable}) and register the subclass as a provider (for example
+ * `{ provide: CacheInterceptor, useClass: MyCacheInterceptor }`): every `@Cached` and
+ * `@InvalidateCache` route then goes through it.
  */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
-  constructor(private readonly registry: CachePlanRegistry) {}
+  /** What a miss runs: the route handler, planned per request; made once. */
+  private readonly origin: Origin<RouteCall> = {
+    plan: (call) => planOf(call.plan, call.request),
+    run: (call) => {
+      call.ran = true;
+      return lastValueFrom(call.next.handle(), { defaultValue: undefined });
+    },
+    store: (value, call) => this.isCacheable(value, call.context, call.plan),
+  };
+
+  constructor(
+    private readonly registry: CachePlanRegistry,
+    protected readonly httpAdapterHost: HttpAdapterHost,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const custom = this.registry.interceptor;
+    if (custom !== undefined && custom !== this) return custom.intercept(context, next);
     const plans = this.registry.routes.get(context.getHandler());
     if (plans === undefined || context.getType() !== 'http') return next.handle();
-    const http = context.switchToHttp();
-    const req = http.getRequest<HttpRequestLike>();
+    const request = context.switchToHttp().getRequest<HttpRequestLike>();
     let out: Observable<unknown> | undefined;
     const cached = plans.cached;
-    if (
-      cached !== undefined &&
-      cached.methods.has(req.method) &&
-      (cached.sharedWithCredentials || !hasCredentials(req))
-    ) {
-      const key = cached.key(req);
+    if (cached !== undefined && this.isRequestCacheable(context, cached)) {
+      const key = this.trackBy(context, cached);
       if (key !== undefined)
-        out = this.serve(
-          cached,
-          req,
-          http.getResponse<ResponseLike>(),
-          cached.cache.fullKey(key),
-          next,
-        );
+        out = this.serve({ context, next, request, plan: cached, ran: false }, key);
     }
     out ??= next.handle();
     const invalidate = plans.invalidate;
     return invalidate === undefined
       ? out
-      : out.pipe(mergeMap((value) => invalidateThen(invalidate, req, value)));
+      : out.pipe(mergeMap((value) => invalidateThen(invalidate, request, value)));
   }
 
-  private serve(
-    plan: CachedPlan<HttpRequestLike>,
-    req: HttpRequestLike,
-    res: ResponseLike,
-    key: string,
-    next: CallHandler,
-  ): Observable<unknown> {
-    const engine = plan.cache.engine;
-    const now = engine.clock();
-    const found = engine.read(key, now);
-    // An L2 read: a hit is answered from the read's own continuation, with no async frame of its own.
-    if (found instanceof Promise)
-      return from(found.then((entry) => this.answer(plan, req, res, key, entry, next)));
-    return plan.cache.countRead(found, key, now)
-      ? hit(res, found!.value)
-      : from(this.miss(plan, req, res, key, found, next));
+  /**
+   * Whether this request may be served from, and stored in, the cache. By default: its HTTP method
+   * is one the route caches, and it carries no credentials (`Authorization`, a cookie) unless the
+   * key names the user or the route is `scope: 'public'`.
+   */
+  protected isRequestCacheable(context: ExecutionContext, route: CachedRoute): boolean {
+    const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    return (
+      route.methods.has(request.method) && (route.sharedWithCredentials || !hasCredentials(request))
+    );
   }
 
-  /** Counts the read; a hit is returned as is, a miss goes to the origin. */
-  private answer(
-    plan: CachedPlan<HttpRequestLike>,
-    req: HttpRequestLike,
-    res: ResponseLike,
-    key: string,
-    found: CacheEntry | undefined,
-    next: CallHandler,
-  ): unknown {
-    if (plan.cache.countRead(found, key)) {
-      setXCache(res, 'HIT');
-      return found!.value;
+  /**
+   * The cache key of this request, before the namespace; `undefined` skips the cache. By default
+   * the route's key template (or its path and sorted query), compiled at bootstrap.
+   */
+  protected trackBy(context: ExecutionContext, route: CachedRoute): string | undefined {
+    return route.key(context.switchToHttp().getRequest<HttpRequestLike>());
+  }
+
+  /**
+   * Whether what the handler returned may be stored. By default: never a `StreamableFile`, and
+   * `null` or `undefined` only with `cacheNullish`.
+   */
+  protected isCacheable(value: unknown, _context: ExecutionContext, route: CachedRoute): boolean {
+    return route.store(value);
+  }
+
+  private serve(call: RouteCall, key: string): Observable<unknown> {
+    const view = call.plan.view;
+    const found = resolve(view, view.fullKey(key), this.origin, call);
+    if (!(found instanceof Promise)) {
+      this.setCacheHeader(call, 'hit');
+      return of(found.value);
     }
-    return this.miss(plan, req, res, key, found, next);
+    return from(found.then((outcome) => this.answer(call, outcome)));
   }
 
-  /** A read that found no fresh entry (already counted): runs the origin once per key, or serves a stale value. */
-  private async miss(
-    plan: CachedPlan<HttpRequestLike>,
-    req: HttpRequestLike,
-    res: ResponseLike,
-    key: string,
-    found: CacheEntry | undefined,
-    next: CallHandler,
-  ): Promise<unknown> {
-    const origin = typeof plan.origin === 'function' ? plan.origin(req) : plan.origin;
-    let ranHere = false;
-    const outcome = await runOrigin(
-      plan.cache,
-      key,
-      found,
-      () => {
-        ranHere = true;
-        return lastValueFrom(next.handle(), { defaultValue: undefined });
-      },
-      origin,
-    );
+  private answer(call: RouteCall, outcome: Outcome): unknown {
     // A stream can be read once: a request that joined another's computation runs its own handler.
-    if (!ranHere && outcome.value instanceof StreamableFile)
-      return lastValueFrom(next.handle(), { defaultValue: undefined });
-    setXCache(
-      res,
-      outcome.status === 'stale' ? 'STALE' : outcome.status === 'hit' ? 'HIT' : 'MISS',
-    );
+    if (!call.ran && outcome.value instanceof StreamableFile)
+      return lastValueFrom(call.next.handle(), { defaultValue: undefined });
+    this.setCacheHeader(call, outcome.status);
     return outcome.value;
   }
+
+  private setCacheHeader(call: RouteCall, status: OriginStatus): void {
+    const response: unknown = call.context.switchToHttp().getResponse();
+    this.httpAdapterHost.httpAdapter.setHeader(response, X_CACHE, X_CACHE_VALUE[status]);
+  }
 }
 
-function hit(res: ResponseLike, value: unknown): Observable<unknown> {
-  setXCache(res, 'HIT');
-  return of(value);
-}
-
-function hasCredentials(req: HttpRequestLike): boolean {
-  return req.headers.authorization !== undefined || req.headers.cookie !== undefined;
+function hasCredentials(request: HttpRequestLike): boolean {
+  return request.headers.authorization !== undefined || request.headers.cookie !== undefined;
 }
 
 async function invalidateThen(
   plan: InvalidatePlan<HttpRequestLike>,
-  req: HttpRequestLike,
+  request: HttpRequestLike,
   value: unknown,
 ): Promise<unknown> {
-  await runInvalidation(plan, req);
+  await runInvalidation(plan, request);
   return value;
 }

@@ -1,7 +1,11 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import type { Duration } from '../core/duration.js';
+import type { Duration } from './duration.interface.js';
 import type { CacheBackend } from './cache-backend.interface.js';
+import type {
+  RedisClientLike,
+  RedisClientOptions,
+  RedisClusterNode,
+} from './redis-client.interface.js';
 
 /** Options every tier accepts, whatever its backend. */
 export interface TierCommonOptions {
@@ -44,13 +48,13 @@ export interface RedisTierOptions extends TierCommonOptions {
   /** `redis://[user:pass@]host:port[/db]` or `rediss://` for TLS. */
   url?: string;
   /** An existing ioredis client or cluster; the cache does not close it. */
-  client?: Redis | Cluster;
+  client?: RedisClientLike;
   /** Redis Cluster seed nodes. */
-  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
+  cluster?: { nodes: RedisClusterNode[]; options?: RedisClientOptions };
   /** Redis Sentinel. */
   sentinel?: RedisSentinelOptions;
   /** Extra ioredis options for connections the cache opens (merged over the cache's safe defaults). */
-  redisOptions?: RedisOptions;
+  redisOptions?: RedisClientOptions;
   /** How long bootstrap waits for the first connection before going on without it. Default '2s'. */
   connectTimeout?: Duration;
   /** Largest entry read or written, in bytes; larger ones are refused before parsing. Default 64 MiB. */

@@ -1,5 +1,13 @@
-import type { Duration } from '../core/duration.js';
-import type { LatencyPercentiles } from '../core/latency.js';
+import type { Duration } from './duration.interface.js';
+
+/** Latency percentiles of recent operations, in milliseconds. */
+export interface LatencyPercentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  /** Operations the figures are computed from (the most recent, at most 1024). */
+  samples: number;
+}
 
 /** Which tiers a write goes to. */
 export type TierSelection = 'local' | 'shared' | 'both';

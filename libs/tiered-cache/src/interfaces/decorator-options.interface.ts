@@ -1,4 +1,4 @@
-import type { Duration } from '../core/duration.js';
+import type { Duration } from './duration.interface.js';
 import type { TierSelection } from './cache-service.interface.js';
 
 /**

@@ -2,7 +2,7 @@ import type * as PromClientModule from 'prom-client';
 import {
   Inject,
   Injectable,
-  Logger,
+  type LoggerService,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -24,7 +24,8 @@ export const DEFAULT_METRICS_PREFIX = 'nest_tiered_cache_';
  */
 @Injectable()
 export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('TieredCache');
+  /** The `logger` module option (or Nest's `Logger`), as the engine got it. */
+  private readonly logger: LoggerService;
   private readonly registered: Array<{ registry: Registry; name: string }> = [];
   private readonly errorsByCode = new Map<
     string,
@@ -35,7 +36,9 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(CACHE_ENGINE) private readonly engine: TieredCache,
     @Inject(CACHE_MODULE_OPTIONS) private readonly options: CacheModuleOptions,
-  ) {}
+  ) {
+    this.logger = engine.logger;
+  }
 
   async onModuleInit(): Promise<void> {
     const config = this.options.metrics;
