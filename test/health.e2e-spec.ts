@@ -42,8 +42,10 @@ async function boot(options: CacheModuleOptions): Promise<INestApplication> {
 }
 
 function redisReady(app: INestApplication): Promise<void> {
-  const client = (app.get(CacheService).engine.shared!.backend as unknown as { client: Redis })
-    .client;
+  const backend = app.get(CacheService).engine.shared!.backend as unknown as {
+    store: { client: Redis };
+  };
+  const client = backend.store.client;
   return client.status === 'ready'
     ? Promise.resolve()
     : new Promise((resolve) => client.once('ready', () => resolve()));

@@ -1,4 +1,7 @@
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { MemoryNoSerializerTierOptions } from '../interfaces/cache-module-options.interface.js';
+import { positiveInteger } from '../core/option-checks.js';
+import { DEFAULT_MAX_ENTRIES, defineBackend } from './backend-definition.js';
 import { LruStore } from './lru-store.js';
 
 /**
@@ -51,3 +54,13 @@ export class MemoryNoSerializerBackend implements CacheBackend {
     return this.store.size;
   }
 }
+
+/** `memory-no-serializer`: option `maxEntries` (default 10 000). */
+export const memoryNoSerializerBackend = defineBackend({
+  name: 'memory-no-serializer',
+  options: ['maxEntries'],
+  resolve: (tier: MemoryNoSerializerTierOptions, path: string): { maxEntries: number } => ({
+    maxEntries: positiveInteger(tier.maxEntries, `${path}.maxEntries`) ?? DEFAULT_MAX_ENTRIES,
+  }),
+  create: (settings) => new MemoryNoSerializerBackend(settings),
+});

@@ -1,4 +1,6 @@
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { NullTierOptions } from '../interfaces/cache-module-options.interface.js';
+import { defineBackend } from './backend-definition.js';
 
 /** The backend of `enabled: false` and `backend: 'null'`: every read misses, every write is dropped. */
 export class NullBackend implements CacheBackend {
@@ -35,3 +37,11 @@ export class NullBackend implements CacheBackend {
     return 0;
   }
 }
+
+/** `null`: every read misses, every write is dropped; no options of its own. */
+export const nullBackend = defineBackend({
+  name: 'null',
+  options: [],
+  resolve: (_tier: NullTierOptions): undefined => undefined,
+  create: () => new NullBackend(),
+});

@@ -30,8 +30,14 @@ export function defaultRedisOptions(): RedisOptions {
   };
 }
 
+/** How to reach Redis: exactly one of `url`, `client`, `cluster` or `sentinel`, as in a tier's options. */
+export type RedisTarget = Pick<
+  RedisTierOptions,
+  'url' | 'client' | 'cluster' | 'sentinel' | 'redisOptions'
+>;
+
 /** Opens (or adopts) the ioredis client described by a tier's options. */
-export function openRedisConnection(options: RedisTierOptions): RedisConnection {
+export function openRedisConnection(options: RedisTarget): RedisConnection {
   if (options.client !== undefined) return { client: options.client, owned: false };
   const base: RedisOptions = { ...defaultRedisOptions(), ...options.redisOptions };
   if (options.cluster !== undefined) {
