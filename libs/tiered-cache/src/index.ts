@@ -21,10 +21,16 @@ export { parseDuration, type Duration } from './core/duration.js';
 export type { CacheEventMap, CacheEventName } from './core/cache-events.js';
 export type { LatencyPercentiles } from './core/latency.js';
 export type {
+  AtomicCacheBackend,
   CacheBackend,
   CacheEntry,
   MaybePromise,
 } from './interfaces/cache-backend.interface.js';
+export type { AtomicByteStore, ByteStore } from './interfaces/byte-store.interface.js';
+export {
+  byteStoreBackend,
+  type ByteStoreBackendOptions,
+} from './serialization/byte-store-backend.js';
 export type {
   CacheFeatureOptions,
   CacheMetricsOptions,
@@ -50,7 +56,7 @@ export type {
   WarmReport,
 } from './interfaces/cache-service.interface.js';
 export { encodeKeyPart, hashKey } from './keys/key-encoding.js';
-export { escapeGlob } from './keys/glob.js';
+export { escapeGlob, globToRegExp } from './keys/glob.js';
 export { MemoryBackend } from './backends/memory.backend.js';
 export { MemoryNoSerializerBackend } from './backends/memory-no-serializer.backend.js';
 export { NullBackend } from './backends/null.backend.js';
