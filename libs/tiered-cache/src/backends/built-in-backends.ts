@@ -7,14 +7,22 @@ import { redisAtomicBackend, redisBackend } from './redis.backend.js';
 
 /**
  * Every built-in backend, in the order error messages list them. A new built-in backend is one
- * file declaring it with `defineBackend` plus one line here (and one in the contract suite's
- * targets); nothing else names backends.
+ * file declaring it (and its options type) with `defineBackend`, plus one line here and one in
+ * the contract suite's targets: option validation, the `TierOptions` union and creation all
+ * follow from this list.
  */
-export const BUILT_IN_BACKENDS: ReadonlyArray<BackendDefinition<never, unknown>> = [
+export const BUILT_IN_BACKENDS = [
   memoryBackend,
   memoryNoSerializerBackend,
   redisBackend,
   redisAtomicBackend,
   filesystemBackend,
   nullBackend,
-];
+] as const;
+
+/** The options of any built-in backend's tier, told apart by `backend` (derived from the list). */
+export type BuiltInTierOptions = (typeof BUILT_IN_BACKENDS)[number] extends infer D
+  ? D extends BackendDefinition<infer Options, infer _Settings>
+    ? Options
+    : never
+  : never;

@@ -1,9 +1,23 @@
-import type { FilesystemTierOptions } from '../interfaces/cache-module-options.interface.js';
 import { parsePositiveDuration } from '../core/duration.js';
+import type { Duration } from '../interfaces/duration.interface.js';
+import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
 import { invalidOption, positiveInteger } from '../core/option-checks.js';
 import { byteStoreBackend } from '../serialization/byte-store-backend.js';
 import { DEFAULT_MAX_ENTRY_BYTES } from '../serialization/entry-codec.js';
 import { DEFAULT_MAX_ENTRIES, defineBackend } from './backend-definition.js';
+
+/** Options of a `filesystem` tier: one file per entry under `dir`; survives restarts. */
+export interface FilesystemTierOptions extends TierCommonOptions {
+  backend: 'filesystem';
+  /** Directory of the entries; created when missing. */
+  dir: string;
+  /** Most entries kept; the pruner removes the ones closest to expiry beyond it. Default 10 000. */
+  maxEntries?: number;
+  /** How often expired files are pruned, off the request path. Default '1m'. */
+  pruneInterval?: Duration;
+  /** Largest entry read or written, in bytes. Default 64 MiB. */
+  maxEntryBytes?: number;
+}
 
 /** The resolved options of a `filesystem` tier. */
 export interface FilesystemSettings {

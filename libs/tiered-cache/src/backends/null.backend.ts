@@ -1,5 +1,5 @@
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
-import type { NullTierOptions } from '../interfaces/cache-module-options.interface.js';
+import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
 import { defineBackend } from './backend-definition.js';
 
 /** The backend of `enabled: false` and `backend: 'null'`: every read misses, every write is dropped. */
@@ -36,6 +36,11 @@ export class NullBackend implements CacheBackend {
   size(): number {
     return 0;
   }
+}
+
+/** Options of a `null` tier: every read misses, every write is dropped. */
+export interface NullTierOptions extends TierCommonOptions {
+  backend: 'null';
 }
 
 /** `null`: every read misses, every write is dropped; no options of its own. */

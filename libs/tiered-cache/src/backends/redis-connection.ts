@@ -1,6 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
-import type { RedisTierOptions } from '../interfaces/cache-module-options.interface.js';
+import type { RedisTierOptions } from './redis-options.js';
 
 /** A connected (or connecting) ioredis client and whether the cache owns it. */
 export interface RedisConnection {

@@ -1,6 +1,6 @@
 import { describeValue, parseDuration } from '../core/duration.js';
 import { invalidOption, positiveInteger } from '../core/option-checks.js';
-import type { RedisTierOptions } from '../interfaces/cache-module-options.interface.js';
+import type { RedisTierOptions } from './redis-options.js';
 import { DEFAULT_MAX_ENTRY_BYTES } from '../serialization/entry-codec.js';
 import { defineBackend } from './backend-definition.js';
 import type { RedisSettings } from './redis-factory.js';

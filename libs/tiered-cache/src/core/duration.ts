@@ -1,10 +1,6 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 
-/**
- * A span of time. A number is seconds (fractions allowed); a string is one or more
- * `<number><unit>` parts with units `ms`, `s`, `m`, `h`, `d`, e.g. `'250ms'`, `'30s'`, `'1h30m'`, `'7d'`.
- */
-export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}${string}`;
+export type { Duration } from '../interfaces/duration.interface.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   ms: 1,
