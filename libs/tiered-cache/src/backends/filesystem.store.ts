@@ -1,21 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
+import { CacheErrorCode, toCacheError } from '../cache.errors.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import { globToRegExp, isLiteralGlob } from '../keys/glob.js';
-import { readEntryHeader, type EntryHeader } from '../serialization/entry-codec.js';
+import { readEntryHeader } from '../serialization/entry-codec.js';
+import {
+  forEachLimit,
+  isCorrupt,
+  readEntryHead,
+  readFileBytes,
+  unlinkFile,
+  type FileHead,
+} from './filesystem-files.js';
 import {
   ENTRY_SUFFIX,
   FILE_PREFIX_BYTES,
-  MAX_FILE_KEY_BYTES,
   PROBE_PREFIX,
   TEMP_PREFIX,
   encodeFile,
   entryFileName,
-  fileCorrupt,
   parseFile,
 } from './filesystem-format.js';
 
@@ -42,17 +48,10 @@ export interface PruneResult {
   readonly remaining: number;
 }
 
-/** Bytes read first when only an entry's key and header are needed. */
-const HEAD_CHUNK_BYTES = 4096;
 /** Age (by mtime, in ms) after which a leftover temp or probe file is removed. */
 const STALE_TEMP_MS = 60_000;
 /** Files handled at once by scans and prunes. */
 const SCAN_CONCURRENCY = 16;
-
-interface FileHead {
-  readonly key: string;
-  readonly header: EntryHeader;
-}
 
 /**
  * One file per entry in `dir`, named by the SHA-256 of the key, so entries survive restarts and
@@ -97,8 +96,8 @@ export class FilesystemStore implements ByteStore {
     let bytes: Buffer | undefined;
     try {
       bytes = (
-        await this.readBytes(
-          entryFileName(key),
+        await readFileBytes(
+          join(this.dir, entryFileName(key)),
           FILE_PREFIX_BYTES + keyBytes.length + this.maxEntryBytes,
         )
       )?.buf;
@@ -298,93 +297,16 @@ export class FilesystemStore implements ByteStore {
     return removed.size;
   }
 
-  /** Reads an entry file's key and header, from its first chunk when that is enough. */
-  private async readHead(name: string): Promise<FileHead | undefined> {
-    const limit = FILE_PREFIX_BYTES + MAX_FILE_KEY_BYTES + this.maxEntryBytes;
-    const first = await this.readBytes(name, limit, HEAD_CHUNK_BYTES);
-    if (first === undefined) return undefined;
-    try {
-      return this.parseHead(first.buf);
-    } catch (err) {
-      if (first.complete) throw err;
-    }
-    const whole = await this.readBytes(name, limit);
-    return whole === undefined ? undefined : this.parseHead(whole.buf);
+  /** Reads an entry file's key and header. */
+  private readHead(name: string): Promise<FileHead | undefined> {
+    return readEntryHead(join(this.dir, name), this.maxEntryBytes);
   }
 
-  private parseHead(buf: Buffer): FileHead {
-    const { keyBytes, envelope } = parseFile(buf);
-    return {
-      key: keyBytes.toString('utf8'),
-      header: readEntryHeader(envelope, this.maxEntryBytes),
-    };
-  }
-
-  /**
-   * Reads a file (or its first `headBytes`) from one open handle; `undefined` when it does not
-   * exist. A file larger than `limit` is corrupt, and is never read.
-   */
-  private async readBytes(
-    name: string,
-    limit: number,
-    headBytes = Infinity,
-  ): Promise<{ buf: Buffer; complete: boolean } | undefined> {
-    let handle;
-    try {
-      handle = await open(join(this.dir, name), 'r');
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    try {
-      const { size } = await handle.stat();
-      if (size > limit) throw fileCorrupt(`file of ${size} bytes exceeds the ${limit}-byte limit`);
-      const buf = Buffer.allocUnsafe(Math.min(size, headBytes));
-      let length = 0;
-      while (length < buf.length) {
-        const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-      }
-      return { buf: buf.subarray(0, length), complete: length === size };
-    } finally {
-      await handle.close().catch(() => undefined);
-    }
-  }
-
-  /** Removes a file of the directory: true when it existed, false when it did not. */
-  private async unlinkFile(name: string): Promise<boolean> {
-    try {
-      await unlink(join(this.dir, name));
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+  private unlinkFile(name: string): Promise<boolean> {
+    return unlinkFile(join(this.dir, name));
   }
 
   private async unlinkQuietly(name: string): Promise<boolean> {
     return this.unlinkFile(name).catch(() => false);
   }
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
-}
-
-function isCorrupt(err: unknown): boolean {
-  return err instanceof CacheError && err.code === CacheErrorCode.E_CORRUPT_ENTRY;
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; `fn` must not reject. */
-async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
