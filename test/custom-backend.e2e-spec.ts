@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { Controller, Get, Module, Param, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -30,6 +31,22 @@ describe('README "Writing a backend"', () => {
     expect(at).toBeGreaterThan(-1);
     const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(at))?.[1];
     expect(block).toBe(readFileSync(EXAMPLE, 'utf8'));
+  });
+});
+
+describe('nest-tiered-cache/testing as published', () => {
+  it('runs under node:test, imported by package name from the built library', () => {
+    if (!existsSync('libs/tiered-cache/dist/testing/index.js'))
+      throw new Error(
+        'libs/tiered-cache/dist is missing: run `npm run build:lib` first (npm test does)',
+      );
+    const run = spawnSync(process.execPath, ['--test', 'test/fixtures/node-test-contract.mjs'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.stdout).toMatch(/# pass 17\n/);
+    expect(run.stdout).toMatch(/# fail 0\n/);
+    expect(run.status).toBe(0);
   });
 });
 
