@@ -43,8 +43,9 @@ let sequence = 0;
  * stale-on-error and stats. Each test boots a real Nest application context with
  * `CacheModule.forRoot` and the target's tiers, and closes it afterwards.
  *
- * Assertions use `node:assert` errors, so it runs under Jest, Vitest, Mocha or `node:test`: pass
- * the runner's `describe`, `it`, `beforeEach` and `afterEach`, or let it find them as globals.
+ * Assertions throw `node:assert` errors and the tests are registered with the runner's
+ * `describe`, `it`, `beforeEach` and `afterEach` (given, or found as globals), so no particular
+ * runner is needed: Jest and `node:test` are tested; Vitest and Mocha have the same hooks.
  */
 export function describeBackendContract(
   target: BackendContractTarget,
