@@ -18,6 +18,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nest-tiered-cache$': '<rootDir>/libs/tiered-cache/src/index.ts',
+    '^nest-tiered-cache/testing$': '<rootDir>/libs/tiered-cache/src/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -45,7 +45,8 @@ async function boot(options: CacheModuleOptions): Promise<INestApplication> {
 
 function redisReady(app: INestApplication): Promise<void> {
   const engine = app.get<TieredCache>(CACHE_ENGINE, { strict: false });
-  const client = (engine.shared!.backend as unknown as { client: Redis }).client;
+  const backend = engine.shared!.backend as unknown as { store: { client: Redis } };
+  const client = backend.store.client;
   return client.status === 'ready'
     ? Promise.resolve()
     : new Promise((resolve) => client.once('ready', () => resolve()));

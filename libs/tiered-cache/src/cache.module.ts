@@ -1,6 +1,5 @@
 import {
   Inject,
-  Logger,
   Module,
   type DynamicModule,
   type OnApplicationShutdown,
@@ -49,9 +48,8 @@ import type {
     },
     {
       provide: CACHE_ENGINE,
-      useFactory: (options: CacheModuleOptions, resolved: ResolvedCacheOptions) =>
-        createTieredCache(resolved, options.logger ?? new Logger('TieredCache')),
-      inject: [CACHE_MODULE_OPTIONS, CACHE_RESOLVED_OPTIONS],
+      useFactory: (resolved: ResolvedCacheOptions) => createTieredCache(resolved),
+      inject: [CACHE_RESOLVED_OPTIONS],
     },
   ],
   exports: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, CachePlanRegistry],

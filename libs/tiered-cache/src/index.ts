@@ -21,10 +21,16 @@ export type {
 export type { Duration } from './interfaces/duration.interface.js';
 export type { CacheEventMap, CacheEventName } from './interfaces/cache-events.interface.js';
 export type {
+  AtomicCacheBackend,
   CacheBackend,
   CacheEntry,
   MaybePromise,
 } from './interfaces/cache-backend.interface.js';
+export type { AtomicByteStore, ByteStore } from './interfaces/byte-store.interface.js';
+export {
+  byteStoreBackend,
+  type ByteStoreBackendOptions,
+} from './serialization/byte-store-backend.js';
 export type {
   CacheFeatureOptions,
   CacheMetricsOptions,
@@ -51,7 +57,7 @@ export type {
   WarmReport,
 } from './interfaces/cache-service.interface.js';
 export { encodeKeyPart, hashKey } from './keys/key-encoding.js';
-export { escapeGlob } from './keys/glob.js';
+export { escapeGlob, globToRegExp } from './keys/glob.js';
 export { MemoryBackend } from './backends/memory.backend.js';
 export { MemoryNoSerializerBackend } from './backends/memory-no-serializer.backend.js';
 export { NullBackend } from './backends/null.backend.js';

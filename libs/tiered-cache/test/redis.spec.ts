@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import type { RedisAtomicBackend } from '../src/backends/redis-atomic.backend.js';
+import type { RedisAtomicStore } from '../src/backends/redis-atomic.store.js';
+import type { RedisStore } from '../src/backends/redis.store.js';
+import type { AtomicByteStoreBackend } from '../src/serialization/byte-store-backend.js';
 import type { CacheService } from '../src/cache.service.js';
 import type { TieredCache } from '../src/core/tiered-cache.js';
 import { RedisServerHarness } from './redis-server.harness.js';
@@ -20,7 +22,7 @@ async function settlesWithin<T>(ms: number, call: Promise<T>): Promise<T> {
 }
 
 function nextReady(engine: TieredCache): Promise<void> {
-  const client = (engine.shared!.backend as unknown as { client: Redis }).client;
+  const client = (engine.shared!.backend as unknown as { store: RedisStore }).store.client as Redis;
   return client.status === 'ready'
     ? Promise.resolve()
     : new Promise((resolve) => client.once('ready', () => resolve()));
@@ -275,7 +277,7 @@ describe('redis-atomic primitives', () => {
   let redis: RedisServerHarness;
   let engine: TieredCache;
   let cache: CacheService;
-  let backend: RedisAtomicBackend;
+  let backend: AtomicByteStoreBackend;
   const clock = new FakeClock(Date.now());
 
   beforeAll(async () => {
@@ -285,7 +287,7 @@ describe('redis-atomic primitives', () => {
       clock: clock.read,
       shared: { backend: 'redis-atomic', url: redis.url },
     }));
-    backend = engine.shared!.backend as RedisAtomicBackend;
+    backend = engine.shared!.backend as AtomicByteStoreBackend;
   });
   afterAll(async () => {
     await engine.close();
@@ -313,7 +315,7 @@ describe('redis-atomic primitives', () => {
 
   it('frees a lease whose holder died once it expires', async () => {
     expect(await backend.acquireLease('atomic:short', 30)).toEqual(expect.any(String));
-    const client = backend.client as Redis;
+    const client = (backend.store as RedisAtomicStore).client as Redis;
     await new Promise<void>((resolve) => {
       const poll = async () =>
         (await client.exists('__lease:atomic:short')) === 0 ? resolve() : setTimeout(poll, 10);

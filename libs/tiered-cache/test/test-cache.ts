@@ -51,8 +51,8 @@ export async function createTestCache(
   engine: TieredCache;
   view: (namespace: string) => CacheService;
 }> {
-  const resolved = resolveOptions(options);
-  const engine = await createTieredCache(resolved, logger);
+  const resolved = resolveOptions({ ...options, logger: options.logger ?? logger });
+  const engine = await createTieredCache(resolved);
   const view = (namespace: string) =>
     new CacheService(engine, {
       name: undefined,

@@ -1,393 +1,68 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
-import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
-import { globToRegExp, isLiteralGlob } from '../keys/glob.js';
-import {
-  decodeEntry,
-  encodeEntry,
-  readEntryHeader,
-  type EntryHeader,
-} from '../serialization/entry-codec.js';
-import {
-  ENTRY_SUFFIX,
-  FILE_PREFIX_BYTES,
-  MAX_FILE_KEY_BYTES,
-  PROBE_PREFIX,
-  TEMP_PREFIX,
-  encodeFile,
-  entryFileName,
-  fileCorrupt,
-  parseFile,
-} from './filesystem-format.js';
+import { parsePositiveDuration } from '../core/duration.js';
+import type { Duration } from '../interfaces/duration.interface.js';
+import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
+import { invalidOption, positiveInteger } from '../core/option-checks.js';
+import { byteStoreBackend } from '../serialization/byte-store-backend.js';
+import { DEFAULT_MAX_ENTRY_BYTES } from '../serialization/entry-codec.js';
+import { DEFAULT_MAX_ENTRIES, defineBackend } from './backend-definition.js';
 
-/** Options of {@link FilesystemBackend}. */
-export interface FilesystemBackendOptions {
-  /** Directory of the entry files; created (with its parents) when missing. */
+/** Options of a `filesystem` tier: one file per entry under `dir`; survives restarts. */
+export interface FilesystemTierOptions extends TierCommonOptions {
+  backend: 'filesystem';
+  /** Directory of the entries; created when missing. */
   dir: string;
-  /** Most entries kept; beyond it, the pruner removes those with the earliest `staleUntil`. */
-  maxEntries: number;
-  /** Interval between background prunes, in milliseconds. */
-  pruneIntervalMs: number;
-  /** Largest encoded entry written or read, in bytes (file header and key not counted). */
-  maxEntryBytes: number;
-  /** The cache's clock, in epoch milliseconds; expiry is judged against it. */
-  clock: () => number;
+  /** Most entries kept; the pruner removes the ones closest to expiry beyond it. Default 10 000. */
+  maxEntries?: number;
+  /** How often expired files are pruned, off the request path. Default '1m'. */
+  pruneInterval?: Duration;
+  /** Largest entry read or written, in bytes. Default 64 MiB. */
+  maxEntryBytes?: number;
 }
 
-/** What one prune did: files removed, and entries left. */
-export interface PruneResult {
-  readonly removed: number;
-  readonly remaining: number;
-}
-
-/** Bytes read first when only an entry's key and header are needed. */
-const HEAD_CHUNK_BYTES = 4096;
-/** Age (by mtime, in ms) after which a leftover temp or probe file is removed. */
-const STALE_TEMP_MS = 60_000;
-/** Files handled at once by scans and prunes. */
-const SCAN_CONCURRENCY = 16;
-
-interface FileHead {
-  readonly key: string;
-  readonly header: EntryHeader;
+/** The resolved options of a `filesystem` tier. */
+export interface FilesystemSettings {
+  readonly dir: string;
+  readonly maxEntries: number;
+  /** Interval between background prunes, in ms. */
+  readonly pruneIntervalMs: number;
+  /** Largest encoded entry written or read, in bytes. */
+  readonly maxEntryBytes: number;
 }
 
 /**
- * One file per entry in `dir`, named by the SHA-256 of the key, so entries survive restarts and
- * can be shared by processes on the same machine. Writes go to a temp file renamed over the entry,
- * so no reader ever sees a torn file. Expired, corrupt and excess entries (beyond `maxEntries`) and
- * abandoned temp files are removed by a background prune, never on the request path.
+ * `filesystem`: one file per entry under `dir` (a {@link FilesystemStore} under the serializing
+ * adapter). Options `dir` (required), `maxEntries` (default 10 000), `pruneInterval` (default
+ * '1m'), `maxEntryBytes` (default 64 MiB). A directory that cannot be created fails bootstrap.
  */
-export class FilesystemBackend implements CacheBackend {
-  readonly name = 'filesystem';
-  readonly synchronous = false;
-  private readonly dir: string;
-  private readonly maxEntries: number;
-  private readonly maxEntryBytes: number;
-  private readonly clock: () => number;
-  private readonly interval: NodeJS.Timeout;
-  private scheduled: NodeJS.Timeout | undefined;
-  private pruning: Promise<PruneResult> | undefined;
-  private writesSincePrune = 0;
-  private tempCounter = 0;
-  private lastCount: number | undefined;
-  private closed = false;
-
-  constructor(options: FilesystemBackendOptions) {
-    this.dir = options.dir;
-    this.maxEntries = options.maxEntries;
-    this.maxEntryBytes = options.maxEntryBytes;
-    this.clock = options.clock;
-    mkdirSync(this.dir, { recursive: true });
-    this.interval = setInterval(() => this.backgroundPrune(), options.pruneIntervalMs).unref();
-    this.schedulePrune();
-  }
-
-  async get(key: string): Promise<CacheEntry | undefined> {
-    const name = entryFileName(key);
-    const keyBytes = Buffer.from(key, 'utf8');
-    let bytes: Buffer | undefined;
+export const filesystemBackend = defineBackend({
+  name: 'filesystem',
+  options: ['dir', 'maxEntries', 'pruneInterval', 'maxEntryBytes'],
+  defaultTimeoutMs: 1_000,
+  resolve(tier: FilesystemTierOptions, path: string): FilesystemSettings {
+    if (typeof tier.dir !== 'string' || tier.dir.trim() === '')
+      throw invalidOption(`${path}.dir`, 'must be a directory path');
+    return {
+      dir: tier.dir,
+      maxEntries: positiveInteger(tier.maxEntries, `${path}.maxEntries`) ?? DEFAULT_MAX_ENTRIES,
+      pruneIntervalMs:
+        tier.pruneInterval === undefined
+          ? 60_000
+          : parsePositiveDuration(tier.pruneInterval, `${path}.pruneInterval`),
+      maxEntryBytes:
+        positiveInteger(tier.maxEntryBytes, `${path}.maxEntryBytes`) ?? DEFAULT_MAX_ENTRY_BYTES,
+    };
+  },
+  async create(settings, { role, clock }) {
+    const { FilesystemStore } = await import('./filesystem.store.js');
+    let store;
     try {
-      bytes = (await this.readBytes(name, FILE_PREFIX_BYTES + keyBytes.length + this.maxEntryBytes))
-        ?.buf;
+      store = new FilesystemStore({ ...settings, clock });
     } catch (err) {
-      if (!isCorrupt(err))
-        throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem read failed');
-      await this.unlinkQuietly(name);
-      throw err;
-    }
-    if (bytes === undefined) return undefined;
-    let entry: CacheEntry;
-    try {
-      const file = parseFile(bytes);
-      if (!file.keyBytes.equals(keyBytes)) return undefined; // another key with the same hash
-      entry = decodeEntry(file.envelope, this.maxEntryBytes, true);
-    } catch (err) {
-      await this.unlinkQuietly(name);
-      throw toCacheError(err, CacheErrorCode.E_CORRUPT_ENTRY, 'stored entry is corrupt');
-    }
-    // An expired file is left to the pruner: deleting it here could race a fresh write of the key.
-    return entry.staleUntil <= this.clock() ? undefined : entry;
-  }
-
-  async set(key: string, entry: CacheEntry, _ttlMs: number): Promise<void> {
-    const envelope = encodeEntry(entry);
-    if (envelope.length > this.maxEntryBytes) {
-      throw new CacheError(
-        CacheErrorCode.E_ENTRY_TOO_LARGE,
-        `entry of ${envelope.length} bytes exceeds the filesystem tier's maxEntryBytes (${this.maxEntryBytes})`,
+      throw invalidOption(
+        `${role}.dir`,
+        `${JSON.stringify(settings.dir)} cannot be used (${err instanceof Error ? err.message : String(err)}); give a directory the process can create and write`,
       );
     }
-    const bytes = encodeFile(key, envelope);
-    const temp = join(
-      this.dir,
-      `${TEMP_PREFIX}${process.pid}-${this.tempCounter++}-${randomBytes(6).toString('hex')}`,
-    );
-    try {
-      await writeFile(temp, bytes, { flag: 'wx', mode: 0o600 });
-      await rename(temp, join(this.dir, entryFileName(key)));
-    } catch (err) {
-      await unlink(temp).catch(() => undefined);
-      throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem write failed');
-    }
-    if (++this.writesSincePrune > Math.max(10, this.maxEntries / 10)) this.schedulePrune();
-  }
-
-  async delete(keys: readonly string[]): Promise<number> {
-    let count = 0;
-    let failure: unknown;
-    await forEachLimit([...new Set(keys)], SCAN_CONCURRENCY, async (key) => {
-      try {
-        if (await this.unlinkFile(entryFileName(key))) count++;
-      } catch (err) {
-        failure ??= err;
-      }
-    });
-    if (failure !== undefined)
-      throw toCacheError(failure, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
-    return count;
-  }
-
-  async deletePattern(glob: string): Promise<number> {
-    if (isLiteralGlob(glob)) return this.delete([glob.replace(/\\([\s\S])/g, '$1')]);
-    const pattern = globToRegExp(glob);
-    return this.removeMatching((head) => pattern.test(head.key));
-  }
-
-  async deleteByTags(tags: readonly string[]): Promise<number> {
-    const wanted = new Set(tags);
-    if (wanted.size === 0) return 0;
-    return this.removeMatching((head) => head.header.tags.some((tag) => wanted.has(tag)));
-  }
-
-  async clear(prefix: string): Promise<void> {
-    await this.removeMatching((head) => head.key.startsWith(prefix));
-  }
-
-  async ping(): Promise<number> {
-    const started = performance.now();
-    const probe = join(this.dir, `${PROBE_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-    const payload = randomBytes(16);
-    try {
-      await writeFile(probe, payload, { flag: 'wx', mode: 0o600 });
-      if (!(await readFile(probe)).equals(payload))
-        throw new Error('probe file read back different bytes');
-      await unlink(probe);
-    } catch (err) {
-      await unlink(probe).catch(() => undefined);
-      throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem ping failed');
-    }
-    return performance.now() - started;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.interval);
-    if (this.scheduled !== undefined) clearTimeout(this.scheduled);
-    this.scheduled = undefined;
-    while (this.pruning !== undefined) await this.pruning;
-  }
-
-  /** Entries counted by the last prune; `undefined` before the first one. */
-  size(): number | undefined {
-    return this.lastCount;
-  }
-
-  /**
-   * Removes expired and corrupt entries, temp files older than a minute, and the entries closest to
-   * expiry beyond `maxEntries`. Waits for a prune already running, then runs a fresh one; a pending
-   * scheduled prune is superseded. Never rejects: errors leave files for the next prune.
-   */
-  async prune(): Promise<PruneResult> {
-    if (this.scheduled !== undefined) clearTimeout(this.scheduled);
-    this.scheduled = undefined;
-    while (this.pruning !== undefined) await this.pruning;
-    const run = this.runPrune().catch((): PruneResult => ({
-      removed: 0,
-      remaining: this.lastCount ?? 0,
-    }));
-    this.pruning = run;
-    try {
-      return await run;
-    } finally {
-      if (this.pruning === run) this.pruning = undefined;
-    }
-  }
-
-  private backgroundPrune(): void {
-    if (!this.closed && this.pruning === undefined) void this.prune();
-  }
-
-  private schedulePrune(): void {
-    if (this.closed || this.scheduled !== undefined) return;
-    this.scheduled = setTimeout(() => {
-      this.scheduled = undefined;
-      this.backgroundPrune();
-    }, 0).unref();
-  }
-
-  private async runPrune(): Promise<PruneResult> {
-    this.writesSincePrune = 0;
-    const now = this.clock();
-    const names = await readdir(this.dir);
-    const live: Array<{ name: string; staleUntil: number }> = [];
-    let removed = 0;
-    await forEachLimit(names, SCAN_CONCURRENCY, async (name) => {
-      try {
-        if (name.startsWith(TEMP_PREFIX) || name.startsWith(PROBE_PREFIX)) {
-          const { mtimeMs } = await stat(join(this.dir, name));
-          if (mtimeMs <= Date.now() - STALE_TEMP_MS && (await this.unlinkQuietly(name))) removed++;
-          return;
-        }
-        if (!name.endsWith(ENTRY_SUFFIX)) return;
-        let head: FileHead | undefined;
-        try {
-          head = await this.readHead(name);
-        } catch (err) {
-          if (isCorrupt(err) && (await this.unlinkQuietly(name))) removed++;
-          return;
-        }
-        if (head === undefined) return;
-        if (head.header.staleUntil <= now || entryFileName(head.key) !== name) {
-          if (await this.unlinkQuietly(name)) removed++;
-        } else {
-          live.push({ name, staleUntil: head.header.staleUntil });
-        }
-      } catch {
-        // Unreadable right now (vanished, permissions...): left for the next prune.
-      }
-    });
-    if (live.length > this.maxEntries) {
-      live.sort((a, b) => a.staleUntil - b.staleUntil);
-      const excess = live.splice(0, live.length - this.maxEntries);
-      await forEachLimit(excess, SCAN_CONCURRENCY, async ({ name }) => {
-        if (await this.unlinkQuietly(name)) removed++;
-      });
-    }
-    this.lastCount = live.length;
-    return { removed, remaining: live.length };
-  }
-
-  /** Scans every entry file and removes those `match` accepts; resolves to how many keys went. */
-  private async removeMatching(match: (head: FileHead) => boolean): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (err) {
-      throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem scan failed');
-    }
-    const removed = new Set<string>();
-    let failure: unknown;
-    await forEachLimit(
-      names.filter((name) => name.endsWith(ENTRY_SUFFIX)),
-      SCAN_CONCURRENCY,
-      async (name) => {
-        try {
-          const head = await this.readHead(name);
-          if (head !== undefined && match(head) && (await this.unlinkFile(name)))
-            removed.add(head.key);
-        } catch (err) {
-          if (isCorrupt(err)) await this.unlinkQuietly(name);
-          else failure ??= err;
-        }
-      },
-    );
-    if (failure !== undefined)
-      throw toCacheError(failure, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
-    return removed.size;
-  }
-
-  /** Reads an entry file's key and header, from its first chunk when that is enough. */
-  private async readHead(name: string): Promise<FileHead | undefined> {
-    const limit = FILE_PREFIX_BYTES + MAX_FILE_KEY_BYTES + this.maxEntryBytes;
-    const first = await this.readBytes(name, limit, HEAD_CHUNK_BYTES);
-    if (first === undefined) return undefined;
-    try {
-      return this.parseHead(first.buf);
-    } catch (err) {
-      if (first.complete) throw err;
-    }
-    const whole = await this.readBytes(name, limit);
-    return whole === undefined ? undefined : this.parseHead(whole.buf);
-  }
-
-  private parseHead(buf: Buffer): FileHead {
-    const { keyBytes, envelope } = parseFile(buf);
-    return {
-      key: keyBytes.toString('utf8'),
-      header: readEntryHeader(envelope, this.maxEntryBytes),
-    };
-  }
-
-  /**
-   * Reads a file (or its first `headBytes`) from one open handle; `undefined` when it does not
-   * exist. A file larger than `limit` is corrupt, and is never read.
-   */
-  private async readBytes(
-    name: string,
-    limit: number,
-    headBytes = Infinity,
-  ): Promise<{ buf: Buffer; complete: boolean } | undefined> {
-    let handle;
-    try {
-      handle = await open(join(this.dir, name), 'r');
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    try {
-      const { size } = await handle.stat();
-      if (size > limit) throw fileCorrupt(`file of ${size} bytes exceeds the ${limit}-byte limit`);
-      const buf = Buffer.allocUnsafe(Math.min(size, headBytes));
-      let length = 0;
-      while (length < buf.length) {
-        const { bytesRead } = await handle.read(buf, length, buf.length - length, length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-      }
-      return { buf: buf.subarray(0, length), complete: length === size };
-    } finally {
-      await handle.close().catch(() => undefined);
-    }
-  }
-
-  /** Removes a file of the directory: true when it existed, false when it did not. */
-  private async unlinkFile(name: string): Promise<boolean> {
-    try {
-      await unlink(join(this.dir, name));
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  }
-
-  private async unlinkQuietly(name: string): Promise<boolean> {
-    return this.unlinkFile(name).catch(() => false);
-  }
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
-}
-
-function isCorrupt(err: unknown): boolean {
-  return err instanceof CacheError && err.code === CacheErrorCode.E_CORRUPT_ENTRY;
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; `fn` must not reject. */
-async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
+    return byteStoreBackend(store, { maxEntryBytes: settings.maxEntryBytes });
+  },
+});

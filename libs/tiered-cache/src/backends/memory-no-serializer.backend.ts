@@ -1,4 +1,7 @@
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
+import { positiveInteger } from '../core/option-checks.js';
+import { DEFAULT_MAX_ENTRIES, defineBackend } from './backend-definition.js';
 import { LruStore } from './lru-store.js';
 
 /**
@@ -51,3 +54,20 @@ export class MemoryNoSerializerBackend implements CacheBackend {
     return this.store.size;
   }
 }
+
+/** Options of a `memory-no-serializer` tier: an in-process LRU that keeps the very object it was given. */
+export interface MemoryNoSerializerTierOptions extends TierCommonOptions {
+  backend: 'memory-no-serializer';
+  /** Most entries kept before the least recently used is evicted. Default 10 000. */
+  maxEntries?: number;
+}
+
+/** `memory-no-serializer`: option `maxEntries` (default 10 000). */
+export const memoryNoSerializerBackend = defineBackend({
+  name: 'memory-no-serializer',
+  options: ['maxEntries'],
+  resolve: (tier: MemoryNoSerializerTierOptions, path: string): { maxEntries: number } => ({
+    maxEntries: positiveInteger(tier.maxEntries, `${path}.maxEntries`) ?? DEFAULT_MAX_ENTRIES,
+  }),
+  create: (settings) => new MemoryNoSerializerBackend(settings),
+});

@@ -1,6 +1,9 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { DEFAULT_MAX_ENTRY_BYTES, decodeEntry, encodeEntry } from '../serialization/entry-codec.js';
+import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
+import { positiveInteger } from '../core/option-checks.js';
+import { DEFAULT_MAX_ENTRIES, defineBackend } from './backend-definition.js';
 import { LruStore } from './lru-store.js';
 
 /** Options of {@link MemoryBackend}. */
@@ -79,3 +82,25 @@ export class MemoryBackend implements CacheBackend {
     return this.store.size;
   }
 }
+
+/** Options of a `memory` tier: an in-process LRU; values are serialized on write. */
+export interface MemoryTierOptions extends TierCommonOptions {
+  backend: 'memory';
+  /** Most entries kept before the least recently used is evicted. Default 10 000. */
+  maxEntries?: number;
+  /** Optional ceiling on the encoded bytes kept (keys included). */
+  maxBytes?: number;
+}
+
+/** `memory`: options `maxEntries` (default 10 000) and `maxBytes` (no ceiling by default). */
+export const memoryBackend = defineBackend({
+  name: 'memory',
+  options: ['maxEntries', 'maxBytes'],
+  resolve: (tier: MemoryTierOptions, path: string): MemoryBackendOptions => {
+    const maxEntries =
+      positiveInteger(tier.maxEntries, `${path}.maxEntries`) ?? DEFAULT_MAX_ENTRIES;
+    const maxBytes = positiveInteger(tier.maxBytes, `${path}.maxBytes`);
+    return maxBytes === undefined ? { maxEntries } : { maxEntries, maxBytes };
+  },
+  create: (settings) => new MemoryBackend(settings),
+});

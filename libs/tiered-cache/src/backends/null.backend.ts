@@ -1,4 +1,6 @@
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
+import { defineBackend } from './backend-definition.js';
 
 /** The backend of `enabled: false` and `backend: 'null'`: every read misses, every write is dropped. */
 export class NullBackend implements CacheBackend {
@@ -35,3 +37,16 @@ export class NullBackend implements CacheBackend {
     return 0;
   }
 }
+
+/** Options of a `null` tier: every read misses, every write is dropped. */
+export interface NullTierOptions extends TierCommonOptions {
+  backend: 'null';
+}
+
+/** `null`: every read misses, every write is dropped; no options of its own. */
+export const nullBackend = defineBackend({
+  name: 'null',
+  options: [],
+  resolve: (_tier: NullTierOptions): undefined => undefined,
+  create: () => new NullBackend(),
+});

@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
-import type { RedisTierOptions } from '../interfaces/cache-module-options.interface.js';
+import type { RedisTierOptions } from './redis-options.js';
 
 /** A connected (or connecting) ioredis client and whether the cache owns it. */
 export interface RedisConnection {
@@ -30,8 +30,14 @@ export function defaultRedisOptions(): RedisOptions {
   };
 }
 
+/** How to reach Redis: exactly one of `url`, `client`, `cluster` or `sentinel`, as in a tier's options. */
+export type RedisTarget = Pick<
+  RedisTierOptions,
+  'url' | 'client' | 'cluster' | 'sentinel' | 'redisOptions'
+>;
+
 /** Opens (or adopts) the ioredis client described by a tier's options. */
-export function openRedisConnection(options: RedisTierOptions): RedisConnection {
+export function openRedisConnection(options: RedisTarget): RedisConnection {
   // The option types describe ioredis by shape (it is an optional peer); here they are ioredis's.
   if (options.client !== undefined)
     return { client: options.client as Redis | Cluster, owned: false };

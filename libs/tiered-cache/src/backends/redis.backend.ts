@@ -1,175 +1,118 @@
-import { Cluster, type Redis } from 'ioredis';
-import { CacheError, CacheErrorCode } from '../cache.errors.js';
-import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
-import { withDeadline } from '../core/deadline.js';
-import { escapeGlob } from '../keys/glob.js';
-import { decodeEntry, encodeEntry } from '../serialization/entry-codec.js';
-import { scanKeys, type RedisConnection } from './redis-connection.js';
-import { runScript, TAG_ADD } from './redis-scripts.js';
+import { describeValue, parseDuration } from '../core/duration.js';
+import { invalidOption, positiveInteger } from '../core/option-checks.js';
+import type { RedisTierOptions } from './redis-options.js';
+import { DEFAULT_MAX_ENTRY_BYTES } from '../serialization/entry-codec.js';
+import { defineBackend } from './backend-definition.js';
+import type { RedisSettings } from './redis-factory.js';
 
-/** Prefix of the Redis sets that index tagged keys: `__tags:<namespace>:<tag>`. */
-export const TAG_SET_PREFIX = '__tags:';
-const UNLINK_BATCH = 500;
+/** Default deadline of one call to a Redis tier, in ms. */
+const REDIS_TIMEOUT_MS = 250;
+const REDIS_OPTIONS = [
+  'url',
+  'client',
+  'cluster',
+  'sentinel',
+  'redisOptions',
+  'connectTimeout',
+  'maxEntryBytes',
+] as const;
 
-/** Options of {@link RedisBackend}. */
-export interface RedisBackendOptions {
-  /** Largest entry read or written, in bytes. */
-  maxEntryBytes: number;
-  /** Deadline of each command of a bulk operation (pattern, tag and prefix deletes), in ms. */
-  commandTimeoutMs: number;
+/**
+ * The two Redis backends, `redis` and `redis-atomic`. This file must not import ioredis (an optional
+ * peer): the connection and the stores are imported on demand by `create`, from `redis-factory.ts`.
+ */
+function redisDefinition(name: 'redis' | 'redis-atomic') {
+  return defineBackend({
+    name,
+    options: REDIS_OPTIONS,
+    defaultTimeoutMs: REDIS_TIMEOUT_MS,
+    resolve(tier: RedisTierOptions, path: string): RedisSettings {
+      validateTarget(tier, name, path);
+      return {
+        atomic: name === 'redis-atomic',
+        target: {
+          url: tier.url,
+          client: tier.client,
+          cluster: tier.cluster,
+          sentinel: tier.sentinel,
+          redisOptions: tier.redisOptions,
+        },
+        connectTimeoutMs:
+          tier.connectTimeout === undefined
+            ? 2_000
+            : parseDuration(tier.connectTimeout, `${path}.connectTimeout`),
+        maxEntryBytes:
+          positiveInteger(tier.maxEntryBytes, `${path}.maxEntryBytes`) ?? DEFAULT_MAX_ENTRY_BYTES,
+      };
+    },
+    async create(settings, context) {
+      const { openRedisBackend } = await import('./redis-factory.js');
+      return openRedisBackend(settings, context);
+    },
+  });
 }
 
 /**
- * Redis through ioredis. Entries live under their readable namespaced key as a binary envelope;
- * tags are Redis sets (`__tags:<ns>:<tag>`) that live as long as their longest member. Pattern
- * deletes use SCAN and UNLINK in batches (never KEYS), on every master of a cluster.
- * Never throws a corrupt entry at the caller: it is deleted and reported as `E_CORRUPT_ENTRY`.
+ * `redis`: Redis through ioredis (the `ioredis` peer). Exactly one of `url`, `client`, `cluster` or
+ * `sentinel`; `redisOptions`, `connectTimeout` (default '2s'), `maxEntryBytes` (default 64 MiB).
  */
-export class RedisBackend implements CacheBackend {
-  readonly name: string = 'redis';
-  readonly client: Redis | Cluster;
-  protected readonly isCluster: boolean;
+export const redisBackend = redisDefinition('redis');
 
-  constructor(
-    protected readonly connection: RedisConnection,
-    protected readonly options: RedisBackendOptions,
+/** `redis-atomic`: `redis` plus leases and compare-and-set writes; a single node or Sentinel. */
+export const redisAtomicBackend = redisDefinition('redis-atomic');
+
+function validateTarget(tier: RedisTierOptions, name: string, path: string): void {
+  const given = (['url', 'client', 'cluster', 'sentinel'] as const).filter(
+    (k) => tier[k] !== undefined,
+  );
+  if (given.length !== 1) {
+    throw invalidOption(
+      path,
+      `a ${name} tier needs exactly one of "url", "client", "cluster" or "sentinel" (got ${given.length === 0 ? 'none' : given.join(', ')})`,
+    );
+  }
+  if (tier.url !== undefined) validateUrl(tier.url, `${path}.url`);
+  if (
+    tier.client !== undefined &&
+    (typeof tier.client !== 'object' ||
+      tier.client === null ||
+      typeof (tier.client as { getBuffer?: unknown }).getBuffer !== 'function')
   ) {
-    this.client = connection.client;
-    this.isCluster = connection.client instanceof Cluster;
-    // Failures are reported by the tier that makes the call; without a listener ioredis prints each one.
-    this.client.on('error', () => undefined);
+    throw invalidOption(`${path}.client`, 'must be an ioredis Redis or Cluster instance');
   }
-
-  get(key: string): Promise<CacheEntry | undefined> {
-    return this.client.getBuffer(key).then((bytes) => {
-      if (bytes === null) return undefined;
-      try {
-        return decodeEntry(bytes, this.options.maxEntryBytes, true);
-      } catch (err) {
-        this.client.unlink(key).catch(() => undefined);
-        throw err;
-      }
-    });
-  }
-
-  async set(key: string, entry: CacheEntry, ttlMs: number): Promise<void> {
-    const bytes = this.encode(entry);
-    await this.addTags(key, entry.tags, ttlMs);
-    await this.client.set(key, bytes, 'PX', ttlMs);
-  }
-
-  async delete(keys: readonly string[]): Promise<number> {
-    return this.unlink(keys);
-  }
-
-  async deletePattern(glob: string): Promise<number> {
-    let removed = 0;
-    await scanKeys(
-      this.client,
-      glob,
-      async (keys) => {
-        removed += await this.delete(keys);
-      },
-      this.options.commandTimeoutMs,
-    );
-    return removed;
-  }
-
-  async deleteByTags(tags: readonly string[]): Promise<number> {
-    const tagKeys = tags.map((tag) => TAG_SET_PREFIX + tag);
-    const members = new Set<string>();
-    for (const tagKey of tagKeys) {
-      let cursor = '0';
-      do {
-        const [next, batch] = await this.step(
-          this.client.sscan(tagKey, cursor, 'COUNT', 1000),
-          'SSCAN',
-        );
-        cursor = next;
-        for (const key of batch) members.add(key);
-      } while (cursor !== '0');
-    }
-    const removed = await this.delete([...members]);
-    await this.unlink(tagKeys);
-    return removed;
-  }
-
-  async clear(prefix: string): Promise<void> {
-    const escaped = escapeGlob(prefix);
-    await this.deletePattern(`${escaped}*`);
-    await scanKeys(
-      this.client,
-      `${TAG_SET_PREFIX}${escaped}*`,
-      async (keys) => {
-        await this.unlink(keys);
-      },
-      this.options.commandTimeoutMs,
-    );
-  }
-
-  async ping(): Promise<number> {
-    const started = performance.now();
-    await this.client.ping();
-    return performance.now() - started;
-  }
-
-  /** The ioredis connection state ('ready', 'connecting', 'reconnecting', 'end'...). */
-  details(): Record<string, unknown> {
-    return { connection: this.client.status };
-  }
-
-  async close(): Promise<void> {
-    if (!this.connection.owned) return;
-    const client = this.client;
-    if (client.status === 'end') return;
-    if (client.status === 'ready') {
-      const quit = client.quit().catch(() => undefined);
-      const timer = setTimeout(() => client.disconnect(), 1_000);
-      await quit;
-      clearTimeout(timer);
-    }
-    client.disconnect();
-  }
-
-  /** Encodes an entry and enforces the size limit before anything is sent. */
-  protected encode(entry: CacheEntry): Buffer {
-    const bytes = encodeEntry(entry);
-    if (bytes.length > this.options.maxEntryBytes) {
-      throw new CacheError(
-        CacheErrorCode.E_ENTRY_TOO_LARGE,
-        `entry of ${bytes.length} bytes exceeds maxEntryBytes (${this.options.maxEntryBytes})`,
+  if (tier.cluster !== undefined) {
+    if (!Array.isArray(tier.cluster?.nodes) || tier.cluster.nodes.length === 0)
+      throw invalidOption(`${path}.cluster.nodes`, 'must be a non-empty array');
+    if (name === 'redis-atomic') {
+      throw invalidOption(
+        `${path}.cluster`,
+        'redis-atomic uses multi-key scripts and needs a single Redis node or Sentinel, not a Cluster',
       );
     }
-    return bytes;
   }
+  if (tier.sentinel !== undefined) {
+    if (!Array.isArray(tier.sentinel?.sentinels) || tier.sentinel.sentinels.length === 0)
+      throw invalidOption(`${path}.sentinel.sentinels`, 'must be a non-empty array');
+    if (typeof tier.sentinel.name !== 'string' || tier.sentinel.name === '')
+      throw invalidOption(`${path}.sentinel.name`, 'must name the master');
+  }
+}
 
-  /** Indexes a key under its tags before the key itself is written, so no tagged key escapes a tag delete. */
-  protected async addTags(key: string, tags: readonly string[], ttlMs: number): Promise<void> {
-    if (tags.length === 0) return;
-    await Promise.all(
-      tags.map((tag) => runScript(this.client, TAG_ADD, [TAG_SET_PREFIX + tag], [key, ttlMs])),
+function validateUrl(value: unknown, option: string): void {
+  let url: URL;
+  try {
+    url = new URL(value as string);
+  } catch {
+    throw invalidOption(
+      option,
+      `${describeValue(value)} is not a URL; expected redis://host:port[/db]`,
     );
   }
-
-  /** UNLINKs keys in batches: one command per batch on a single node, one per key on a cluster. */
-  protected async unlink(keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return 0;
-    if (this.isCluster) {
-      const counts = await this.step(
-        Promise.all(keys.map((key) => this.client.unlink(key))),
-        'UNLINK',
-      );
-      return counts.reduce((a, b) => a + b, 0);
-    }
-    let removed = 0;
-    for (let i = 0; i < keys.length; i += UNLINK_BATCH) {
-      removed += await this.step(this.client.unlink(...keys.slice(i, i + UNLINK_BATCH)), 'UNLINK');
-    }
-    return removed;
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw invalidOption(option, `protocol "${url.protocol}" is not redis: or rediss:`);
   }
-
-  /** One command of a bulk operation, under the per-command deadline. */
-  protected step<T>(command: Promise<T>, what: string): Promise<T> {
-    return withDeadline(command, this.options.commandTimeoutMs, `Redis ${what}`);
-  }
+  if (url.hostname === '') throw invalidOption(option, 'has no host');
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db))
+    throw invalidOption(option, `database "${db}" is not a number`);
 }

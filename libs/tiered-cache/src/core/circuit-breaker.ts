@@ -1,11 +1,18 @@
-/** Options of {@link CircuitBreaker}. */
-export interface CircuitBreakerOptions {
+/** When a tier's circuit opens and for how long (resolved at bootstrap, part of a tier's config). */
+export interface BreakerSettings {
   /** Consecutive failures that open the circuit. */
-  threshold: number;
+  readonly threshold: number;
   /** How long the circuit stays open before one trial call is let through, in ms. */
-  openMs: number;
+  readonly openMs: number;
+}
+
+/** The breaker settings of every tier: three failures in a row open it for 2 s. */
+export const DEFAULT_BREAKER: BreakerSettings = Object.freeze({ threshold: 3, openMs: 2_000 });
+
+/** Options of {@link CircuitBreaker}. */
+export interface CircuitBreakerOptions extends BreakerSettings {
   /** Clock in epoch ms. */
-  clock: () => number;
+  readonly clock: () => number;
 }
 
 /**

@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { MemoryBackend } from '../backends/memory.backend.js';
+import { NullBackend } from '../backends/null.backend.js';
 import { type CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type {
@@ -63,9 +66,18 @@ describe('resolveOptions defaults', () => {
       expect(resolved.ttlMs).toBe(60_000);
       expect(resolved.graceMs).toBe(0);
       expect(resolved.enabled).toBe(true);
-      expect(resolved.local).toEqual({ backend: 'memory' });
+      expect(resolved.local).toMatchObject({
+        role: 'local',
+        backend: 'memory',
+        settings: { maxEntries: 10_000 },
+        maxTtlMs: undefined,
+        timeoutMs: 1_000,
+        required: true,
+        breaker: { threshold: 3, openMs: 2_000 },
+      });
       expect(resolved.shared).toBeUndefined();
       expect(resolved.clock).toBe(Date.now);
+      expect(typeof resolved.logger.warn).toBe('function');
     }
   });
 
@@ -73,18 +85,89 @@ describe('resolveOptions defaults', () => {
     const shared = { backend: 'redis' as const, url: 'redis://localhost:6379/0' };
     const resolved = resolve({ shared });
     expect(resolved.local).toBeUndefined();
-    expect(resolved.shared).toBe(shared);
+    expect(resolved.shared).toMatchObject({
+      role: 'shared',
+      backend: 'redis',
+      timeoutMs: 250,
+      settings: {
+        atomic: false,
+        target: { url: 'redis://localhost:6379/0' },
+        connectTimeoutMs: 2_000,
+        maxEntryBytes: 64 * 1024 * 1024,
+      },
+    });
   });
 
   it('keeps both tiers when both are given, and a local tier given alone', () => {
     const local = { backend: 'memory' as const, maxEntries: 100 };
     const shared = { backend: 'filesystem' as const, dir: '/tmp/cache' };
     const both = resolve({ local, shared });
-    expect(both.local).toBe(local);
-    expect(both.shared).toBe(shared);
+    expect(both.local).toMatchObject({ backend: 'memory', settings: { maxEntries: 100 } });
+    expect(both.shared).toMatchObject({ backend: 'filesystem', settings: { dir: '/tmp/cache' } });
     const onlyLocal = resolve({ local: { backend: 'null' } });
-    expect(onlyLocal.local).toEqual({ backend: 'null' });
+    expect(onlyLocal.local).toMatchObject({ role: 'local', backend: 'null' });
     expect(onlyLocal.shared).toBeUndefined();
+  });
+
+  it('resolves every duration of a tier into ms, once', () => {
+    const resolved = resolve({
+      local: { backend: 'filesystem', dir: '/d', ttl: '30s', timeout: '2s', pruneInterval: '5m' },
+      shared: {
+        backend: 'redis-atomic',
+        url: 'redis://h',
+        timeout: 0.1,
+        connectTimeout: '1s',
+        maxEntryBytes: 1_000,
+        required: false,
+      },
+    });
+    expect(resolved.local).toMatchObject({
+      maxTtlMs: 30_000,
+      timeoutMs: 2_000,
+      settings: { dir: '/d', maxEntries: 10_000, pruneIntervalMs: 300_000 },
+    });
+    expect(resolved.shared).toMatchObject({
+      backend: 'redis-atomic',
+      timeoutMs: 100,
+      required: false,
+      settings: { atomic: true, connectTimeoutMs: 1_000, maxEntryBytes: 1_000 },
+    });
+  });
+
+  it("gives each tier one default deadline: the backend's own, else by role", () => {
+    const timeout = (options: unknown, role: 'local' | 'shared') =>
+      resolve(options)[role]?.timeoutMs;
+    expect(timeout({ local: { backend: 'redis', url: 'redis://h' } }, 'local')).toBe(250);
+    expect(timeout({ shared: { backend: 'redis', url: 'redis://h' } }, 'shared')).toBe(250);
+    expect(timeout({ shared: { backend: 'filesystem', dir: '/d' } }, 'shared')).toBe(1_000);
+    expect(timeout({ local: { backend: 'memory' } }, 'local')).toBe(1_000);
+    expect(timeout({ shared: { backend: 'memory' } }, 'shared')).toBe(250);
+    expect(timeout({ shared: { backend: FakeBackend } }, 'shared')).toBe(250);
+  });
+
+  it("takes the logger option, or Nest's Logger", () => {
+    const logger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+    expect(resolve({ logger }).logger).toBe(logger);
+    expect(resolve({}).logger).toBeInstanceOf(Logger);
+  });
+
+  it('builds the backend a tier names, or null ones when disabled', async () => {
+    const context = {
+      role: 'local' as const,
+      timeoutMs: 1_000,
+      clock: Date.now,
+      logger: resolve({}).logger,
+    };
+    const on = await resolve({ local: { backend: 'memory', maxEntries: 5 } }).local!.create(
+      context,
+    );
+    expect(on).toBeInstanceOf(MemoryBackend);
+    const off = resolve({ enabled: false, local: { backend: 'memory' } });
+    expect(await off.local!.create(context)).toBeInstanceOf(NullBackend);
+    const built = await resolve({ local: { backend: FakeBackend, region: 'eu' } }).local!.create(
+      context,
+    );
+    expect((built as FakeBackend).options).toEqual({ backend: FakeBackend, region: 'eu' });
   });
 
   it('converts durations and keeps explicit values', () => {
@@ -359,9 +442,11 @@ describe('resolveOptions rejects', () => {
     );
   });
 
-  it('a wrongly typed enabled or clock', () => {
+  it('a wrongly typed enabled, clock or logger', () => {
     expectInvalid({ enabled: 'yes' }, 'enabled');
     expectInvalid({ clock: 123 }, 'clock');
+    expect(expectInvalid({ logger: console.log }, 'logger').message).toContain('LoggerService');
+    expectInvalid({ logger: { log: () => undefined } }, 'logger');
     expectInvalid({ local: { backend: 'memory', required: 'no' } }, 'local.required');
   });
 });
@@ -371,8 +456,8 @@ describe('custom backends', () => {
     const backend = new FakeBackend();
     const local = { backend, anything: 'for the backend' };
     const resolved = resolve({ local });
-    expect(resolved.local).toBe(local);
-    expect(resolved.local?.backend).toBe(backend);
+    expect(resolved.local?.backend).toBe('fake');
+    expect(resolved.local?.create({} as never)).toBe(backend);
   });
 
   it('accepts a plain object implementing the contract', () => {
@@ -393,7 +478,7 @@ describe('custom backends', () => {
 
   it('accepts a class, with options of its own', () => {
     const resolved = resolve({ shared: { backend: FakeBackend, region: 'eu', ttl: '1h' } });
-    expect(resolved.shared?.backend).toBe(FakeBackend);
+    expect(resolved.shared).toMatchObject({ backend: 'FakeBackend', maxTtlMs: 3_600_000 });
   });
 
   it('refuses an instance missing methods, listing them', () => {

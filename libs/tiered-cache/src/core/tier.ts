@@ -3,7 +3,7 @@ import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { hashKey } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
-import { CircuitBreaker } from './circuit-breaker.js';
+import { CircuitBreaker, type BreakerSettings } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
 import { LatencyReservoir } from './latency.js';
 import { MissedInvalidations } from './missed-invalidations.js';
@@ -24,6 +24,8 @@ export interface TierConfig {
   readonly required: boolean;
   /** Prefix of every key of the engine (`<namespace>:`): cleared when too many invalidations were missed. */
   readonly prefix: string;
+  /** When the circuit breaker opens and for how long. */
+  readonly breaker: BreakerSettings;
 }
 
 /** Counters of one tier (hits and misses are counted by the engine, errors here). */
@@ -81,7 +83,7 @@ export class Tier {
     this.bulkTimeoutMs = Math.max(BULK_TIMEOUT_MS, config.timeoutMs);
     this.missed = new MissedInvalidations(config.prefix);
     this.label = `${config.role} tier (${config.backend.name})`;
-    this.breaker = new CircuitBreaker({ threshold: 3, openMs: 2_000, clock }, (state, cause) => {
+    this.breaker = new CircuitBreaker({ ...config.breaker, clock }, (state, cause) => {
       if (state === 'open') {
         const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, this.label);
         this.logger.error(

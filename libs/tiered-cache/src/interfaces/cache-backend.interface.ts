@@ -23,7 +23,9 @@ export type MaybePromise<T> = T | Promise<T>;
  * Backends report failures by throwing or rejecting (preferably with a `CacheError`); the tier
  * above puts every call under a deadline, counts and logs failures, and never lets one reach a
  * caller. A stored entry that cannot be decoded is deleted by the backend, which then throws a
- * `CacheError` with code `E_CORRUPT_ENTRY`.
+ * `CacheError` with code `E_CORRUPT_ENTRY`. A backend that only stores bytes implements the
+ * smaller `ByteStore` instead, and `byteStoreBackend` does the encoding, the size limit and the
+ * corrupt-entry handling for it.
  */
 export interface CacheBackend {
   /** Short name for logs, stats and health (`'memory'`, `'redis'`...). */

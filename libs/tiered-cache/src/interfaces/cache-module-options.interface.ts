@@ -1,83 +1,15 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Duration } from './duration.interface.js';
+import type { BuiltInTierOptions } from '../backends/built-in-backends.js';
 import type { CacheBackend } from './cache-backend.interface.js';
-import type {
-  RedisClientLike,
-  RedisClientOptions,
-  RedisClusterNode,
-} from './redis-client.interface.js';
+import type { Duration } from './duration.interface.js';
+import type { TierCommonOptions } from './tier-common-options.interface.js';
 
-/** Options every tier accepts, whatever its backend. */
-export interface TierCommonOptions {
-  /** Cap on how long an entry lives in this tier (an L1 usually keeps entries shorter than L2). */
-  ttl?: Duration;
-  /** Deadline for one call to this tier; a slower call counts as an error and becomes a miss. */
-  timeout?: Duration;
-  /** For health checks: when false, this tier being down reports `degraded` instead of `down`. Default true. */
-  required?: boolean;
-}
-
-/** In-process LRU; values are serialized on write, so callers never share mutable objects. */
-export interface MemoryTierOptions extends TierCommonOptions {
-  backend: 'memory';
-  /** Most entries kept before the least recently used is evicted. Default 10 000. */
-  maxEntries?: number;
-  /** Optional ceiling on the encoded bytes kept (keys included). */
-  maxBytes?: number;
-}
-
-/** In-process LRU that keeps the very object it was given (fastest; mutations are shared). */
-export interface MemoryNoSerializerTierOptions extends TierCommonOptions {
-  backend: 'memory-no-serializer';
-  /** Most entries kept before the least recently used is evicted. Default 10 000. */
-  maxEntries?: number;
-}
-
-/** Redis Sentinel connection settings. */
-export interface RedisSentinelOptions {
-  /** Sentinel addresses. */
-  sentinels: Array<{ host: string; port: number }>;
-  /** Name of the monitored master. */
-  name: string;
-}
-
-/** Redis through ioredis. Exactly one of `url`, `client`, `cluster` or `sentinel`. */
-export interface RedisTierOptions extends TierCommonOptions {
-  /** `redis` stores and reads; `redis-atomic` adds compare-and-set writes and lease locks. */
-  backend: 'redis' | 'redis-atomic';
-  /** `redis://[user:pass@]host:port[/db]` or `rediss://` for TLS. */
-  url?: string;
-  /** An existing ioredis client or cluster; the cache does not close it. */
-  client?: RedisClientLike;
-  /** Redis Cluster seed nodes. */
-  cluster?: { nodes: RedisClusterNode[]; options?: RedisClientOptions };
-  /** Redis Sentinel. */
-  sentinel?: RedisSentinelOptions;
-  /** Extra ioredis options for connections the cache opens (merged over the cache's safe defaults). */
-  redisOptions?: RedisClientOptions;
-  /** How long bootstrap waits for the first connection before going on without it. Default '2s'. */
-  connectTimeout?: Duration;
-  /** Largest entry read or written, in bytes; larger ones are refused before parsing. Default 64 MiB. */
-  maxEntryBytes?: number;
-}
-
-/** One file per entry under `dir`; survives restarts. */
-export interface FilesystemTierOptions extends TierCommonOptions {
-  backend: 'filesystem';
-  /** Directory of the entries; created when missing. */
-  dir: string;
-  /** Most entries kept; the pruner removes the ones closest to expiry beyond it. Default 10 000. */
-  maxEntries?: number;
-  /** How often expired files are pruned, off the request path. Default '1m'. */
-  pruneInterval?: Duration;
-  /** Largest entry read or written, in bytes. Default 64 MiB. */
-  maxEntryBytes?: number;
-}
-
-/** Every read misses, every write is dropped. */
-export interface NullTierOptions extends TierCommonOptions {
-  backend: 'null';
-}
+export type { TierCommonOptions } from './tier-common-options.interface.js';
+export type { MemoryTierOptions } from '../backends/memory.backend.js';
+export type { MemoryNoSerializerTierOptions } from '../backends/memory-no-serializer.backend.js';
+export type { RedisSentinelOptions, RedisTierOptions } from '../backends/redis-options.js';
+export type { FilesystemTierOptions } from '../backends/filesystem.backend.js';
+export type { NullTierOptions } from '../backends/null.backend.js';
 
 /** A user-supplied backend: an instance, or a class constructed with these options. */
 export interface CustomTierOptions extends TierCommonOptions {
@@ -86,14 +18,11 @@ export interface CustomTierOptions extends TierCommonOptions {
   [option: string]: unknown;
 }
 
-/** The options of one tier, told apart by `backend`. */
-export type TierOptions =
-  | MemoryTierOptions
-  | MemoryNoSerializerTierOptions
-  | RedisTierOptions
-  | FilesystemTierOptions
-  | NullTierOptions
-  | CustomTierOptions;
+/**
+ * The options of one tier, told apart by `backend`: those of every built-in backend (each declared
+ * in its backend's file, collected by `BUILT_IN_BACKENDS`), or a custom backend's.
+ */
+export type TierOptions = BuiltInTierOptions | CustomTierOptions;
 
 /** Options of `CacheModule.forRoot` / `forRootAsync`. */
 export interface CacheModuleOptions {

@@ -6,7 +6,11 @@ import path from 'node:path';
 import { types } from 'node:util';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
-import { FilesystemBackend, type FilesystemBackendOptions } from './filesystem.backend.js';
+import { ByteStoreBackend } from '../serialization/byte-store-backend.js';
+import { FilesystemStore, type FilesystemStoreOptions } from './filesystem.store.js';
+
+/** The filesystem store under the serializing adapter, as the `filesystem` backend builds it. */
+type FilesystemBackend = ByteStoreBackend<FilesystemStore>;
 
 let dir: string;
 let now: number;
@@ -24,17 +28,18 @@ afterEach(async () => {
 });
 
 /** A backend on the test's directory, with its start-up prune already settled. */
-async function open(options: Partial<FilesystemBackendOptions> = {}): Promise<FilesystemBackend> {
-  const backend = new FilesystemBackend({
+async function open(options: Partial<FilesystemStoreOptions> = {}): Promise<FilesystemBackend> {
+  const settings: FilesystemStoreOptions = {
     dir,
     maxEntries: 1000,
     pruneIntervalMs: 60_000,
     maxEntryBytes: 1024 * 1024,
     clock: () => now,
     ...options,
-  });
+  };
+  const backend = new ByteStoreBackend(new FilesystemStore(settings), settings);
   backends.push(backend);
-  await backend.prune();
+  await backend.store.prune();
   return backend;
 }
 
@@ -50,9 +55,10 @@ function files(): string[] {
   return fs.readdirSync(dir).sort();
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+/** The code of the CacheError `call` throws or rejects with; undefined when it succeeds. */
+async function codeOf(call: () => unknown): Promise<string | undefined> {
   try {
-    await promise;
+    await call();
     return undefined;
   } catch (err) {
     expect(err).toBeInstanceOf(CacheError);
@@ -176,7 +182,7 @@ describe('FilesystemBackend', () => {
     const file = fileOf('trunc');
     const bytes = fs.readFileSync(file);
     fs.writeFileSync(file, bytes.subarray(0, 30));
-    expect(await codeOf(backend.get('trunc'))).toBe(CacheErrorCode.E_CORRUPT_ENTRY);
+    expect(await codeOf(() => backend.get('trunc'))).toBe(CacheErrorCode.E_CORRUPT_ENTRY);
     expect(fs.existsSync(file)).toBe(false);
     expect(await backend.get('trunc')).toBeUndefined();
   });
@@ -184,7 +190,7 @@ describe('FilesystemBackend', () => {
   it('reads a garbage file as corrupt and removes it', async () => {
     const backend = await open();
     fs.writeFileSync(fileOf('garbage'), 'this is not a cache entry at all');
-    expect(await codeOf(backend.get('garbage'))).toBe(CacheErrorCode.E_CORRUPT_ENTRY);
+    expect(await codeOf(() => backend.get('garbage'))).toBe(CacheErrorCode.E_CORRUPT_ENTRY);
     expect(fs.existsSync(fileOf('garbage'))).toBe(false);
 
     // A valid header with an undecodable value is corrupt as well.
@@ -192,7 +198,7 @@ describe('FilesystemBackend', () => {
     const bytes = fs.readFileSync(fileOf('badvalue'));
     bytes[bytes.length - 1] = 0x7b; // '{': the JSON no longer parses
     fs.writeFileSync(fileOf('badvalue'), bytes);
-    expect(await codeOf(backend.get('badvalue'))).toBe(CacheErrorCode.E_CORRUPT_ENTRY);
+    expect(await codeOf(() => backend.get('badvalue'))).toBe(CacheErrorCode.E_CORRUPT_ENTRY);
     expect(fs.existsSync(fileOf('badvalue'))).toBe(false);
   });
 
@@ -200,7 +206,7 @@ describe('FilesystemBackend', () => {
     const backend = await open({ maxEntryBytes: 1000 });
     await backend.set('big', entry('small'), 10_000);
     fs.appendFileSync(fileOf('big'), Buffer.alloc(2000));
-    expect(await codeOf(backend.get('big'))).toBe(CacheErrorCode.E_CORRUPT_ENTRY);
+    expect(await codeOf(() => backend.get('big'))).toBe(CacheErrorCode.E_CORRUPT_ENTRY);
     expect(fs.existsSync(fileOf('big'))).toBe(false);
   });
 
@@ -214,7 +220,7 @@ describe('FilesystemBackend', () => {
 
   it('refuses an entry larger than maxEntryBytes without writing it', async () => {
     const backend = await open({ maxEntryBytes: 100 });
-    expect(await codeOf(backend.set('huge', entry('x'.repeat(500)), 10_000))).toBe(
+    expect(await codeOf(() => backend.set('huge', entry('x'.repeat(500)), 10_000))).toBe(
       CacheErrorCode.E_ENTRY_TOO_LARGE,
     );
     expect(files()).toEqual([]);
@@ -228,7 +234,7 @@ describe('FilesystemBackend', () => {
     expect((await backend.get('short1'))?.value).toBe(1);
 
     now += 1000; // staleUntil reached
-    const result = await backend.prune();
+    const result = await backend.store.prune();
     expect(result).toEqual({ removed: 2, remaining: 1 });
     expect(fs.existsSync(fileOf('short1'))).toBe(false);
     expect(fs.existsSync(fileOf('short2'))).toBe(false);
@@ -243,7 +249,7 @@ describe('FilesystemBackend', () => {
   it('prunes the entries closest to expiry beyond maxEntries', async () => {
     const backend = await open({ maxEntries: 3 });
     for (let i = 0; i < 8; i++) await backend.set(`k${i}`, entry(i, 10_000 + i * 1000), 10_000);
-    const result = await backend.prune();
+    const result = await backend.store.prune();
     expect(result.remaining).toBe(3);
     expect(files()).toHaveLength(3);
     for (let i = 0; i < 5; i++) expect(await backend.get(`k${i}`)).toBeUndefined();
@@ -274,7 +280,7 @@ describe('FilesystemBackend', () => {
     fs.writeFileSync(fileOf('junk'), 'garbage');
     await backend.set('kept', entry('kept'), 10_000);
 
-    const result = await backend.prune();
+    const result = await backend.store.prune();
     expect(result).toEqual({ removed: 2, remaining: 1 });
     expect(fs.existsSync(stale)).toBe(false);
     expect(fs.existsSync(fresh)).toBe(true);
@@ -306,11 +312,13 @@ describe('FilesystemBackend', () => {
     const backend = await open();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.writeFileSync(dir, 'not a directory');
-    expect(await codeOf(backend.set('k', entry(1), 10_000))).toBe(CacheErrorCode.E_BACKEND_ERROR);
-    expect(await codeOf(backend.get('k'))).toBe(CacheErrorCode.E_BACKEND_ERROR);
-    expect(await codeOf(backend.deletePattern('k*'))).toBe(CacheErrorCode.E_BACKEND_ERROR);
-    expect(await codeOf(backend.ping())).toBe(CacheErrorCode.E_BACKEND_ERROR);
-    await expect(backend.prune()).resolves.toEqual({ removed: 0, remaining: 0 });
+    expect(await codeOf(() => backend.set('k', entry(1), 10_000))).toBe(
+      CacheErrorCode.E_BACKEND_ERROR,
+    );
+    expect(await codeOf(() => backend.get('k'))).toBe(CacheErrorCode.E_BACKEND_ERROR);
+    expect(await codeOf(() => backend.deletePattern('k*'))).toBe(CacheErrorCode.E_BACKEND_ERROR);
+    expect(await codeOf(() => backend.ping())).toBe(CacheErrorCode.E_BACKEND_ERROR);
+    await expect(backend.store.prune()).resolves.toEqual({ removed: 0, remaining: 0 });
   });
 
   it('pings with a real round trip', async () => {

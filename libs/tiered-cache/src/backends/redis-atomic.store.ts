@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { AtomicByteStore } from '../interfaces/byte-store.interface.js';
 import type { RedisConnection } from './redis-connection.js';
-import { RedisBackend, type RedisBackendOptions } from './redis.backend.js';
+import { RedisStore, type RedisStoreOptions } from './redis.store.js';
 import {
   DELETE_AND_BUMP,
   READ_VERSION,
@@ -35,10 +35,10 @@ export type WriteVersion = string;
  *
  * Uses multi-key scripts, so it needs a single Redis node (or Sentinel), not a Cluster.
  */
-export class RedisAtomicBackend extends RedisBackend {
+export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
   override readonly name: string = 'redis-atomic';
 
-  constructor(connection: RedisConnection, options: RedisBackendOptions) {
+  constructor(connection: RedisConnection, options: RedisStoreOptions) {
     super(connection, options);
   }
 
@@ -65,16 +65,16 @@ export class RedisAtomicBackend extends RedisBackend {
     return `${version}|${epoch}`;
   }
 
-  /** Writes the entry only if nothing invalidated `key` since `version` was read; resolves to whether it did. */
-  async setIfVersion(
+  /** Writes the bytes only if nothing invalidated `key` since `version` was read; resolves to whether it did. */
+  async setBytesIfVersion(
     key: string,
-    entry: CacheEntry,
+    bytes: Buffer,
     ttlMs: number,
+    tags: readonly string[],
     version: WriteVersion,
   ): Promise<boolean> {
-    const bytes = this.encode(entry);
     const cut = version.indexOf('|');
-    await this.addTags(key, entry.tags, ttlMs);
+    await this.addTags(key, tags, ttlMs);
     const written = await runScript(
       this.client,
       SET_IF_VERSION,

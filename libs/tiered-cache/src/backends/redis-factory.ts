@@ -1,0 +1,42 @@
+import type { CacheBackend } from '../interfaces/cache-backend.interface.js';
+import { byteStoreBackend } from '../serialization/byte-store-backend.js';
+import type { BackendContext } from './backend-definition.js';
+import { RedisAtomicStore } from './redis-atomic.store.js';
+import { openRedisConnection, waitUntilReady, type RedisTarget } from './redis-connection.js';
+import { RedisStore } from './redis.store.js';
+
+/** The resolved settings of a `redis` or `redis-atomic` tier. */
+export interface RedisSettings {
+  /** True for `redis-atomic`: leases and compare-and-set writes. */
+  readonly atomic: boolean;
+  /** How to reach Redis. */
+  readonly target: RedisTarget;
+  /** How long bootstrap waits for the first connection, in ms. */
+  readonly connectTimeoutMs: number;
+  /** Largest entry read or written, in bytes. */
+  readonly maxEntryBytes: number;
+}
+
+/**
+ * Connects (or adopts the given client) and builds the backend: a Redis byte store under the
+ * serializing adapter. Waits at most `connectTimeoutMs` for the connection: a Redis that is down
+ * is logged and served around, never fatal. The only module that loads ioredis, on demand.
+ */
+export async function openRedisBackend(
+  settings: RedisSettings,
+  context: BackendContext,
+): Promise<CacheBackend> {
+  const connection = openRedisConnection(settings.target);
+  // Each command of a bulk operation gets the tier's own deadline: one timeout per tier.
+  const storeOptions = { commandTimeoutMs: context.timeoutMs };
+  const store = settings.atomic
+    ? new RedisAtomicStore(connection, storeOptions)
+    : new RedisStore(connection, storeOptions);
+  const backend = byteStoreBackend(store, { maxEntryBytes: settings.maxEntryBytes });
+  if (!(await waitUntilReady(connection.client, settings.connectTimeoutMs))) {
+    context.logger.warn(
+      `${context.role} tier (${backend.name}) is not reachable yet; serving without it until it connects`,
+    );
+  }
+  return backend;
+}

@@ -1,0 +1,159 @@
+import { Cluster, type Redis } from 'ioredis';
+import { withDeadline } from '../core/deadline.js';
+import type { ByteStore } from '../interfaces/byte-store.interface.js';
+import { escapeGlob } from '../keys/glob.js';
+import { scanKeys, type RedisConnection } from './redis-connection.js';
+import { runScript, TAG_ADD } from './redis-scripts.js';
+
+/** Prefix of the Redis sets that index tagged keys: `__tags:<namespace>:<tag>`. */
+export const TAG_SET_PREFIX = '__tags:';
+const UNLINK_BATCH = 500;
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** Deadline of each command of a bulk operation (pattern, tag and prefix deletes), in ms. */
+  commandTimeoutMs: number;
+}
+
+/**
+ * Redis through ioredis, as a byte store (the serializing adapter above it encodes, limits sizes and
+ * deletes corrupt entries). Entries live under their readable namespaced key as the binary envelope;
+ * tags are Redis sets (`__tags:<ns>:<tag>`) that live as long as their longest member. Pattern
+ * deletes use SCAN and UNLINK in batches (never KEYS), on every master of a cluster.
+ */
+export class RedisStore implements ByteStore {
+  readonly name: string = 'redis';
+  readonly client: Redis | Cluster;
+  protected readonly isCluster: boolean;
+
+  constructor(
+    protected readonly connection: RedisConnection,
+    protected readonly options: RedisStoreOptions,
+  ) {
+    this.client = connection.client;
+    this.isCluster = connection.client instanceof Cluster;
+    // Failures are reported by the tier that makes the call; without a listener ioredis prints each one.
+    this.client.on('error', () => undefined);
+  }
+
+  getBytes(key: string): Promise<Buffer | undefined> {
+    return this.client.getBuffer(key).then(orUndefined);
+  }
+
+  async setBytes(
+    key: string,
+    bytes: Buffer,
+    ttlMs: number,
+    tags: readonly string[],
+  ): Promise<void> {
+    await this.addTags(key, tags, ttlMs);
+    await this.client.set(key, bytes, 'PX', ttlMs);
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    return this.unlink(keys);
+  }
+
+  async deletePattern(glob: string): Promise<number> {
+    let removed = 0;
+    await scanKeys(
+      this.client,
+      glob,
+      async (keys) => {
+        removed += await this.delete(keys);
+      },
+      this.options.commandTimeoutMs,
+    );
+    return removed;
+  }
+
+  async deleteByTags(tags: readonly string[]): Promise<number> {
+    const tagKeys = tags.map((tag) => TAG_SET_PREFIX + tag);
+    const members = new Set<string>();
+    for (const tagKey of tagKeys) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await this.step(
+          this.client.sscan(tagKey, cursor, 'COUNT', 1000),
+          'SSCAN',
+        );
+        cursor = next;
+        for (const key of batch) members.add(key);
+      } while (cursor !== '0');
+    }
+    const removed = await this.delete([...members]);
+    await this.unlink(tagKeys);
+    return removed;
+  }
+
+  async clear(prefix: string): Promise<void> {
+    const escaped = escapeGlob(prefix);
+    await this.deletePattern(`${escaped}*`);
+    await scanKeys(
+      this.client,
+      `${TAG_SET_PREFIX}${escaped}*`,
+      async (keys) => {
+        await this.unlink(keys);
+      },
+      this.options.commandTimeoutMs,
+    );
+  }
+
+  async ping(): Promise<number> {
+    const started = performance.now();
+    await this.client.ping();
+    return performance.now() - started;
+  }
+
+  /** The ioredis connection state ('ready', 'connecting', 'reconnecting', 'end'...). */
+  details(): Record<string, unknown> {
+    return { connection: this.client.status };
+  }
+
+  async close(): Promise<void> {
+    if (!this.connection.owned) return;
+    const client = this.client;
+    if (client.status === 'end') return;
+    if (client.status === 'ready') {
+      const quit = client.quit().catch(() => undefined);
+      const timer = setTimeout(() => client.disconnect(), 1_000);
+      await quit;
+      clearTimeout(timer);
+    }
+    client.disconnect();
+  }
+
+  /** Indexes a key under its tags before the key itself is written, so no tagged key escapes a tag delete. */
+  protected async addTags(key: string, tags: readonly string[], ttlMs: number): Promise<void> {
+    if (tags.length === 0) return;
+    await Promise.all(
+      tags.map((tag) => runScript(this.client, TAG_ADD, [TAG_SET_PREFIX + tag], [key, ttlMs])),
+    );
+  }
+
+  /** UNLINKs keys in batches: one command per batch on a single node, one per key on a cluster. */
+  protected async unlink(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    if (this.isCluster) {
+      const counts = await this.step(
+        Promise.all(keys.map((key) => this.client.unlink(key))),
+        'UNLINK',
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    }
+    let removed = 0;
+    for (let i = 0; i < keys.length; i += UNLINK_BATCH) {
+      removed += await this.step(this.client.unlink(...keys.slice(i, i + UNLINK_BATCH)), 'UNLINK');
+    }
+    return removed;
+  }
+
+  /** One command of a bulk operation, under the per-command deadline. */
+  protected step<T>(command: Promise<T>, what: string): Promise<T> {
+    return withDeadline(command, this.options.commandTimeoutMs, `Redis ${what}`);
+  }
+}
+
+function orUndefined(bytes: Buffer | null): Buffer | undefined {
+  return bytes ?? undefined;
+}

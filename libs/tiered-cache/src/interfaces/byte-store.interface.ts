@@ -1,0 +1,73 @@
+import type { MaybePromise } from './cache-backend.interface.js';
+
+/**
+ * A store of opaque bytes: the part of a backend that only keeps bytes under keys. The serializing
+ * adapter above it (`byteStoreBackend`) turns it into a `CacheBackend`: it encodes entries into the
+ * library's versioned envelope, enforces `maxEntryBytes` on writes and reads, and deletes an entry
+ * that cannot be decoded before reporting it as `E_CORRUPT_ENTRY`. A store never sees a value.
+ *
+ * Keys, patterns and tags arrive fully namespaced. Failures are reported by throwing or rejecting;
+ * a store that finds a malformed record may throw a `CacheError` with code `E_CORRUPT_ENTRY`, and
+ * the adapter deletes that key too.
+ */
+export interface ByteStore {
+  /** Short name for logs, stats and health (`'redis'`, `'filesystem'`...). */
+  readonly name: string;
+  /** True when `getBytes` answers synchronously (in-process stores). */
+  readonly synchronous?: boolean;
+  /** Reads the bytes stored under `key`; `undefined` when absent. */
+  getBytes(key: string): MaybePromise<Uint8Array | undefined>;
+  /**
+   * Stores `bytes` under `key` for `ttlMs` (> 0), replacing any previous record. `tags` are the
+   * entry's namespaced tags, for stores that index them to serve {@link deleteByTags}.
+   */
+  setBytes(key: string, bytes: Buffer, ttlMs: number, tags: readonly string[]): MaybePromise<void>;
+  /** Removes the given keys; resolves to how many existed. */
+  delete(keys: readonly string[]): MaybePromise<number>;
+  /** Removes keys matching a Redis-style glob (`*`, `?`, `[abc]`, `\x`); resolves to how many. */
+  deletePattern(glob: string): Promise<number>;
+  /** Removes every record written with any of the given tags; resolves to how many keys. */
+  deleteByTags(tags: readonly string[]): Promise<number>;
+  /** Removes every record whose key starts with `prefix`, and any tag bookkeeping under it. */
+  clear(prefix: string): Promise<void>;
+  /** A real round trip to the store; resolves to its latency in milliseconds. */
+  ping(): Promise<number>;
+  /** Releases connections, timers and handles. Safe to call twice. */
+  close(): Promise<void>;
+  /** Approximate number of records, when cheap to know. */
+  size?(): number | undefined;
+  /** Extra facts for health checks, cheap and never values. */
+  details?(): Record<string, unknown>;
+}
+
+/**
+ * A byte store shared between processes that can also take leases and write conditionally; the
+ * adapter then gives the backend the `AtomicCacheBackend` capability (`atomic:` writes).
+ */
+export interface AtomicByteStore extends ByteStore {
+  /** Takes the lease of `key` for `ttlMs`; resolves to a token, or undefined when another holds it. */
+  acquireLease(key: string, ttlMs: number): Promise<string | undefined>;
+  /** Releases the lease if `token` still holds it; resolves to whether it did. */
+  releaseLease(key: string, token: string): Promise<boolean>;
+  /** An opaque snapshot of everything that may invalidate `key`, read before computing its value. */
+  readVersion(key: string): Promise<string>;
+  /** Stores `bytes` only if nothing invalidated `key` since `version` was read; resolves to whether it did. */
+  setBytesIfVersion(
+    key: string,
+    bytes: Buffer,
+    ttlMs: number,
+    tags: readonly string[],
+    version: string,
+  ): Promise<boolean>;
+}
+
+/** True when a byte store has the {@link AtomicByteStore} capability. */
+export function isAtomicByteStore(store: ByteStore): store is AtomicByteStore {
+  const s = store as Partial<AtomicByteStore>;
+  return (
+    typeof s.acquireLease === 'function' &&
+    typeof s.releaseLease === 'function' &&
+    typeof s.readVersion === 'function' &&
+    typeof s.setBytesIfVersion === 'function'
+  );
+}
