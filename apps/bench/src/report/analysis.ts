@@ -1,5 +1,16 @@
+import { summarize, type Summary } from '../infra/stats.js';
+import type { LibraryContenderResult } from '../scenarios/library.js';
 import type { BenchResults } from './results.js';
 import { cell, ratio, rps, signedUs, us } from './format.js';
+
+/** `a` over `b` in each round both ran (results saved before `perRound` existed have none). */
+export function roundRatio(
+  a: LibraryContenderResult | undefined,
+  b: LibraryContenderResult | undefined,
+): Summary | undefined {
+  if (a?.perRound === undefined || b?.perRound === undefined) return undefined;
+  return summarize(a.perRound.map((value, i) => value / b.perRound![i]!));
+}
 
 /** Why the missed bars are missed: the floors measured in the same run, and what the profiles show. */
 export function analysis(r: BenchResults): string[] {
