@@ -1,6 +1,6 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
-import { encodeEntry, readEntryHeader } from '../serialization/entry-codec.js';
+import { encodeEntry, valueCodecOf, valueOffsetOf } from '../serialization/entry-codec.js';
 import { LruStore } from './lru-store.js';
 import { MemoryHit, MemoryRecord } from './memory-record.js';
 
@@ -49,8 +49,7 @@ export class MemoryBackend implements CacheBackend {
     // Encoding checks the value and the tags, gives the size, and is remembered for the entry, so
     // writing it to the other tier as well (or a backfill of bytes read there) encodes nothing twice.
     const bytes = encodeEntry(entry);
-    const header = readEntryHeader(bytes);
-    const record = MemoryRecord.of(entry, header.codec, bytes, header.valueOffset);
+    const record = MemoryRecord.of(entry, valueCodecOf(bytes), bytes, valueOffsetOf(bytes));
     const size = this.bounded ? bytes.length + key.length * 2 : undefined;
     if (!this.store.set(key, record, entry.tags, ttlMs, size)) {
       throw new CacheError(
