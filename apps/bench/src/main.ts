@@ -210,6 +210,7 @@ try {
         'ours-memory',
         'ours-l1l2',
         'cm-memory',
+        'cm-memory-json',
         'bento-memory',
         'bento-l1l2',
       ],

@@ -20,6 +20,8 @@ export interface LibraryContenderResult {
   readonly opsPerSec: Summary;
   /** ops/s over the baseline's ops/s in the same round. */
   readonly ratio: Summary;
+  /** ops/s of each round, in round order (for ratios between any two contenders). */
+  readonly perRound?: readonly number[];
 }
 
 /** A library scenario's results. */
@@ -76,6 +78,7 @@ export async function runLibraryScenario(
         label: LIBRARY_CONTENDERS[id]!.label,
         opsPerSec: summarize(ops.get(id)!),
         ratio: summarize(ratios.get(id)!),
+        perRound: ops.get(id)!,
       })),
     };
   } finally {

@@ -6,7 +6,11 @@ import type { BenchContext } from './context.js';
 export const MEMORY_CONTENDERS: ReadonlyArray<{ id: string; label: string }> = [
   { id: 'lru-raw', label: 'lru-cache 11, raw (baseline)' },
   { id: 'ours-nos', label: 'nest-tiered-cache, `memory-no-serializer`' },
-  { id: 'ours-memory', label: 'nest-tiered-cache, `memory` (serialized)' },
+  { id: 'ours-memory', label: 'nest-tiered-cache, `memory` (serialized), entries never read' },
+  {
+    id: 'ours-memory-read',
+    label: 'nest-tiered-cache, `memory` (serialized), each entry read once',
+  },
   { id: 'cm-memory', label: 'cache-manager 7, memory (Keyv)' },
   { id: 'bento-memory', label: 'bentocache 1.6, memory' },
 ];

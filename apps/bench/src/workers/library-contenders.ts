@@ -86,15 +86,24 @@ async function bento(
   };
 }
 
+/**
+ * cache-manager 7 on Redis (Keyv), or in memory: its default in-memory store keeps and hands out
+ * the caller's object (no copy); with `serialized`, a Keyv with its default JSON serializer, so
+ * every read parses a copy (the same work as our `memory` tier).
+ */
 async function cacheManager(
   redisUrl: string | undefined,
   keys: readonly string[],
+  serialized = false,
 ): Promise<LibraryContender> {
   const { createCache } = await import('cache-manager');
   let stores: unknown[] | undefined;
   if (redisUrl !== undefined) {
     const { createKeyv } = await import('@keyv/redis');
     stores = [createKeyv(redisUrl)];
+  } else if (serialized) {
+    const { Keyv } = await import('keyv');
+    stores = [new Keyv()];
   }
   const cache = createCache(
     stores === undefined ? { ttl: TTL_MS } : { ttl: TTL_MS, stores: stores as never },
@@ -146,8 +155,12 @@ export const LIBRARY_CONTENDERS: Record<
     },
   },
   'cm-memory': {
-    label: 'cache-manager 7, memory (Keyv)',
+    label: 'cache-manager 7, memory (Keyv; hands out the stored object, no copy)',
     create: (_url, keys) => cacheManager(undefined, keys),
+  },
+  'cm-memory-json': {
+    label: "cache-manager 7, memory (Keyv with Keyv's JSON serializer: a copy per read)",
+    create: (_url, keys) => cacheManager(undefined, keys, true),
   },
   'bento-memory': {
     label: 'bentocache 1.6, memory',

@@ -34,14 +34,19 @@ export function sampleValue(i: number): Record<string, unknown> {
 
 type Setter = (key: string, value: unknown) => unknown;
 
-async function ours(local: TierOptions): Promise<Setter> {
+async function ours(local: TierOptions, readBack = false): Promise<Setter> {
   @Module({ imports: [CacheModule.forRoot({ namespace: 'bench', ttl: '1h', local })] })
   class MemoryBenchModule {}
   const app = await NestFactory.createApplicationContext(MemoryBenchModule, {
     logger: ['error', 'warn'],
   });
   const cache = app.get(CacheService);
-  return (key, value) => cache.set(key, value);
+  if (!readBack) return (key, value) => cache.set(key, value);
+  // The `memory` tier keeps a JSON value as text until its first read, then as a private tree.
+  return async (key, value) => {
+    await cache.set(key, value);
+    await cache.get(key);
+  };
 }
 
 const SETTERS: Record<string, () => Promise<Setter>> = {
@@ -51,6 +56,7 @@ const SETTERS: Record<string, () => Promise<Setter>> = {
   },
   'ours-nos': () => ours({ backend: 'memory-no-serializer', maxEntries: entries }),
   'ours-memory': () => ours({ backend: 'memory', maxEntries: entries }),
+  'ours-memory-read': () => ours({ backend: 'memory', maxEntries: entries }, true),
   'cm-memory': async () => {
     const { createCache } = await import('cache-manager');
     const cache = createCache({ ttl: TTL_MS });

@@ -2,12 +2,14 @@ import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.inter
 import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
 import { positiveInteger } from '../core/option-checks.js';
 import { DEFAULT_MAX_ENTRIES, defineBackend } from './backend-definition.js';
+import { compactEntry } from './compact-entry.js';
 import { LruStore } from './lru-store.js';
 
 /**
- * In-process LRU that keeps the entry object itself: no serialization at all, the fastest tier,
- * and the one for values that must not be serialized (ORM entities, class instances). A later
- * reader gets the very object that was stored, so mutations are visible to it.
+ * In-process LRU that keeps the value itself: no serialization at all, the fastest tier, and the
+ * one for values that must not be serialized (ORM entities, class instances). A later reader gets
+ * the very object that was stored, so mutations are visible to it. Untagged entries are kept in a
+ * compact form (see `compact-entry.ts`); a read returns that stored entry, allocating nothing.
  */
 export class MemoryNoSerializerBackend implements CacheBackend {
   readonly name: string = 'memory-no-serializer';
@@ -23,7 +25,7 @@ export class MemoryNoSerializerBackend implements CacheBackend {
   }
 
   set(key: string, entry: CacheEntry, ttlMs: number): void {
-    this.store.set(key, entry, entry.tags, ttlMs);
+    this.store.set(key, compactEntry(entry), entry.tags, ttlMs);
   }
 
   delete(keys: readonly string[]): number {

@@ -1,10 +1,11 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
-import { DEFAULT_MAX_ENTRY_BYTES, decodeEntry, encodeEntry } from '../serialization/entry-codec.js';
 import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
 import { positiveInteger } from '../core/option-checks.js';
 import { DEFAULT_MAX_ENTRIES, defineBackend } from './backend-definition.js';
+import { encodeEntry, valueCodecOf, valueOffsetOf } from '../serialization/entry-codec.js';
 import { LruStore } from './lru-store.js';
+import { MemoryHit, MemoryRecord } from './memory-record.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -15,28 +16,32 @@ export interface MemoryBackendOptions {
 }
 
 /**
- * In-process LRU (on `lru-cache`) that stores each entry serialized, so a caller that mutates a
- * value it got from the cache never changes what the next caller gets. Answers synchronously.
+ * In-process LRU (on `lru-cache`) that serializes each value on write, so a caller never shares a
+ * mutable object with the cache: what a caller does to a value it gave or got never changes what
+ * the next caller gets. Answers synchronously. A hit costs a copy of the value, not a decode: the
+ * times and tags are kept as fields, primitives as they are, JSON values as a private tree copied
+ * for each reader (see `memory-record.ts`), and only richer values as V8 bytes read every time.
+ * `maxBytes` counts the encoded size of each entry (the envelope an L2 would store) plus its key.
  */
 export class MemoryBackend implements CacheBackend {
   readonly name: string = 'memory';
   readonly synchronous = true;
-  private readonly store: LruStore<Buffer>;
+  private readonly store: LruStore<MemoryRecord>;
+  private readonly bounded: boolean;
 
   constructor(options: MemoryBackendOptions) {
-    this.store = new LruStore<Buffer>({
+    this.bounded = options.maxBytes !== undefined;
+    this.store = new LruStore<MemoryRecord>({
       maxEntries: options.maxEntries,
-      ...(options.maxBytes !== undefined
-        ? { maxBytes: options.maxBytes, sizeOf: (stored, key) => stored.length + key.length * 2 }
-        : {}),
+      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
     });
   }
 
   get(key: string): CacheEntry | undefined {
-    const stored = this.store.get(key);
-    if (stored === undefined) return undefined;
+    const record = this.store.get(key);
+    if (record === undefined) return undefined;
     try {
-      return decodeEntry(stored, DEFAULT_MAX_ENTRY_BYTES);
+      return new MemoryHit(record.value(), record);
     } catch (err) {
       this.store.delete([key]);
       throw err;
@@ -44,9 +49,12 @@ export class MemoryBackend implements CacheBackend {
   }
 
   set(key: string, entry: CacheEntry, ttlMs: number): void {
+    // Encoding checks the value and the tags, gives the size, and is remembered for the entry, so
+    // writing it to the other tier as well (or a backfill of bytes read there) encodes nothing twice.
     const bytes = encodeEntry(entry);
-    this.store.set(key, bytes, entry.tags, ttlMs);
-    if (this.store.get(key) === undefined && ttlMs > 0) {
+    const record = MemoryRecord.of(entry, valueCodecOf(bytes), bytes, valueOffsetOf(bytes));
+    const size = this.bounded ? bytes.length + key.length * 2 : undefined;
+    if (!this.store.set(key, record, entry.tags, ttlMs, size)) {
       throw new CacheError(
         CacheErrorCode.E_ENTRY_TOO_LARGE,
         `entry of ${bytes.length} bytes exceeds the memory tier's maxBytes`,

@@ -11,6 +11,8 @@ import {
   MAX_TAG_BYTES,
   MAX_TAGS_PER_ENTRY,
   readEntryHeader,
+  valueCodecOf,
+  valueOffsetOf,
 } from './entry-codec.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 import { catchCacheError } from '../../test/test-cache.js';
@@ -620,5 +622,20 @@ describe('encoded-bytes memo', () => {
     const entry = entryOf({ fn: () => 1 });
     expect(() => encodeEntry(entry)).toThrow(CacheError);
     expect(() => encodeEntry(entry)).toThrow(CacheError);
+  });
+});
+
+describe('valueCodecOf / valueOffsetOf', () => {
+  it('agree with readEntryHeader on envelopes with and without tags', () => {
+    for (const entry of [
+      entryOf({ a: 1 }),
+      entryOf(new Date(0), { tags: ['t', 'été', 'x'.repeat(300)] }),
+      entryOf('text', { tags: ['only'] }),
+    ]) {
+      const bytes = encodeEntry(entry);
+      const header = readEntryHeader(bytes);
+      expect(valueCodecOf(bytes)).toBe(header.codec);
+      expect(valueOffsetOf(bytes)).toBe(header.valueOffset);
+    }
   });
 });

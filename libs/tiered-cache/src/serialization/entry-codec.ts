@@ -142,6 +142,22 @@ export function readEntryHeader(buf: Uint8Array, maxBytes = DEFAULT_MAX_ENTRY_BY
   return { expiresAt, staleUntil, tags, valueOffset: offset, codec };
 }
 
+/** The value codec of an envelope this process encoded or already read (not checked again). */
+export function valueCodecOf(envelope: Buffer): number {
+  return envelope[1]!;
+}
+
+/**
+ * Where the value starts in an envelope this process encoded or already read with
+ * {@link readEntryHeader} (it is not checked again): the header's length, tags included.
+ */
+export function valueOffsetOf(envelope: Buffer): number {
+  let offset = HEADER_BYTES;
+  for (let count = envelope.readUInt16BE(18); count > 0; count--)
+    offset += 2 + envelope.readUInt16BE(offset);
+  return offset;
+}
+
 /**
  * Decodes an envelope into an entry. With `remember`, the bytes are kept for the entry so that
  * writing it to another tier (a backfill from L2 into L1) does not serialize it again.
