@@ -45,6 +45,8 @@ export class PublishQueue {
   private retryTimer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
   private folded = false;
+  /** Bumped by each fold: messages in flight before it are covered by the clear. */
+  private generation = 0;
   private closed = false;
 
   constructor(private readonly options: PublishQueueOptions) {}
@@ -103,6 +105,7 @@ export class PublishQueue {
     this.pendingItems = 0;
     this.folded = false;
     this.inFlightItems += batchItems;
+    const generation = this.generation;
     const failed: BusInvalidation[] = [];
     await Promise.all(
       merge(batch, this.options.clearPrefix).map(async (message) => {
@@ -118,6 +121,7 @@ export class PublishQueue {
         }
       }),
     );
+    if (generation !== this.generation) return; // folded meanwhile: the clear covers this batch
     this.inFlightItems -= batchItems;
     for (const message of failed) this.requeue(message);
     if (this.pending.length === 0) return;
@@ -146,6 +150,8 @@ export class PublishQueue {
   /** Replaces everything waiting by one clear of the namespace, which covers it all. */
   private foldIntoClear(): void {
     this.folded = true;
+    this.generation++;
+    this.inFlightItems = 0;
     this.pending = [{ kind: 'clear', prefix: this.options.clearPrefix }];
     this.pendingItems = 1;
   }
