@@ -26,7 +26,7 @@ const KIND_CODES = { keys: 1, pattern: 2, tags: 3, clear: 4 } as const;
  * Encodes a message (version 1):
  * `version:u8 kind:u8 instanceId:str namespace:str count:uvarint item:str×count`, where `str` is a
  * uvarint byte length followed by UTF-8 bytes. A pattern or clear has one item. A one-key message
- * with an 8-character instance id and a 5-character namespace is 20 bytes plus the key.
+ * with an 8-character instance id and a 5-character namespace is 19 bytes plus the key.
  */
 export function encodeBusMessage(message: BusMessage): Buffer {
   const { invalidation } = message;

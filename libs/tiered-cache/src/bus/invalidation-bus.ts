@@ -7,24 +7,13 @@ import {
   type InvalidationBusOptions,
   type ResolvedBusOptions,
 } from './bus-options.js';
+import { BusSubscription, type BusGapReason } from './bus-subscription.js';
 import { PublishQueue } from './publish-queue.js';
-import {
-  disableTracking,
-  enableTracking,
-  TRACKING_CHANNEL,
-  trackingIntact,
-  trackingRefused,
-} from './redis-tracking.js';
+
+export type { BusGapReason } from './bus-subscription.js';
 
 /** How invalidations reach this instance: Redis tracking plus explicit messages, or messages only. */
 export type BusMode = 'tracking' | 'pubsub';
-
-/**
- * Why the subscription had a gap, after which invalidations may have been missed: the subscriber
- * or the tracking connection reconnected (or tracking had to be re-pointed), Redis was flushed,
- * or a message could not be read (another version of the library).
- */
-export type BusGapReason = 'reconnect' | 'flush' | 'unreadable';
 
 /** Counters and state of the bus, for health and metrics. */
 export interface BusStats {
@@ -55,10 +44,12 @@ export interface PublishOptions {
 }
 
 /**
- * Keeps every instance's L1 coherent for one namespace. Explicit messages go over pub/sub on the
- * engine's connection; a dedicated subscriber connection receives them and, in tracking mode,
- * Redis's own invalidations of `<namespace>:*` keys changed by anyone else. See the README
- * paragraph in `bus/README.md` for which mode runs when.
+ * Keeps the L1 of every instance of one namespace coherent. Explicit messages (compact, versioned,
+ * see `bus-message.ts`) go over pub/sub on the engine's connection, merged per tick and retried
+ * from a bounded queue. A dedicated subscriber connection receives them and, in tracking mode,
+ * Redis's own invalidations of `<namespace>:*` keys changed by any other client. Tracking is used
+ * whenever the server accepts `CLIENT TRACKING` (Redis 6+, not refused by an ACL or a proxy);
+ * otherwise every invalidation travels as an explicit message.
  */
 export class InvalidationBus {
   readonly instanceId: string;
@@ -67,23 +58,12 @@ export class InvalidationBus {
   private readonly connection: Redis;
   private readonly logger: LoggerService;
   private readonly queue: PublishQueue;
+  private readonly subscription: BusSubscription;
   private readonly invalidationHandlers = new Set<(invalidation: BusInvalidation) => void>();
   private readonly gapHandlers = new Set<(reason: BusGapReason) => void>();
-  private subscriber: Redis | undefined;
-  private subscriberId: number | undefined;
-  /** Bumped on every subscriber close, so a late answer of an old connection is ignored. */
-  private epoch = 0;
-  private subscribed = false;
-  /** Undefined until the server accepted or refused tracking once. */
-  private trackingSupported: boolean | undefined;
-  private trackingOn = false;
-  private pointing = false;
-  private connected = false;
-  private gapPending = false;
   private received = 0;
   private gaps = 0;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private beating = false;
+  private started = false;
   private closed = false;
 
   constructor(options: InvalidationBusOptions) {
@@ -92,12 +72,26 @@ export class InvalidationBus {
     this.logger = this.options.logger;
     this.instanceId = this.options.instanceId;
     this.channel = this.options.channel;
-    if (!this.options.tracking) this.trackingSupported = false;
+    const prefix = `${this.options.namespace}:`;
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
-      clearPrefix: `${this.options.namespace}:`,
+      clearPrefix: prefix,
       send: (invalidation) => this.send(invalidation),
-      onFailure: () => undefined, // counted in stats; the connection's own errors are logged by its tier
+      onFailure: () => undefined, // counted in stats; the connection's errors are its tier's to log
+    });
+    this.subscription = new BusSubscription({
+      connection: this.connection,
+      channel: this.channel,
+      trackingPrefix: this.options.tracking ? prefix : undefined,
+      commandTimeoutMs: this.options.publishTimeoutMs,
+      heartbeatMs: this.options.heartbeatMs,
+      logger: this.logger,
+      onMessage: (payload) => this.onMessage(payload),
+      onTrackedKeys: (keys) => {
+        this.received++;
+        this.deliver({ kind: 'keys', keys });
+      },
+      onGap: (reason) => this.signalGap(reason),
     });
   }
 
@@ -107,31 +101,13 @@ export class InvalidationBus {
    * reported as a gap, since L1 may have been filled meanwhile.
    */
   async start(): Promise<void> {
-    if (this.subscriber !== undefined || this.closed) return;
+    if (this.started || this.closed) return;
+    this.started = true;
     this.connection.on('ready', this.onConnectionReady);
-    this.connection.on('close', this.onConnectionClose);
-    const subscriber = this.connection.duplicate({
-      protocol: 2, // Redis sends tracking invalidations as pub/sub messages only to RESP2 clients
-      autoResubscribe: false, // resubscribed by hand, after reading the new CLIENT ID
-      autoResendUnfulfilledCommands: false,
-      enableOfflineQueue: false,
-      enableAutoPipelining: false,
-      lazyConnect: true,
-    });
-    this.subscriber = subscriber;
-    subscriber.on('error', () => undefined); // a closed subscriber shows in stats().connected
-    subscriber.on('ready', this.onSubscriberReady);
-    subscriber.on('close', this.onSubscriberClose);
-    subscriber.on('messageBuffer', this.onMessage);
-    this.heartbeat = setInterval(this.beat, this.options.heartbeatMs);
-    this.heartbeat.unref();
-    subscriber.connect().catch(() => undefined);
-    if (!(await this.waitConnected(this.options.connectTimeoutMs)) && !this.closed) {
-      this.gapPending = true;
+    if (!(await this.subscription.start(this.options.connectTimeoutMs)) && !this.closed)
       this.logger.warn(
         `bus not connected within ${this.options.connectTimeoutMs} ms; L1 is dropped once it is`,
       );
-    }
   }
 
   /**
@@ -140,8 +116,8 @@ export class InvalidationBus {
    */
   publish(invalidation: BusInvalidation, options?: PublishOptions): void {
     if (this.closed) return;
-    if (options?.redisChanged === true && invalidation.kind === 'keys' && this.trackingSupported)
-      return;
+    const tracked = this.subscription.trackingSupported === true;
+    if (tracked && options?.redisChanged === true && invalidation.kind === 'keys') return;
     this.queue.add(invalidation);
   }
 
@@ -161,8 +137,8 @@ export class InvalidationBus {
   stats(): BusStats {
     const { sent, failures, overflows } = this.queue.stats;
     return {
-      connected: this.connected,
-      mode: this.trackingSupported === true ? 'tracking' : 'pubsub',
+      connected: this.subscription.connected,
+      mode: this.subscription.trackingSupported === true ? 'tracking' : 'pubsub',
       sent,
       received: this.received,
       publishFailures: failures,
@@ -172,21 +148,18 @@ export class InvalidationBus {
     };
   }
 
-  /** Publishes what is queued (one last attempt), switches tracking off and closes the subscriber. */
+  /** Publishes what is queued (one last attempt), switches tracking off, closes the subscriber. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.heartbeat);
-    await this.queue.close();
     this.connection.off('ready', this.onConnectionReady);
-    this.connection.off('close', this.onConnectionClose);
-    if (this.trackingOn) await disableTracking(this.connection, this.options.publishTimeoutMs);
-    this.trackingOn = this.subscribed = this.connected = false;
+    await this.queue.close();
+    await this.subscription.close();
     this.invalidationHandlers.clear();
     this.gapHandlers.clear();
-    const subscriber = this.subscriber;
-    if (subscriber !== undefined) await closeConnection(subscriber);
   }
+
+  private readonly onConnectionReady = (): void => this.queue.retryNow();
 
   private async send(invalidation: BusInvalidation): Promise<void> {
     if (this.connection.status !== 'ready') throw new Error('the bus connection is not ready');
@@ -202,115 +175,7 @@ export class InvalidationBus {
     );
   }
 
-  private readonly onSubscriberReady = (): void => {
-    void this.subscribe();
-  };
-
-  /** Reads the subscriber's CLIENT ID (for REDIRECT), subscribes, then points tracking at it. */
-  private async subscribe(): Promise<void> {
-    const subscriber = this.subscriber;
-    const epoch = this.epoch;
-    if (subscriber === undefined || this.closed) return;
-    const timeoutMs = this.options.publishTimeoutMs;
-    try {
-      let id: number | undefined;
-      if (this.trackingSupported !== false) {
-        try {
-          id = Number(await withDeadline(subscriber.call('CLIENT', 'ID'), timeoutMs, 'CLIENT ID'));
-        } catch (err) {
-          if (!trackingRefused(err)) throw err;
-          this.refuseTracking(err);
-        }
-      }
-      const channels = id === undefined ? [this.channel] : [this.channel, TRACKING_CHANNEL];
-      await withDeadline(subscriber.subscribe(...channels), timeoutMs, 'SUBSCRIBE');
-      if (epoch !== this.epoch || this.closed) return;
-      this.subscriberId = id;
-      this.subscribed = true;
-    } catch {
-      // This connection cannot subscribe (it is closing or hung): start over on a fresh one.
-      if (epoch === this.epoch && !this.closed) subscriber.disconnect(true);
-      return;
-    }
-    this.refresh();
-    await this.pointTracking();
-  }
-
-  private readonly onSubscriberClose = (): void => {
-    this.epoch++;
-    this.subscribed = false;
-    this.subscriberId = undefined;
-    this.trackingOn = false; // it redirects to a client that is gone
-    this.refresh();
-  };
-
-  private readonly onConnectionReady = (): void => {
-    this.queue.retryNow();
-    void this.pointTracking();
-  };
-
-  private readonly onConnectionClose = (): void => {
-    if (!this.trackingOn) return;
-    this.trackingOn = false; // tracking lives on the connection: the new one starts without it
-    this.refresh();
-  };
-
-  /** Enables tracking on the engine's connection, redirected to the current subscriber. */
-  private async pointTracking(): Promise<void> {
-    if (this.trackingSupported === false || this.trackingOn || this.pointing || this.closed) return;
-    const id = this.subscriberId;
-    if (!this.subscribed || id === undefined || this.connection.status !== 'ready') return;
-    this.pointing = true;
-    try {
-      await enableTracking(
-        this.connection,
-        id,
-        `${this.options.namespace}:`,
-        this.options.publishTimeoutMs,
-      );
-      if (this.closed) return;
-      this.trackingSupported = true;
-      this.trackingOn = this.subscribed && this.subscriberId === id;
-    } catch (err) {
-      if (this.trackingSupported === undefined && trackingRefused(err)) this.refuseTracking(err);
-      // otherwise (disconnected, timeout, redirect target gone) the heartbeat tries again
-    } finally {
-      this.pointing = false;
-    }
-    this.refresh();
-    if (!this.trackingOn && this.subscribed && this.subscriberId !== id) await this.pointTracking();
-  }
-
-  private refuseTracking(err: unknown): void {
-    this.trackingSupported = false;
-    this.trackingOn = false;
-    const reason = err instanceof Error ? err.message : String(err);
-    this.logger.warn(
-      `Redis refused CLIENT TRACKING (${reason}); the bus sends explicit pub/sub messages only, ` +
-        'so changes made to cached keys outside this library do not evict L1 copies',
-    );
-  }
-
-  /** Recomputes `connected`; a reconnection after a disconnection is a gap. */
-  private refresh(): void {
-    const now = this.subscribed && (this.trackingSupported === false || this.trackingOn);
-    if (now === this.connected || this.closed) return;
-    this.connected = now;
-    if (!now) this.gapPending = true;
-    else if (this.gapPending) {
-      this.gapPending = false;
-      this.signalGap('reconnect');
-    }
-  }
-
-  private readonly onMessage = (channel: Buffer, payload: Buffer | Buffer[] | null): void => {
-    const name = channel.toString();
-    if (name === TRACKING_CHANNEL) {
-      if (!Array.isArray(payload)) return this.signalGap('flush'); // FLUSHALL / FLUSHDB
-      this.received++;
-      return this.deliver({ kind: 'keys', keys: payload.map(String) });
-    }
-    if (name !== this.channel || payload === null || Array.isArray(payload)) return;
+  private onMessage(payload: Buffer): void {
     let message;
     try {
       message = decodeBusMessage(payload);
@@ -322,7 +187,7 @@ export class InvalidationBus {
       return;
     this.received++;
     this.deliver(message.invalidation);
-  };
+  }
 
   private deliver(invalidation: BusInvalidation): void {
     for (const handler of this.invalidationHandlers) {
@@ -335,6 +200,7 @@ export class InvalidationBus {
   }
 
   private signalGap(reason: BusGapReason): void {
+    if (this.closed) return;
     this.gaps++;
     for (const handler of this.gapHandlers) {
       try {
@@ -344,55 +210,4 @@ export class InvalidationBus {
       }
     }
   }
-
-  /** PINGs the subscriber (reconnecting it when it does not answer) and checks tracking. */
-  private readonly beat = (): void => {
-    if (this.beating || this.closed) return;
-    this.beating = true;
-    void this.checkHealth().finally(() => (this.beating = false));
-  };
-
-  private async checkHealth(): Promise<void> {
-    const subscriber = this.subscriber;
-    if (subscriber === undefined || !this.subscribed) return;
-    try {
-      await withDeadline(subscriber.ping(), this.options.heartbeatMs, 'bus PING');
-    } catch {
-      if (subscriber.status === 'ready' && !this.closed) subscriber.disconnect(true);
-      return;
-    }
-    if (this.trackingSupported !== true) return;
-    if (!this.trackingOn) return this.pointTracking();
-    const id = this.subscriberId!;
-    const intact = await trackingIntact(this.connection, id, this.options.heartbeatMs);
-    if (intact !== false || !this.trackingOn || this.subscriberId !== id) return;
-    this.trackingOn = false;
-    this.refresh();
-    await this.pointTracking();
-  }
-
-  private waitConnected(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    return new Promise((resolve) => {
-      const poll = () => {
-        if (this.connected || this.closed || Date.now() >= deadline) resolve(this.connected);
-        else setTimeout(poll, 5).unref();
-      };
-      poll();
-    });
-  }
-}
-
-/** Closes an ioredis connection and resolves once its socket is gone (at most 1 s). */
-function closeConnection(client: Redis): Promise<void> {
-  if (client.status === 'end') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 1_000);
-    timer.unref();
-    client.once('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    client.disconnect();
-  });
 }
