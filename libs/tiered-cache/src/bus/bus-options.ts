@@ -49,7 +49,12 @@ export type ResolvedBusOptions = Required<InvalidationBusOptions>;
 export function resolveBusOptions(options: InvalidationBusOptions): ResolvedBusOptions {
   const { connection, namespace } = options;
   if (connection === null || typeof connection !== 'object' || !('duplicate' in connection))
-    throw invalid('connection', 'must be an ioredis Redis client (a Cluster is not supported yet)');
+    throw invalid('connection', 'must be an ioredis Redis client');
+  if ((connection as { isCluster?: unknown }).isCluster === true)
+    throw new CacheError(
+      CacheErrorCode.E_UNSUPPORTED,
+      'the invalidation bus does not support Redis Cluster yet: give it a single-node or Sentinel connection',
+    );
   if (typeof namespace !== 'string' || namespace === '')
     throw invalid('namespace', 'must be a non-empty string (the cache namespace)');
   const channel = options.channel ?? `ntc:bus:${namespace}`;

@@ -61,6 +61,8 @@ export class BusSubscription {
   private beating = false;
   private closed = false;
   private readonly waiters = new Set<() => void>();
+  /** The last warning logged, so that a retry loop logs a failure once, not every attempt. */
+  private lastWarning: string | undefined;
 
   constructor(private readonly options: BusSubscriptionOptions) {
     this.connection = options.connection;
@@ -127,9 +129,11 @@ export class BusSubscription {
       if (epoch !== this.epoch || this.closed) return;
       this.subscriberId = id;
       this.subscribed = true;
-    } catch {
-      // This connection cannot subscribe (it is closing or hung): start over on a fresh one.
-      if (epoch === this.epoch && !this.closed) subscriber.disconnect(true);
+    } catch (err) {
+      // This connection cannot subscribe (it is closing, hung, or refused): start over on a fresh one.
+      if (epoch !== this.epoch || this.closed) return;
+      this.warnOnce(`the bus could not subscribe: ${(err as Error).message}; retrying`);
+      subscriber.disconnect(true);
       return;
     }
     this.refresh();
@@ -184,6 +188,12 @@ export class BusSubscription {
       `Redis refused CLIENT TRACKING (${reason}); the bus sends explicit pub/sub messages only, ` +
         'so changes made to cached keys outside this library do not evict L1 copies',
     );
+  }
+
+  private warnOnce(message: string): void {
+    if (message === this.lastWarning) return;
+    this.lastWarning = message;
+    this.options.logger.warn(message);
   }
 
   /** Recomputes `connected`; a reconnection after a disconnection is a gap. */
