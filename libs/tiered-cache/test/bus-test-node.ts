@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { defaultRedisOptions, waitUntilReady } from '../src/backends/redis-connection.js';
 import type { BusInvalidation } from '../src/bus/bus-message.js';
 import type { InvalidationBusOptions } from '../src/bus/bus-options.js';
@@ -33,8 +33,9 @@ export interface BusNode {
 export async function startNode(
   url: string,
   options: Partial<InvalidationBusOptions> = {},
+  redisOptions: RedisOptions = {},
 ): Promise<BusNode> {
-  const connection = new Redis(url, defaultRedisOptions());
+  const connection = new Redis(url, { ...defaultRedisOptions(), ...redisOptions });
   connection.on('error', () => undefined);
   await waitUntilReady(connection, 2_000);
   const logger = new RecordingLogger();

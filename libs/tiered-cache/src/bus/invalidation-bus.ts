@@ -73,6 +73,7 @@ export class InvalidationBus {
     this.instanceId = this.options.instanceId;
     this.channel = this.options.channel;
     const prefix = `${this.options.namespace}:`;
+    const keyPrefix = this.connection.options.keyPrefix ?? '';
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
       clearPrefix: prefix,
@@ -82,14 +83,16 @@ export class InvalidationBus {
     this.subscription = new BusSubscription({
       connection: this.connection,
       channel: this.channel,
-      trackingPrefix: this.options.tracking ? prefix : undefined,
+      // ioredis's keyPrefix is part of every key in Redis, so of what tracking reports.
+      trackingPrefix: this.options.tracking ? keyPrefix + prefix : undefined,
       commandTimeoutMs: this.options.publishTimeoutMs,
       heartbeatMs: this.options.heartbeatMs,
       logger: this.logger,
       onMessage: (payload) => this.onMessage(payload),
       onTrackedKeys: (keys) => {
         this.received++;
-        this.deliver({ kind: 'keys', keys });
+        const unprefixed = keyPrefix === '' ? keys : keys.map((key) => key.slice(keyPrefix.length));
+        this.deliver({ kind: 'keys', keys: unprefixed });
       },
       onGap: (reason) => this.signalGap(reason),
     });
