@@ -136,6 +136,7 @@ export class BusSubscription {
       subscriber.disconnect(true);
       return;
     }
+    this.lastWarning = undefined;
     this.refresh();
     await this.pointTracking();
   }
@@ -173,6 +174,7 @@ export class BusSubscription {
     } catch (err) {
       if (this.trackingSupported === undefined && trackingRefused(err)) this.refuseTracking(err);
       // otherwise (disconnected, timeout, redirect target gone) the heartbeat tries again
+      else this.warnOnce(`the bus could not enable tracking: ${(err as Error).message}; retrying`);
     } finally {
       this.pointing = false;
     }

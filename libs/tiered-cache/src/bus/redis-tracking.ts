@@ -69,11 +69,15 @@ export async function trackingIntact(
   );
 }
 
+/** Error replies that mean "this server will never do it", as opposed to BUSY, LOADING, OOM... */
+const REFUSAL = /unknown|NOPERM|unsupported|not (allowed|supported|permitted)|wrong number/i;
+
 /**
  * True when the server refused tracking itself (unknown command or subcommand, an ACL or a proxy
- * that forbids it), as opposed to a connection failure or a redirect target that went away.
+ * that forbids it), as opposed to a connection failure, a transient error reply, or a redirect
+ * target that went away.
  */
 export function trackingRefused(err: unknown): boolean {
   if (!(err instanceof Error) || err.name !== 'ReplyError') return false;
-  return !/redirect/i.test(err.message);
+  return REFUSAL.test(err.message) && !/redirect/i.test(err.message);
 }
