@@ -3,14 +3,15 @@
  * `RATE` keys a second, with the bus in tracking mode, in pub/sub mode, or no bus. Prints the CPU
  * and messages per instance, Redis's CPU, and the time from a SET/DEL resolving on instance 0 to
  * instance 1's handler being called (p50/p99).
- * Run: `npm run build:bench && node dist/apps/bench/bus/bus-fanout.js [seconds]`.
+ * Run: `npm run build:bench && node dist/apps/bench/bus/bus-fanout.js [seconds] [2,8,16]`.
  */
 import { Child, killAll } from '../infra/processes.js';
 import { BenchRedis } from '../infra/redis-server.js';
 
 const RATE = 200;
 const SECONDS = Number(process.argv[2] ?? 5);
-const SIZES = [2, 8, 16];
+/** Instance counts, from a comma-separated third argument (default 2,8,16). */
+const SIZES = (process.argv[3] ?? '2,8,16').split(',').map(Number);
 const MODES = ['none', 'tracking', 'pubsub'] as const;
 
 interface RunResult {
