@@ -14,7 +14,8 @@ export function assertRedisServerAvailable(): void {
   if (probe.error || probe.status !== 0) throw new Error(INSTALL_HINT);
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -60,15 +61,22 @@ export class RedisServerHarness {
   private child: ChildProcess | undefined;
   private readonly dir: string;
 
-  private constructor(readonly port: number) {
+  private constructor(
+    readonly port: number,
+    /** Extra `redis-server` arguments, e.g. `['--rename-command', 'CLIENT', '']`. */
+    private readonly extraArgs: readonly string[] = [],
+  ) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'ntc-redis-'));
   }
 
-  /** Starts a server on a free port and resolves once it answers PING. */
-  static async start(): Promise<RedisServerHarness> {
+  /**
+   * Starts a server on a free port and resolves once it answers PING. `extraArgs` are appended to
+   * the command line (they apply again on restart).
+   */
+  static async start(extraArgs: readonly string[] = []): Promise<RedisServerHarness> {
     assertRedisServerAvailable();
     for (let attempt = 0; ; attempt++) {
-      const harness = new RedisServerHarness(await freePort());
+      const harness = new RedisServerHarness(await freePort(), extraArgs);
       try {
         await harness.launch();
         return harness;
@@ -154,6 +162,7 @@ export class RedisServerHarness {
         'no',
         '--loglevel',
         'warning',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

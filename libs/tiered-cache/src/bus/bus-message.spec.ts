@@ -1,0 +1,94 @@
+import {
+  BUS_MESSAGE_VERSION,
+  decodeBusMessage,
+  encodeBusMessage,
+  type BusMessage,
+} from './bus-message.js';
+import { merge } from './publish-queue.js';
+
+const base = { instanceId: 'i-1', namespace: 'ns' };
+
+describe('bus message encoding', () => {
+  it.each<BusMessage['invalidation']>([
+    { kind: 'keys', keys: ['ns:a', 'ns:b'] },
+    { kind: 'keys', keys: [] },
+    { kind: 'pattern', glob: 'ns:user:*' },
+    { kind: 'tags', tags: ['ns:t'] },
+    { kind: 'clear', prefix: 'ns:' },
+  ])('round-trips %j', (invalidation) => {
+    expect(decodeBusMessage(encodeBusMessage({ ...base, invalidation }))).toEqual({
+      ...base,
+      invalidation,
+    });
+  });
+
+  it('keeps long and non-ASCII strings intact (multi-byte lengths)', () => {
+    const key = `ns:${'é'.repeat(300)}:🙂`;
+    const message = { ...base, invalidation: { kind: 'keys' as const, keys: [key] } };
+    expect(decodeBusMessage(encodeBusMessage(message)).invalidation).toEqual(message.invalidation);
+  });
+
+  it('is compact: a one-key message is 19 bytes plus the key', () => {
+    const bytes = encodeBusMessage({
+      instanceId: 'abcdefgh',
+      namespace: 'cache',
+      invalidation: { kind: 'keys', keys: ['cache:user:1'] },
+    });
+    expect(bytes.length).toBe(19 + 'cache:user:1'.length);
+    expect(bytes[0]).toBe(BUS_MESSAGE_VERSION);
+  });
+
+  it('rejects another version, an unknown kind, truncated and trailing bytes', () => {
+    const good = encodeBusMessage({ ...base, invalidation: { kind: 'keys', keys: ['ns:a'] } });
+    const other = Buffer.from(good);
+    other[0] = BUS_MESSAGE_VERSION + 1;
+    expect(() => decodeBusMessage(other)).toThrow(/version 2/);
+    const kind = Buffer.from(good);
+    kind[1] = 9;
+    expect(() => decodeBusMessage(kind)).toThrow(/unknown kind/);
+    expect(() => decodeBusMessage(good.subarray(0, good.length - 1))).toThrow(/truncated/);
+    expect(() => decodeBusMessage(Buffer.concat([good, Buffer.from([0])]))).toThrow(/trailing/);
+    expect(() => decodeBusMessage(Buffer.from([1]))).toThrow(/header/);
+  });
+});
+
+describe('merge (one tick of publishes into few messages)', () => {
+  it('deduplicates keys, tags, globs and prefixes', () => {
+    expect(
+      merge(
+        [
+          { kind: 'keys', keys: ['ns:a', 'ns:b'] },
+          { kind: 'pattern', glob: 'ns:x*' },
+          { kind: 'keys', keys: ['ns:b'] },
+          { kind: 'tags', tags: ['ns:t'] },
+          { kind: 'pattern', glob: 'ns:x*' },
+          { kind: 'clear', prefix: 'ns:users:' },
+        ],
+        'ns:',
+      ),
+    ).toEqual([
+      { kind: 'keys', keys: ['ns:a', 'ns:b'] },
+      { kind: 'tags', tags: ['ns:t'] },
+      { kind: 'pattern', glob: 'ns:x*' },
+      { kind: 'clear', prefix: 'ns:users:' },
+    ]);
+  });
+
+  it('lets a clear of the whole namespace replace everything', () => {
+    expect(
+      merge(
+        [
+          { kind: 'keys', keys: ['ns:a'] },
+          { kind: 'clear', prefix: 'ns:' },
+        ],
+        'ns:',
+      ),
+    ).toEqual([{ kind: 'clear', prefix: 'ns:' }]);
+  });
+
+  it('splits many keys into messages of at most 1,000 keys', () => {
+    const keys = Array.from({ length: 2500 }, (_, i) => `ns:${i}`);
+    const messages = merge([{ kind: 'keys', keys }], 'ns:');
+    expect(messages.map((m) => (m.kind === 'keys' ? m.keys.length : 0))).toEqual([1000, 1000, 500]);
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * What another instance's L1 must evict: keys, a glob, tags, or everything under a prefix. The
+ * same shape as the engine's invalidation event; every string is fully namespaced.
+ */
+export type BusInvalidation =
+  | { kind: 'keys'; keys: readonly string[] }
+  | { kind: 'pattern'; glob: string }
+  | { kind: 'tags'; tags: readonly string[] }
+  | { kind: 'clear'; prefix: string };
+
+/** One explicit bus message: who sent it, for which namespace, and what to evict. */
+export interface BusMessage {
+  /** The sending instance (receivers drop their own messages). */
+  readonly instanceId: string;
+  /** The root namespace the invalidation belongs to (receivers of other namespaces drop it). */
+  readonly namespace: string;
+  readonly invalidation: BusInvalidation;
+}
+
+/** Version byte of the encoding below; a receiver that meets another version reports a gap. */
+export const BUS_MESSAGE_VERSION = 1;
+
+const KIND_CODES = { keys: 1, pattern: 2, tags: 3, clear: 4 } as const;
+
+/**
+ * Encodes a message (version 1):
+ * `version:u8 kind:u8 instanceId:str namespace:str count:uvarint item:str×count`, where `str` is a
+ * uvarint byte length followed by UTF-8 bytes. A pattern or clear has one item. A one-key message
+ * with an 8-character instance id and a 5-character namespace is 19 bytes plus the key.
+ */
+export function encodeBusMessage(message: BusMessage): Buffer {
+  const { invalidation } = message;
+  const items =
+    invalidation.kind === 'keys'
+      ? invalidation.keys
+      : invalidation.kind === 'tags'
+        ? invalidation.tags
+        : [invalidation.kind === 'pattern' ? invalidation.glob : invalidation.prefix];
+  const strings = [message.instanceId, message.namespace, ...items].map((s) => Buffer.from(s));
+  let size = 2 + varintSize(items.length);
+  for (const bytes of strings) size += varintSize(bytes.length) + bytes.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = BUS_MESSAGE_VERSION;
+  out[1] = KIND_CODES[invalidation.kind];
+  let at = 2;
+  at = writeString(out, at, strings[0]!);
+  at = writeString(out, at, strings[1]!);
+  at = writeVarint(out, at, items.length);
+  for (let i = 2; i < strings.length; i++) at = writeString(out, at, strings[i]!);
+  return out;
+}
+
+/**
+ * Decodes a message encoded by {@link encodeBusMessage}; throws (a plain Error naming the defect)
+ * on another version, an unknown kind, or truncated or trailing bytes.
+ */
+export function decodeBusMessage(bytes: Buffer): BusMessage {
+  if (bytes.length < 2) throw new Error('bus message shorter than its header');
+  if (bytes[0] !== BUS_MESSAGE_VERSION)
+    throw new Error(`bus message version ${bytes[0]} (this instance reads ${BUS_MESSAGE_VERSION})`);
+  const kind = bytes[1];
+  const reader = { bytes, at: 2 };
+  const instanceId = readString(reader);
+  const namespace = readString(reader);
+  const count = readVarint(reader);
+  const single = kind === KIND_CODES.pattern || kind === KIND_CODES.clear;
+  if (single && count !== 1) throw new Error(`bus message of kind ${kind} with ${count} items`);
+  const items: string[] = [];
+  for (let i = 0; i < count; i++) items.push(readString(reader));
+  if (reader.at !== bytes.length) throw new Error('bus message has trailing bytes');
+  let invalidation: BusInvalidation;
+  if (kind === KIND_CODES.keys) invalidation = { kind: 'keys', keys: items };
+  else if (kind === KIND_CODES.tags) invalidation = { kind: 'tags', tags: items };
+  else if (kind === KIND_CODES.pattern) invalidation = { kind: 'pattern', glob: items[0]! };
+  else if (kind === KIND_CODES.clear) invalidation = { kind: 'clear', prefix: items[0]! };
+  else throw new Error(`bus message of unknown kind ${kind}`);
+  return { instanceId, namespace, invalidation };
+}
+
+/** Encoded size of a message's items, in bytes (the batching bound of the publish queue). */
+export function itemsSize(items: readonly string[]): number {
+  let size = 0;
+  for (const item of items) size += Buffer.byteLength(item) + 2;
+  return size;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  out[at++] = value;
+  return at;
+}
+
+function writeString(out: Buffer, at: number, bytes: Buffer): number {
+  at = writeVarint(out, at, bytes.length);
+  bytes.copy(out, at);
+  return at + bytes.length;
+}
+
+interface Reader {
+  readonly bytes: Buffer;
+  at: number;
+}
+
+function readVarint(reader: Reader): number {
+  let value = 0;
+  let scale = 1;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (reader.at >= reader.bytes.length) throw new Error('bus message truncated');
+    const byte = reader.bytes[reader.at++]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return value;
+    scale *= 0x80;
+  }
+  throw new Error('bus message has an overlong length');
+}
+
+function readString(reader: Reader): string {
+  const length = readVarint(reader);
+  const end = reader.at + length;
+  if (end > reader.bytes.length) throw new Error('bus message truncated');
+  const text = reader.bytes.toString('utf8', reader.at, end);
+  reader.at = end;
+  return text;
+}

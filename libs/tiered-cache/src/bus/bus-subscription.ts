@@ -1,0 +1,279 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { withDeadline } from '../core/deadline.js';
+import {
+  disableTracking,
+  enableTracking,
+  TRACKING_CHANNEL,
+  trackingIntact,
+  trackingRefused,
+} from './redis-tracking.js';
+
+/**
+ * Why the subscription had a gap, after which invalidations may have been missed: the subscriber
+ * or the tracking connection reconnected (or tracking had to be re-pointed), Redis was flushed,
+ * or a message could not be read (another version of the library).
+ */
+export type BusGapReason = 'reconnect' | 'flush' | 'unreadable';
+
+/** What a {@link BusSubscription} needs and whom it tells. */
+export interface BusSubscriptionOptions {
+  /** The engine's connection: tracking is enabled on it, redirected to the subscriber. */
+  readonly connection: Redis;
+  /** Channel of the explicit messages. */
+  readonly channel: string;
+  /** Tracked key prefix (`<namespace>:`), or undefined not to try tracking at all. */
+  readonly trackingPrefix: string | undefined;
+  /** Deadline of each setup command, in ms. */
+  readonly commandTimeoutMs: number;
+  /** Interval and deadline of the subscriber's PING, in ms. */
+  readonly heartbeatMs: number;
+  readonly logger: LoggerService;
+  /** An explicit message arrived on `channel`. */
+  readonly onMessage: (payload: Buffer) => void;
+  /** Redis tracking reported keys changed by another client. */
+  readonly onTrackedKeys: (keys: string[]) => void;
+  /** The subscription had a gap. */
+  readonly onGap: (reason: BusGapReason) => void;
+}
+
+/**
+ * The receiving side of the bus: its own subscriber connection (RESP2, since Redis sends tracking
+ * invalidations as pub/sub messages only to RESP2 clients), tracking on the engine's connection
+ * redirected to it, and a heartbeat. Both are re-established after every reconnection of either
+ * connection; being connected again after having been disconnected is reported as a gap.
+ */
+export class BusSubscription {
+  /** Subscribed, and (when tracking is supported) tracking redirected to the subscriber. */
+  connected = false;
+  /** Undefined until the server accepted or refused tracking once. */
+  trackingSupported: boolean | undefined;
+  private readonly connection: Redis;
+  private subscriber: Redis | undefined;
+  private subscriberId: number | undefined;
+  /** Bumped on every subscriber close, so a late answer of an old connection is ignored. */
+  private epoch = 0;
+  private subscribed = false;
+  private trackingOn = false;
+  private pointing = false;
+  private gapPending = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private beating = false;
+  private closed = false;
+  private readonly waiters = new Set<() => void>();
+  /** The last warning logged, so that a retry loop logs a failure once, not every attempt. */
+  private lastWarning: string | undefined;
+
+  constructor(private readonly options: BusSubscriptionOptions) {
+    this.connection = options.connection;
+    if (options.trackingPrefix === undefined) this.trackingSupported = false;
+  }
+
+  /** Connects; resolves to whether it got connected within `timeoutMs` (never rejects). */
+  async start(timeoutMs: number): Promise<boolean> {
+    if (this.subscriber !== undefined || this.closed) return this.connected;
+    this.connection.on('ready', this.onConnectionReady);
+    this.connection.on('close', this.onConnectionClose);
+    const subscriber = this.connection.duplicate({
+      protocol: 2,
+      autoResubscribe: false, // resubscribed by hand, after reading the new CLIENT ID
+      autoResendUnfulfilledCommands: false,
+      enableOfflineQueue: false,
+      enableAutoPipelining: false,
+      lazyConnect: true,
+    });
+    this.subscriber = subscriber;
+    subscriber.on('error', () => undefined); // a closed subscriber shows as not connected
+    subscriber.on('ready', () => void this.subscribe());
+    subscriber.on('close', this.onSubscriberClose);
+    subscriber.on('messageBuffer', this.onMessage);
+    this.heartbeat = setInterval(this.beat, this.options.heartbeatMs);
+    this.heartbeat.unref();
+    subscriber.connect().catch(() => undefined);
+    const connected = await this.waitConnected(timeoutMs);
+    // Not connected in time: L1 may fill meanwhile, so the first connection counts as a gap.
+    if (!connected && !this.closed) this.gapPending = true;
+    return connected;
+  }
+
+  /** Stops the heartbeat, switches tracking off and closes the subscriber. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    for (const waiter of this.waiters) waiter();
+    this.connection.off('ready', this.onConnectionReady);
+    this.connection.off('close', this.onConnectionClose);
+    if (this.trackingOn) await disableTracking(this.connection, this.options.commandTimeoutMs);
+    this.trackingOn = this.subscribed = this.connected = false;
+    if (this.subscriber !== undefined) await closeConnection(this.subscriber);
+  }
+
+  /** Reads the subscriber's CLIENT ID (for REDIRECT), subscribes, then points tracking at it. */
+  private async subscribe(): Promise<void> {
+    const subscriber = this.subscriber!;
+    const epoch = this.epoch;
+    const timeoutMs = this.options.commandTimeoutMs;
+    try {
+      let id: number | undefined;
+      if (this.trackingSupported !== false) {
+        try {
+          id = Number(await withDeadline(subscriber.call('CLIENT', 'ID'), timeoutMs, 'CLIENT ID'));
+        } catch (err) {
+          if (!trackingRefused(err)) throw err;
+          this.refuseTracking(err);
+        }
+      }
+      const channels = [this.options.channel, ...(id === undefined ? [] : [TRACKING_CHANNEL])];
+      await withDeadline(subscriber.subscribe(...channels), timeoutMs, 'SUBSCRIBE');
+      if (epoch !== this.epoch || this.closed) return;
+      this.subscriberId = id;
+      this.subscribed = true;
+    } catch (err) {
+      // This connection cannot subscribe (it is closing, hung, or refused): start over on a fresh one.
+      if (epoch !== this.epoch || this.closed) return;
+      this.warnOnce(`the bus could not subscribe: ${(err as Error).message}; retrying`);
+      subscriber.disconnect(true);
+      return;
+    }
+    this.lastWarning = undefined;
+    this.refresh();
+    await this.pointTracking();
+  }
+
+  private readonly onSubscriberClose = (): void => {
+    this.epoch++;
+    this.subscribed = false;
+    this.subscriberId = undefined;
+    this.trackingOn = false; // it redirects to a client that is gone
+    this.refresh();
+  };
+
+  private readonly onConnectionReady = (): void => {
+    void this.pointTracking();
+  };
+
+  private readonly onConnectionClose = (): void => {
+    if (!this.trackingOn) return;
+    this.trackingOn = false; // tracking lives on the connection: the new one starts without it
+    this.refresh();
+  };
+
+  /** Enables tracking on the engine's connection, redirected to the current subscriber. */
+  private async pointTracking(): Promise<void> {
+    if (this.trackingSupported === false || this.trackingOn || this.pointing || this.closed) return;
+    const id = this.subscriberId;
+    if (!this.subscribed || id === undefined || this.connection.status !== 'ready') return;
+    this.pointing = true;
+    try {
+      const { trackingPrefix, commandTimeoutMs } = this.options;
+      await enableTracking(this.connection, id, trackingPrefix!, commandTimeoutMs);
+      if (this.closed) return;
+      this.trackingSupported = true;
+      this.trackingOn = this.subscribed && this.subscriberId === id;
+    } catch (err) {
+      if (this.trackingSupported === undefined && trackingRefused(err)) this.refuseTracking(err);
+      // otherwise (disconnected, timeout, redirect target gone) the heartbeat tries again
+      else this.warnOnce(`the bus could not enable tracking: ${(err as Error).message}; retrying`);
+    } finally {
+      this.pointing = false;
+    }
+    this.refresh();
+    if (!this.trackingOn && this.subscribed && this.subscriberId !== id) await this.pointTracking();
+  }
+
+  private refuseTracking(err: unknown): void {
+    this.trackingSupported = false;
+    this.trackingOn = false;
+    const reason = err instanceof Error ? err.message : String(err);
+    this.options.logger.warn(
+      `Redis refused CLIENT TRACKING (${reason}); the bus sends explicit pub/sub messages only, ` +
+        'so changes made to cached keys outside this library do not evict L1 copies',
+    );
+  }
+
+  private warnOnce(message: string): void {
+    if (message === this.lastWarning) return;
+    this.lastWarning = message;
+    this.options.logger.warn(message);
+  }
+
+  /** Recomputes `connected`; a reconnection after a disconnection is a gap. */
+  private refresh(): void {
+    const now = this.subscribed && (this.trackingSupported === false || this.trackingOn);
+    if (now === this.connected || this.closed) return;
+    this.connected = now;
+    if (!now) this.gapPending = true;
+    else {
+      for (const waiter of this.waiters) waiter();
+      if (this.gapPending) {
+        this.gapPending = false;
+        this.options.onGap('reconnect');
+      }
+    }
+  }
+
+  private readonly onMessage = (channel: Buffer, payload: Buffer | Buffer[] | null): void => {
+    const name = channel.toString();
+    if (name === TRACKING_CHANNEL) {
+      if (Array.isArray(payload)) this.options.onTrackedKeys(payload.map(String));
+      else this.options.onGap('flush'); // FLUSHALL / FLUSHDB: a null list
+    } else if (name === this.options.channel && Buffer.isBuffer(payload)) {
+      this.options.onMessage(payload);
+    }
+  };
+
+  /** PINGs the subscriber (reconnecting it when it does not answer) and checks tracking. */
+  private readonly beat = (): void => {
+    if (this.beating || this.closed) return;
+    this.beating = true;
+    void this.checkHealth().finally(() => (this.beating = false));
+  };
+
+  private async checkHealth(): Promise<void> {
+    const subscriber = this.subscriber;
+    if (subscriber === undefined || !this.subscribed) return;
+    try {
+      await withDeadline(subscriber.ping(), this.options.heartbeatMs, 'bus PING');
+    } catch {
+      if (subscriber.status === 'ready' && !this.closed) subscriber.disconnect(true);
+      return;
+    }
+    if (this.trackingSupported !== true) return;
+    if (!this.trackingOn) return this.pointTracking();
+    const id = this.subscriberId!;
+    const intact = await trackingIntact(this.connection, id, this.options.heartbeatMs);
+    if (intact !== false || !this.trackingOn || this.subscriberId !== id) return;
+    this.trackingOn = false; // switched off or redirected elsewhere behind our back
+    this.refresh();
+    await this.pointTracking();
+  }
+
+  private waitConnected(timeoutMs: number): Promise<boolean> {
+    if (this.connected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve(this.connected);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      this.waiters.add(done);
+    });
+  }
+}
+
+/** Closes an ioredis connection and resolves once its socket is gone (at most 1 s). */
+function closeConnection(client: Redis): Promise<void> {
+  if (client.status === 'end') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1_000);
+    timer.unref();
+    client.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.disconnect();
+  });
+}

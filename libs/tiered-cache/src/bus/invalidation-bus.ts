@@ -1,0 +1,216 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { withDeadline } from '../core/deadline.js';
+import { decodeBusMessage, encodeBusMessage, type BusInvalidation } from './bus-message.js';
+import {
+  resolveBusOptions,
+  type InvalidationBusOptions,
+  type ResolvedBusOptions,
+} from './bus-options.js';
+import { BusSubscription, type BusGapReason } from './bus-subscription.js';
+import { PublishQueue } from './publish-queue.js';
+
+export type { BusGapReason } from './bus-subscription.js';
+
+/** How invalidations reach this instance: Redis tracking plus explicit messages, or messages only. */
+export type BusMode = 'tracking' | 'pubsub';
+
+/** Counters and state of the bus, for health and metrics. */
+export interface BusStats {
+  /** Subscribed, and (in tracking mode) tracking redirected to the subscriber. */
+  connected: boolean;
+  mode: BusMode;
+  /** Messages published (after merging). */
+  sent: number;
+  /** Invalidations received from other instances or from Redis tracking. */
+  received: number;
+  /** Failed or late PUBLISH attempts (each retried from the queue). */
+  publishFailures: number;
+  /** Invalidation items waiting to be published. */
+  queued: number;
+  /** Times the queue was full and was folded into one clear of the namespace. */
+  queueOverflows: number;
+  /** Gaps signalled (each one an L1 drop). */
+  gaps: number;
+}
+
+/** Options of {@link InvalidationBus.publish}. */
+export interface PublishOptions {
+  /**
+   * True when exactly these keys were just written or deleted in Redis through the bus's
+   * connection: in tracking mode Redis already tells the other instances, so nothing is sent.
+   */
+  redisChanged?: boolean;
+}
+
+/**
+ * Keeps the L1 of every instance of one namespace coherent. Explicit messages (compact, versioned,
+ * see `bus-message.ts`) go over pub/sub on the engine's connection, merged per tick and retried
+ * from a bounded queue. A dedicated subscriber connection receives them and, in tracking mode,
+ * Redis's own invalidations of `<namespace>:*` keys changed by any other client. Tracking is used
+ * whenever the server accepts `CLIENT TRACKING` (Redis 6+, not refused by an ACL or a proxy);
+ * otherwise every invalidation travels as an explicit message.
+ */
+export class InvalidationBus {
+  readonly instanceId: string;
+  readonly channel: string;
+  private readonly options: ResolvedBusOptions;
+  private readonly connection: Redis;
+  private readonly logger: LoggerService;
+  private readonly queue: PublishQueue;
+  private readonly subscription: BusSubscription;
+  private readonly invalidationHandlers = new Set<(invalidation: BusInvalidation) => void>();
+  private readonly gapHandlers = new Set<(reason: BusGapReason) => void>();
+  private received = 0;
+  private gaps = 0;
+  private started = false;
+  private closed = false;
+
+  constructor(options: InvalidationBusOptions) {
+    this.options = resolveBusOptions(options);
+    this.connection = this.options.connection;
+    this.logger = this.options.logger;
+    this.instanceId = this.options.instanceId;
+    this.channel = this.options.channel;
+    const prefix = `${this.options.namespace}:`;
+    const keyPrefix = this.connection.options.keyPrefix ?? '';
+    this.queue = new PublishQueue({
+      maxQueued: this.options.maxQueued,
+      clearPrefix: prefix,
+      send: (invalidation) => this.send(invalidation),
+      onFailure: () => undefined, // counted in stats; the connection's errors are its tier's to log
+    });
+    this.subscription = new BusSubscription({
+      connection: this.connection,
+      channel: this.channel,
+      // ioredis's keyPrefix is part of every key in Redis, so of what tracking reports.
+      trackingPrefix: this.options.tracking ? keyPrefix + prefix : undefined,
+      commandTimeoutMs: this.options.publishTimeoutMs,
+      heartbeatMs: this.options.heartbeatMs,
+      logger: this.logger,
+      onMessage: (payload) => this.onMessage(payload),
+      onTrackedKeys: (keys) => {
+        this.received++;
+        const unprefixed = keyPrefix === '' ? keys : keys.map((key) => key.slice(keyPrefix.length));
+        this.deliver({ kind: 'keys', keys: unprefixed });
+      },
+      onGap: (reason) => this.signalGap(reason),
+    });
+  }
+
+  /**
+   * Opens the subscriber and resolves once subscribed (and tracking decided), or after
+   * `connectTimeoutMs`: never rejects. If it was not connected in time, its first connection is
+   * reported as a gap, since L1 may have been filled meanwhile.
+   */
+  async start(): Promise<void> {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.connection.on('ready', this.onConnectionReady);
+    if (!(await this.subscription.start(this.options.connectTimeoutMs)) && !this.closed)
+      this.logger.warn(
+        `bus not connected within ${this.options.connectTimeoutMs} ms; L1 is dropped once it is`,
+      );
+  }
+
+  /**
+   * Queues an invalidation for every other instance of the namespace. Synchronous, never throws:
+   * it is published on the next tick, merged with others, and retried while Redis is unreachable.
+   */
+  publish(invalidation: BusInvalidation, options?: PublishOptions): void {
+    if (this.closed) return;
+    const tracked = this.subscription.trackingSupported === true;
+    if (tracked && options?.redisChanged === true && invalidation.kind === 'keys') return;
+    this.queue.add(invalidation);
+  }
+
+  /** Calls `handler` with what to evict from L1 for each remote invalidation; returns the unsubscribe. */
+  onRemoteInvalidation(handler: (invalidation: BusInvalidation) => void): () => void {
+    this.invalidationHandlers.add(handler);
+    return () => this.invalidationHandlers.delete(handler);
+  }
+
+  /** Calls `handler` after each gap in the subscription: the engine must drop its whole L1. */
+  onGap(handler: (reason: BusGapReason) => void): () => void {
+    this.gapHandlers.add(handler);
+    return () => this.gapHandlers.delete(handler);
+  }
+
+  /** A snapshot of the bus's state and counters. */
+  stats(): BusStats {
+    const { sent, failures, overflows } = this.queue.stats;
+    return {
+      connected: this.subscription.connected,
+      mode: this.subscription.trackingSupported === true ? 'tracking' : 'pubsub',
+      sent,
+      received: this.received,
+      publishFailures: failures,
+      queued: this.queue.size,
+      queueOverflows: overflows,
+      gaps: this.gaps,
+    };
+  }
+
+  /** Publishes what is queued (one last attempt), switches tracking off, closes the subscriber. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.connection.off('ready', this.onConnectionReady);
+    await this.queue.close();
+    await this.subscription.close();
+    this.invalidationHandlers.clear();
+    this.gapHandlers.clear();
+  }
+
+  private readonly onConnectionReady = (): void => this.queue.retryNow();
+
+  private async send(invalidation: BusInvalidation): Promise<void> {
+    if (this.connection.status !== 'ready') throw new Error('the bus connection is not ready');
+    const payload = encodeBusMessage({
+      instanceId: this.instanceId,
+      namespace: this.options.namespace,
+      invalidation,
+    });
+    await withDeadline(
+      this.connection.publish(this.channel, payload),
+      this.options.publishTimeoutMs,
+      'bus PUBLISH',
+    );
+  }
+
+  private onMessage(payload: Buffer): void {
+    let message;
+    try {
+      message = decodeBusMessage(payload);
+    } catch (err) {
+      this.logger.warn(`unreadable bus message on ${this.channel}: ${(err as Error).message}`);
+      return this.signalGap('unreadable');
+    }
+    if (message.instanceId === this.instanceId || message.namespace !== this.options.namespace)
+      return;
+    this.received++;
+    this.deliver(message.invalidation);
+  }
+
+  private deliver(invalidation: BusInvalidation): void {
+    for (const handler of this.invalidationHandlers) {
+      try {
+        handler(invalidation);
+      } catch (err) {
+        this.logger.warn(`a bus invalidation handler threw: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private signalGap(reason: BusGapReason): void {
+    if (this.closed) return;
+    this.gaps++;
+    for (const handler of this.gapHandlers) {
+      try {
+        handler(reason);
+      } catch (err) {
+        this.logger.warn(`a bus gap handler threw: ${(err as Error).message}`);
+      }
+    }
+  }
+}
