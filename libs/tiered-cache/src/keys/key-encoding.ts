@@ -84,7 +84,7 @@ export function encodeKeyPart(value: unknown): string {
   if (encoded !== undefined) return encoded;
   throw new CacheError(
     CacheErrorCode.E_INVALID_KEY,
-    `a ${typeof value} value cannot be part of a cache key (a function, a symbol, a cycle, a promise, an error, a proxy, or a value too deep or too large); build the key from its identifying fields`,
+    `a value of type ${typeof value} cannot be part of a cache key (a function, a symbol, a cycle, a promise, an error, a proxy, or a value too deep or too large); build the key from its identifying fields`,
   );
 }
 

@@ -227,7 +227,7 @@ describe('typed, unambiguous encoding of values (issue 13, keys 2 and 3)', () =>
     it('encodeKeyPart throws E_INVALID_KEY naming the kind of value, never its content', () => {
       const err = catchCacheError(() => encodeKeyPart({ secret: 's3cr3t', f: () => 1 }));
       expect(err.code).toBe(CacheErrorCode.E_INVALID_KEY);
-      expect(err.message).toMatch(/^a object value cannot be part of a cache key/);
+      expect(err.message).toMatch(/^a value of type object cannot be part of a cache key/);
       expect(err.message).not.toContain('s3cr3t');
       expect(encodeKeyPart('a')).toBe('a');
     });
