@@ -311,10 +311,10 @@ describe('defaultRouteKey', () => {
   it('encodes the path so that no glob metacharacter or separator comes from it', () => {
     const key = defaultRouteKey(req({ url: '/files/*/a:b/[x]/\\?q=1', query: { q: '*' } }));
     expect(key).toBe(`http:/files/%2A/a%3Ab/%5Bx%5D/%5C?${encodeKeyPart([['q', '*']])}`);
-    const [path, query] = key.slice('http:'.length).split('?') as [string, string];
+    const [path, query] = key!.slice('http:'.length).split('?') as [string, string];
     expect(path).not.toMatch(/[*?[\]\\:]/);
     expect(query).not.toMatch(/[*?[\]\\:]/);
-    expect(key.split('?')).toHaveLength(2);
+    expect(key!.split('?')).toHaveLength(2);
   });
 
   it('cannot let a path pose as a path with a query', () => {
