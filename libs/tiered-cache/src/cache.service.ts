@@ -17,6 +17,7 @@ import type {
   WarmReport,
 } from './interfaces/cache-service.interface.js';
 import { NO_TAGS } from './serialization/entry-codec.js';
+import { longKeyPattern, storedPattern } from './keys/stored-key.js';
 
 /**
  * The cache API: the root cache is injected by type (`constructor(private cache: CacheService)`),
@@ -141,8 +142,12 @@ export class CacheService {
     if (typeof pattern !== 'string' || pattern === '') {
       throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'deletePattern needs a non-empty pattern');
     }
-    const glob = this.view.globPrefix + pattern;
-    const removed = await this.view.engine.deletePattern(glob);
+    const stored = storedPattern(pattern);
+    const glob = this.view.globPrefix + stored;
+    let removed = await this.view.engine.deletePattern(glob);
+    // Keys over the readable length keep a head and a hash: a second pass reaches those it matches.
+    const long = longKeyPattern(this.view.globPrefix, stored);
+    if (long !== undefined) removed += await this.view.engine.deletePattern(long);
     this.view.invalidated({ pattern: glob });
     return removed;
   }

@@ -199,10 +199,12 @@ describe('two tiers', () => {
     expect(cache.stats().tiers.local!.latencyMs!.get!.samples).toBeGreaterThan(0);
   });
 
-  it('stores a very long key under a hash', async () => {
+  it('stores a very long key under its readable head and a hash, in its namespace', async () => {
     const key = 'k'.repeat(5_000);
     await cache.set(key, 'long');
     expect(await cache.get(key)).toBe('long');
-    expect(cacheViewOf(cache).fullKey(key)).toMatch(/^tiers:#[\w-]{43}$/);
+    expect(cacheViewOf(cache).fullKey(key)).toMatch(/^tiers:k{1023}#[\w-]{43}$/);
+    expect(await cache.deletePattern('k*')).toBe(1);
+    expect(await cache.get(key)).toBeUndefined();
   });
 });

@@ -23,7 +23,7 @@ export class ProductsController {
 
   /** `X-Cache: HIT` from the cache, or `MISS` and one query. A 404 is never cached. */
   @Get(':id')
-  @Cached({ key: 'product:{id}', ttl: '5m', tags: ['products'] })
+  @Cached({ key: 'product:{id:int}', ttl: '5m', tags: ['products'] })
   async findOne(@Param('id', ParseIntPipe) id: number): Promise<Product> {
     const product = await this.products.findOne(id);
     if (product === undefined) throw new NotFoundException(`product ${id} not found`);
@@ -62,7 +62,7 @@ export class ProductsController {
    * once the row is read, so that part is done through `CacheService`).
    */
   @Put(':id')
-  @InvalidateCache({ keys: ['product:{id}'] })
+  @InvalidateCache({ keys: ['product:{id:int}'] })
   async update(
     @Param('id', ParseIntPipe) id: number,
     @Body() body: { name?: unknown; priceCents?: unknown },

@@ -32,7 +32,7 @@ export class UsersController {
   constructor(private readonly users: UsersRepository) {}
 
   @Get(':id')
-  @Cached({ key: 'user:{id}', ttl: '5m', tags: ['users'] })
+  @Cached({ key: 'user:{id:int}', ttl: '5m', tags: ['users'] })
   async findOne(@Param('id', ParseIntPipe) id: number): Promise<User> {
     const user = await this.users.findOne(id);
     if (user === undefined) throw new NotFoundException(`user ${id} not found`);

@@ -1,7 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
-import { escapeGlob } from '../keys/glob.js';
+import { escapeGlob, globToRegExp, scanPattern } from '../keys/glob.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
 import { runScript, TAG_ADD } from './redis-scripts.js';
 
@@ -55,12 +55,15 @@ export class RedisStore implements ByteStore {
   }
 
   async deletePattern(glob: string): Promise<number> {
+    // SCAN MATCH matches bytes; it only pre-filters, and the library's one matcher decides.
+    const matcher = globToRegExp(glob);
     let removed = 0;
     await scanKeys(
       this.client,
-      glob,
+      scanPattern(glob),
       async (keys) => {
-        removed += await this.delete(keys);
+        const matching = keys.filter((key) => matcher.test(key));
+        if (matching.length > 0) removed += await this.delete(matching);
       },
       this.options.commandTimeoutMs,
     );

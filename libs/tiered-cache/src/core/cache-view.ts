@@ -2,11 +2,9 @@ import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { CacheStats, TierSelection } from '../interfaces/cache-service.interface.js';
 import { escapeGlob } from '../keys/glob.js';
-import { hashKey, KEY_SEPARATOR } from '../keys/key-encoding.js';
+import { KEY_SEPARATOR, wellFormedKey } from '../keys/key-encoding.js';
+import { storedKey } from '../keys/stored-key.js';
 import { rate, type TieredCache } from './tiered-cache.js';
-
-/** Longest key kept readable; longer keys are stored under `#<sha256>`. */
-const MAX_KEY_LENGTH = 1024;
 
 /** The defaults of one cache view: the root cache, or a named cache of `forFeature`. */
 export interface CacheViewConfig {
@@ -52,14 +50,14 @@ export class CacheView {
 
   /** The stored key of a key already known to be a non-empty string. */
   storedKey(key: string): string {
-    return this.prefix + (key.length <= MAX_KEY_LENGTH ? key : `#${hashKey(key)}`);
+    return this.prefix + storedKey(key);
   }
 
   /** The stored (namespaced) form of a tag. */
   fullTag(tag: string): string {
     if (typeof tag !== 'string' || tag === '')
       throw new CacheError(CacheErrorCode.E_INVALID_KEY, 'a tag must be a non-empty string');
-    return this.prefix + tag;
+    return this.prefix + wellFormedKey(tag);
   }
 
   /** The stored form of several tags. */

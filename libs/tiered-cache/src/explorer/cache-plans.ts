@@ -7,7 +7,7 @@ import type {
   CachedOptions,
   InvalidateCacheOptions,
 } from '../interfaces/decorator-options.interface.js';
-import { encodeKeyPart } from '../keys/key-encoding.js';
+import { encodeKeyPart, tryEncodeKeyPart } from '../keys/key-encoding.js';
 import {
   assertSafePath,
   compileTemplate,
@@ -173,7 +173,7 @@ export function methodBinder(
 }
 
 /** The default route key: the path, then the query sorted by name. */
-export function defaultRouteKey(req: HttpRequestLike): string {
+export function defaultRouteKey(req: HttpRequestLike): string | undefined {
   const url = req.originalUrl ?? req.url;
   const cut = url.indexOf('?');
   const path = cut === -1 ? url : url.slice(0, cut);
@@ -182,8 +182,8 @@ export function defaultRouteKey(req: HttpRequestLike): string {
   const names = Object.keys(query);
   if (names.length === 0) return `http:${encodeKeyPart(path)}`;
   names.sort();
-  const pairs = names.map((name) => [name, query[name]]);
-  return `http:${encodeKeyPart(path)}?${encodeKeyPart(pairs)}`;
+  const pairs = tryEncodeKeyPart(names.map((name) => [name, query[name]]));
+  return pairs === undefined ? undefined : `http:${encodeKeyPart(path)}?${pairs}`;
 }
 
 /** The default method key: class, method, and the arguments. */
@@ -192,7 +192,10 @@ export function defaultMethodKey(
   method: string,
 ): TemplateResolver<readonly unknown[]> {
   const prefix = `${owner}.${method}:`;
-  return (args) => prefix + encodeKeyPart(args);
+  return (args) => {
+    const encoded = tryEncodeKeyPart(args);
+    return encoded === undefined ? undefined : prefix + encoded;
+  };
 }
 
 /** Compiles the options of `@Cached` into a plan. */

@@ -13,7 +13,7 @@ import {
 const ph = (raw: string): Placeholder => ({ raw, path: raw.split('.') });
 
 const malformed = (where: string, template: string, position: number) =>
-  `${where}: malformed placeholder in key template "${template}" at position ${position} (use {name}, {0} or {name.path}; {{ and }} for literal braces)`;
+  `${where}: malformed placeholder in key template "${template}" at position ${position} (use {name}, {0}, {name.path} or {name:int}; {{ and }} for literal braces)`;
 
 describe('parseTemplate', () => {
   it('returns a template without placeholders as one literal', () => {
@@ -30,18 +30,22 @@ describe('parseTemplate', () => {
   });
 
   it('emits no empty literals between, before or after placeholders', () => {
-    expect(parseTemplate('{a}{b}', 'W')).toEqual([
+    expect(parseTemplate('{a}:{b}', 'W')).toEqual([
       { raw: 'a', path: ['a'] },
+      ':',
       { raw: 'b', path: ['b'] },
     ]);
     expect(parseTemplate('{0}', 'W')).toEqual([{ raw: '0', path: ['0'] }]);
   });
 
   it('accepts digits, $, _ and - in names, and trims spaces around a name', () => {
-    expect(parseTemplate('{0}{$x}{_y}{header.x-tenant}', 'W')).toEqual([
+    expect(parseTemplate('{0}:{$x}:{_y}:{header.x-tenant}', 'W')).toEqual([
       { raw: '0', path: ['0'] },
+      ':',
       { raw: '$x', path: ['$x'] },
+      ':',
       { raw: '_y', path: ['_y'] },
+      ':',
       { raw: 'header.x-tenant', path: ['header', 'x-tenant'] },
     ]);
     expect(parseTemplate('k:{ id }', 'W')).toEqual(['k:', { raw: 'id', path: ['id'] }]);
@@ -75,14 +79,40 @@ describe('parseTemplate', () => {
     expect(catchCacheError(() => parseTemplate('{ }', 'W')).message).toBe(malformed('W', '{ }', 0));
   });
 
-  it.each(['{a b}', '{a..b}', '{.a}', '{a.}', '{a{b}', '{a:b}', '{a*}', '{a/b}', '{é}'])(
-    'rejects the malformed name %s',
-    (template) => {
-      const err = catchCacheError(() => parseTemplate(template, 'W'));
-      expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
-      expect(err.message).toBe(malformed('W', template, 0));
-    },
-  );
+  it.each([
+    '{a b}',
+    '{a..b}',
+    '{.a}',
+    '{a.}',
+    '{a{b}',
+    '{a:b:c}',
+    '{a*}',
+    '{a/b}',
+    '{é}',
+    '{:int}',
+  ])('rejects the malformed name %s', (template) => {
+    const err = catchCacheError(() => parseTemplate(template, 'W'));
+    expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
+    expect(err.message).toBe(malformed('W', template, 0));
+  });
+
+  it.each<[string, string, string, string]>([
+    ['{a}{b}', 'a', 'b', 'any text'],
+    ['{from}-{to}', 'from', 'to', '"-"'],
+    ['x:{a}.{b}:y', 'a', 'b', '"."'],
+    ['{a}:{b}{c:int}', 'b', 'c:int', 'any text'],
+  ])('rejects %s, whose placeholders are not separated', (template, a, b, between) => {
+    const err = catchCacheError(() => parseTemplate(template, 'W'));
+    expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
+    expect(err.message).toBe(
+      `W: key template "${template}" puts {${a}} and {${b}} side by side; separate them with ":" (their values may contain ${between}, so two different pairs could give one key)`,
+    );
+  });
+
+  it('accepts placeholders separated by a character no value contains raw', () => {
+    for (const template of ['{a}:{b}', '{a}-:-{b}', '{a} {b}', '{a}*{b}', '{a}{{x}}{b}', 'k{a}'])
+      expect(() => parseTemplate(template, 'W')).not.toThrow();
+  });
 
   it('rejects an unmatched }', () => {
     for (const template of ['a}b', '}', '{a}}', 'x}}}']) {
@@ -150,7 +180,9 @@ describe('compileTemplate', () => {
 
   it('substitutes nullish values of optional placeholders as encodeKeyPart does', () => {
     const resolve = compileTemplate<Ctx>(parseTemplate('k:{a}:{b}', 'W'), bindField);
-    expect(resolve({ a: undefined, b: null })).toBe('k::null');
+    expect(resolve({ a: undefined, b: null })).toBe('k::!null');
+    // typed: neither is the empty string or the string "null"
+    expect(resolve({ a: '', b: 'null' })).toBe('k:!"":null');
   });
 
   it('returns undefined when a required placeholder is null or undefined', () => {
@@ -165,7 +197,7 @@ describe('compileTemplate', () => {
     expect(resolve({ page: 2 })).toBeUndefined();
     // falsy but present values are keys
     expect(resolve({ user: 0, page: 2 })).toBe('me:0:2');
-    expect(resolve({ user: '', page: 2 })).toBe('me::2');
+    expect(resolve({ user: '', page: 2 })).toBe('me:!"":2');
     expect(resolve({ user: false, page: 2 })).toBe('me:false:2');
     // a non-required placeholder may be nullish
     expect(resolve({ user: 'u1' })).toBe('me:u1:');
@@ -173,7 +205,7 @@ describe('compileTemplate', () => {
 
   it('asks required once per placeholder', () => {
     const required = jest.fn((placeholder: Placeholder) => placeholder.raw === 'a');
-    compileTemplate<Ctx>(parseTemplate('{a}-{b}', 'W'), bindField, required);
+    compileTemplate<Ctx>(parseTemplate('{a}:{b}', 'W'), bindField, required);
     expect(required.mock.calls.map(([p]) => p.raw)).toEqual(['a', 'b']);
   });
 

@@ -1,10 +1,16 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
-import { encodeKeyPart } from './key-encoding.js';
+import { tryEncodeKeyPart } from './key-encoding.js';
+import { isPlaceholderType, PLACEHOLDER_TYPES, type PlaceholderType } from './placeholder-types.js';
 
-/** A placeholder of a template: `{query.page}` is `{ raw: 'query.page', path: ['query', 'page'] }`. */
+/**
+ * A placeholder of a template: `{query.page}` is `{ raw: 'query.page', path: ['query', 'page'] }`;
+ * `{id:int}` is `{ raw: 'id:int', path: ['id'], type: 'int' }`.
+ */
 export interface Placeholder {
   readonly raw: string;
   readonly path: readonly string[];
+  /** The declared type (`{id:int}`), whose canonical form replaces the value. */
+  readonly type?: PlaceholderType;
 }
 
 /** Reads a placeholder's value from a context (a request, or a method's arguments). */
@@ -13,11 +19,13 @@ export type Getter<C> = (context: C) => unknown;
 /** A compiled template: context in, key (or pattern, or tag) out, or undefined when it cannot be keyed. */
 export type TemplateResolver<C> = (context: C) => string | undefined;
 
-const NAME = /^[\w$-]+(?:\.[\w$-]+)*$/;
+const NAME = /^([\w$-]+(?:\.[\w$-]+)*)(?::([\w$-]*))?$/;
 
 /**
  * Splits a template into literal text and placeholders. `{{` and `}}` stand for literal braces.
- * Throws `E_INVALID_TEMPLATE` (naming `where`) on an unclosed, empty or malformed placeholder.
+ * A placeholder may name a type after a colon (`{id:int}`, `{id:uuid}`, `{slug:str}`; see
+ * {@link PLACEHOLDER_TYPES}). Throws `E_INVALID_TEMPLATE` (naming `where`) on an unclosed, empty or
+ * malformed placeholder, or an unknown type.
  */
 export function parseTemplate(template: string, where: string): Array<string | Placeholder> {
   if (typeof template !== 'string' || template === '') {
@@ -36,15 +44,24 @@ export function parseTemplate(template: string, where: string): Array<string | P
     } else if (c === '{') {
       const close = template.indexOf('}', i);
       const raw = close === -1 ? '' : template.slice(i + 1, close).trim();
-      if (close === -1 || !NAME.test(raw)) {
+      const match = close === -1 ? null : NAME.exec(raw);
+      if (match === null) {
         throw new CacheError(
           CacheErrorCode.E_INVALID_TEMPLATE,
-          `${where}: malformed placeholder in key template "${template}" at position ${i} (use {name}, {0} or {name.path}; {{ and }} for literal braces)`,
+          `${where}: malformed placeholder in key template "${template}" at position ${i} (use {name}, {0}, {name.path} or {name:int}; {{ and }} for literal braces)`,
+        );
+      }
+      const [, name, type] = match as unknown as [string, string, string | undefined];
+      if (type !== undefined && !isPlaceholderType(type)) {
+        throw new CacheError(
+          CacheErrorCode.E_INVALID_TEMPLATE,
+          `${where}: unknown type "${type}" in placeholder {${raw}} of key template "${template}"; known types: ${Object.keys(PLACEHOLDER_TYPES).join(', ')}`,
         );
       }
       if (literal !== '') parts.push(literal);
       literal = '';
-      parts.push({ raw, path: raw.split('.') });
+      const path = name.split('.');
+      parts.push(type === undefined ? { raw, path } : { raw, path, type });
       i = close;
     } else if (c === '}') {
       throw new CacheError(
@@ -56,28 +73,78 @@ export function parseTemplate(template: string, where: string): Array<string | P
     }
   }
   if (literal !== '') parts.push(literal);
+  assertSeparated(parts, template, where);
   return parts;
+}
+
+/** Characters that no encoded value contains raw: one of them makes two placeholders' values separable. */
+const SEPARATOR = /[:*?[\]\\{}\s\u0000-\u001f\u007f]/;
+
+/**
+ * Throws unless the literal text between two placeholders holds a character that values never
+ * contain raw (`:` usually): in `{from}-{to}`, from `2024-01` and to `02` would give the key of
+ * from `2024` and to `01-02`.
+ */
+function assertSeparated(
+  parts: ReadonlyArray<string | Placeholder>,
+  template: string,
+  where: string,
+): void {
+  let previous: Placeholder | undefined;
+  let between = '';
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      between += part;
+      continue;
+    }
+    if (previous !== undefined && !SEPARATOR.test(between)) {
+      throw new CacheError(
+        CacheErrorCode.E_INVALID_TEMPLATE,
+        `${where}: key template "${template}" puts {${previous.raw}} and {${part.raw}} side by side; separate them with ":" (their values may contain ${between === '' ? 'any text' : `"${between}"`}, so two different pairs could give one key)`,
+      );
+    }
+    previous = part;
+    between = '';
+  }
+}
+
+interface CompiledPlaceholder<C> {
+  readonly get: Getter<C>;
+  readonly required: boolean;
+  readonly canonical: ((value: unknown) => string | undefined) | undefined;
 }
 
 /**
  * Compiles parsed parts into a resolver, with a getter per placeholder chosen by `bind` (at
- * bootstrap). When a placeholder accepted by `required` has a nullish value, the resolver returns
- * `undefined` instead of a key (a key naming the user must never be shared by requests without one).
+ * bootstrap). Each value is encoded by {@link tryEncodeKeyPart}, after its type's canonical form
+ * when the placeholder is typed. The resolver returns `undefined` instead of a key, so that the
+ * call bypasses the cache, and never throws, when:
+ * - a placeholder accepted by `required` has a nullish value (a key naming the user must never be
+ *   shared by requests without one);
+ * - a typed placeholder's value is not of its type (`{id:int}` and `abc`);
+ * - a value cannot be keyed (a function, a cycle...), or a getter throws;
+ * - the key would be empty.
  */
 export function compileTemplate<C>(
   parts: ReadonlyArray<string | Placeholder>,
   bind: (placeholder: Placeholder) => Getter<C>,
   required: (placeholder: Placeholder) => boolean = () => false,
 ): TemplateResolver<C> {
-  const compiled = parts.map((part): string | { get: Getter<C>; required: boolean } =>
-    typeof part === 'string' ? part : { get: bind(part), required: required(part) },
+  const compiled = parts.map((part): string | CompiledPlaceholder<C> =>
+    typeof part === 'string'
+      ? part
+      : {
+          get: bind(part),
+          required: required(part),
+          canonical: part.type === undefined ? undefined : PLACEHOLDER_TYPES[part.type],
+        },
   );
   if (compiled.length === 1 && typeof compiled[0] === 'string') {
     const constant = compiled[0];
     return () => constant;
   }
   const n = compiled.length;
-  return (context) => {
+  const resolve = (context: C): string | undefined => {
     let out = '';
     for (let i = 0; i < n; i++) {
       const part = compiled[i]!;
@@ -85,11 +152,24 @@ export function compileTemplate<C>(
         out += part;
         continue;
       }
-      const value = part.get(context);
+      let value = part.get(context);
       if (part.required && value == null) return undefined;
-      out += encodeKeyPart(value);
+      if (part.canonical !== undefined) {
+        value = part.canonical(value);
+        if (value === undefined) return undefined;
+      }
+      const encoded = tryEncodeKeyPart(value);
+      if (encoded === undefined) return undefined;
+      out += encoded;
     }
-    return out;
+    return out === '' ? undefined : out;
+  };
+  return (context) => {
+    try {
+      return resolve(context);
+    } catch {
+      return undefined; // a getter that throws (a class's accessor): bypass, never break the call
+    }
   };
 }
 
