@@ -70,7 +70,7 @@ export class CacheInterceptor implements NestInterceptor {
     if (custom !== undefined && custom !== this) return custom.intercept(context, next);
     const plans = this.registry.routes.get(context.getHandler());
     if (plans === undefined || context.getType() !== 'http') return next.handle();
-    const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    const request = requestOf(context);
     let out: Observable<unknown> | undefined;
     const cached = plans.cached;
     if (cached !== undefined && this.isRequestCacheable(context, cached)) {
@@ -91,7 +91,7 @@ export class CacheInterceptor implements NestInterceptor {
    * key names the user or the route is `scope: 'public'`.
    */
   protected isRequestCacheable(context: ExecutionContext, route: CachedRoute): boolean {
-    const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    const request = requestOf(context);
     return (
       route.methods.has(request.method) && (route.sharedWithCredentials || !hasCredentials(request))
     );
@@ -102,7 +102,7 @@ export class CacheInterceptor implements NestInterceptor {
    * the route's key template (or its path and sorted query), compiled at bootstrap.
    */
   protected trackBy(context: ExecutionContext, route: CachedRoute): string | undefined {
-    return route.key(context.switchToHttp().getRequest<HttpRequestLike>());
+    return route.key(requestOf(context));
   }
 
   /**
@@ -132,9 +132,17 @@ export class CacheInterceptor implements NestInterceptor {
   }
 
   private setCacheHeader(call: RouteCall, status: OriginStatus): void {
-    const response: unknown = call.context.switchToHttp().getResponse();
+    const response: unknown = call.context.getArgByIndex(1); // what switchToHttp().getResponse() reads
     this.httpAdapterHost.httpAdapter.setHeader(response, X_CACHE, X_CACHE_VALUE[status]);
   }
+}
+
+/**
+ * The request of an HTTP context: argument 0, read directly. `switchToHttp()` would build three
+ * closures on every call, and this runs on every request of a cached route.
+ */
+function requestOf(context: ExecutionContext): HttpRequestLike {
+  return context.getArgByIndex<HttpRequestLike>(0);
 }
 
 function hasCredentials(request: HttpRequestLike): boolean {
