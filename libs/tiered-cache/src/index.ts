@@ -25,6 +25,7 @@ export type {
   CacheBackend,
   CacheEntry,
   MaybePromise,
+  StoreLifecycle,
 } from './interfaces/cache-backend.interface.js';
 export type { AtomicByteStore, ByteStore } from './interfaces/byte-store.interface.js';
 export {

@@ -1,4 +1,4 @@
-import type { MaybePromise } from './cache-backend.interface.js';
+import type { MaybePromise, StoreLifecycle } from './cache-backend.interface.js';
 
 /**
  * A store of opaque bytes: the part of a backend that only keeps bytes under keys. The serializing
@@ -10,9 +10,7 @@ import type { MaybePromise } from './cache-backend.interface.js';
  * a store that finds a malformed record may throw a `CacheError` with code `E_CORRUPT_ENTRY`, and
  * the adapter deletes that key too.
  */
-export interface ByteStore {
-  /** Short name for logs, stats and health (`'redis'`, `'filesystem'`...). */
-  readonly name: string;
+export interface ByteStore extends StoreLifecycle {
   /** True when `getBytes` answers synchronously (in-process stores). */
   readonly synchronous?: boolean;
   /** Reads the bytes stored under `key`; `undefined` when absent. */
@@ -22,22 +20,6 @@ export interface ByteStore {
    * entry's namespaced tags, for stores that index them to serve {@link deleteByTags}.
    */
   setBytes(key: string, bytes: Buffer, ttlMs: number, tags: readonly string[]): MaybePromise<void>;
-  /** Removes the given keys; resolves to how many existed. */
-  delete(keys: readonly string[]): MaybePromise<number>;
-  /** Removes keys matching a Redis-style glob (`*`, `?`, `[abc]`, `\x`); resolves to how many. */
-  deletePattern(glob: string): Promise<number>;
-  /** Removes every record written with any of the given tags; resolves to how many keys. */
-  deleteByTags(tags: readonly string[]): Promise<number>;
-  /** Removes every record whose key starts with `prefix`, and any tag bookkeeping under it. */
-  clear(prefix: string): Promise<void>;
-  /** A real round trip to the store; resolves to its latency in milliseconds. */
-  ping(): Promise<number>;
-  /** Releases connections, timers and handles. Safe to call twice. */
-  close(): Promise<void>;
-  /** Approximate number of records, when cheap to know. */
-  size?(): number | undefined;
-  /** Extra facts for health checks, cheap and never values. */
-  details?(): Record<string, unknown>;
 }
 
 /**

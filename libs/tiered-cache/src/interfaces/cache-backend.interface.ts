@@ -27,15 +27,23 @@ export type MaybePromise<T> = T | Promise<T>;
  * smaller `ByteStore` instead, and `byteStoreBackend` does the encoding, the size limit and the
  * corrupt-entry handling for it.
  */
-export interface CacheBackend {
-  /** Short name for logs, stats and health (`'memory'`, `'redis'`...). */
-  readonly name: string;
+export interface CacheBackend extends StoreLifecycle {
   /** True when the backend answers `get` synchronously (in-process backends). */
   readonly synchronous?: boolean;
   /** Reads one entry; `undefined` when absent. */
   get(key: string): MaybePromise<CacheEntry | undefined>;
   /** Stores one entry, replacing any previous one; `ttlMs` > 0 is how long to keep it. */
   set(key: string, entry: CacheEntry, ttlMs: number): MaybePromise<void>;
+}
+
+/**
+ * What every store does besides reading and writing, whether it keeps entries ({@link CacheBackend})
+ * or bytes (`ByteStore`): invalidation, health and lifecycle. Keys, patterns and tags arrive fully
+ * namespaced.
+ */
+export interface StoreLifecycle {
+  /** Short name for logs, stats and health (`'memory'`, `'redis'`...). */
+  readonly name: string;
   /** Removes the given keys; resolves to how many existed. */
   delete(keys: readonly string[]): MaybePromise<number>;
   /** Removes keys matching a Redis-style glob (`*`, `?`, `[abc]`, `\x`); resolves to how many. */
