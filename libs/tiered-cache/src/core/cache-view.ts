@@ -3,7 +3,7 @@ import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { CacheStats, TierSelection } from '../interfaces/cache-service.interface.js';
 import { escapeGlob } from '../keys/glob.js';
 import { KEY_SEPARATOR, wellFormedKey } from '../keys/key-encoding.js';
-import { storedKey } from '../keys/stored-key.js';
+import { StoredKeys } from './stored-keys.js';
 import { rate, type TieredCache } from './tiered-cache.js';
 
 /** The defaults of one cache view: the root cache, or a named cache of `forFeature`. */
@@ -31,6 +31,8 @@ export class CacheView {
   readonly globPrefix: string;
   /** Reads of this cache: fresh hits, misses, and stale values served (counted by `core/resolve.ts`). */
   readonly counters = { hits: 0, misses: 0, stale: 0 };
+  /** The stored keys of recently used keys. */
+  private readonly storedKeys: StoredKeys;
 
   constructor(
     readonly engine: TieredCache,
@@ -39,6 +41,7 @@ export class CacheView {
     this.label = config.name ?? 'default';
     this.prefix = config.namespace + KEY_SEPARATOR;
     this.globPrefix = escapeGlob(config.namespace) + KEY_SEPARATOR;
+    this.storedKeys = new StoredKeys(this.prefix);
     engine.views.add(this);
   }
 
@@ -50,7 +53,7 @@ export class CacheView {
 
   /** The stored key of a key already known to be a non-empty string. */
   storedKey(key: string): string {
-    return this.prefix + storedKey(key);
+    return this.storedKeys.of(key);
   }
 
   /** The stored (namespaced) form of a tag. */

@@ -45,7 +45,7 @@ const LOG_INTERVAL_MS = 60_000;
 /** Overall deadline of a bulk operation (pattern, tag and prefix deletes), in ms. */
 const BULK_TIMEOUT_MS = 60_000;
 /** A synchronous backend's read latency is recorded for one read in this many. */
-const SYNC_SAMPLE_EVERY = 8;
+const SYNC_SAMPLE_EVERY = 32;
 
 /**
  * One tier around its backend: every asynchronous call runs under the tier's deadline, failures
