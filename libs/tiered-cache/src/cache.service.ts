@@ -221,6 +221,7 @@ interface FactoryCall {
 
 /** The origin of `getOrSet`: the caller's factory, planned from its options on a miss. */
 const FACTORY: Origin<FactoryCall> = {
+  tier: (call) => call.options?.tier,
   plan: ({ view, options }) => originPlan(view.config, options, tagsOf(view, options)),
   run: (call) => call.factory(),
   store: (value) => value !== undefined,

@@ -35,9 +35,9 @@ export async function atLeastOnce<C>(
   origin: Origin<C>,
   context: C,
   plan: OriginPlan,
+  ticket: number,
 ): Promise<Outcome> {
   const engine = view.engine;
-  const generation = engine.generation;
   const version = await tier.attempt('readVersion', key, () => backend.readVersion(key));
   const value = await origin.run(context);
   if (!origin.store(value, context) || version === undefined) return { value, status: 'miss' };
@@ -49,8 +49,7 @@ export async function atLeastOnce<C>(
       : await tier.attempt('setIfVersion', key, () =>
           backend.setIfVersion(key, entry, ttlMs, version),
         );
-  if (written === true && engine.generation === generation && plan.tier !== 'shared')
-    await view.store(key, entry, 'local');
+  if (written === true && plan.tier !== 'shared') await view.store(key, entry, 'local', ticket);
   return { value, status: 'miss' };
 }
 
@@ -66,6 +65,7 @@ export async function atMostOnce<C>(
   origin: Origin<C>,
   context: C,
   plan: OriginPlan,
+  ticket: number,
 ): Promise<Outcome> {
   const engine = view.engine;
   const giveUpAt = Date.now() + 2 * plan.leaseMs;
@@ -75,21 +75,22 @@ export async function atMostOnce<C>(
     );
     if (token !== undefined || tier.unavailable) {
       try {
-        const found = await lookup(engine, key, engine.clock());
+        const found = await lookup(engine, key, engine.clock(), plan.tier);
         if (isFresh(found)) return { value: found.value, status: 'hit' };
         const value = await origin.run(context);
         if (origin.store(value, context))
-          await view.store(key, entryOf(value, plan, engine.clock()), plan.tier);
+          await view.store(key, entryOf(value, plan, engine.clock()), plan.tier, ticket);
         return { value, status: 'miss' };
       } finally {
         if (token !== undefined)
           await tier.attempt('releaseLease', key, () => backend.releaseLease(key, token));
       }
     }
+    const polled = engine.changes.ticket();
     const found = await tier.get(key);
     const now = engine.clock();
     if (found !== undefined && found.expiresAt > now) {
-      backfill(engine, key, found, now);
+      if (plan.tier !== 'shared') backfill(engine, key, found, now, polled);
       return { value: found.value, status: 'hit' };
     }
     if (Date.now() > giveUpAt) {

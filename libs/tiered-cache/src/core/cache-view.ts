@@ -68,9 +68,17 @@ export class CacheView {
     return tags.map((tag) => this.fullTag(tag));
   }
 
-  /** Writes an entry to the selected tiers, then emits `set`. */
-  async store(key: string, entry: CacheEntry, tier: TierSelection | undefined): Promise<void> {
-    await this.engine.write(key, entry, tier);
+  /**
+   * Writes an entry to the selected tiers, then emits `set`. With a `ticket`, the entry is a
+   * value computed since then, not written if the key changed meanwhile.
+   */
+  async store(
+    key: string,
+    entry: CacheEntry,
+    tier: TierSelection | undefined,
+    ticket?: number,
+  ): Promise<void> {
+    await this.engine.write(key, entry, tier, ticket);
     const events = this.engine.events;
     if (events.active.set) events.emit('set', { cache: this.label, key });
   }

@@ -36,6 +36,8 @@ export interface Outcome<T = unknown> {
  * Made once; `context` carries what differs per call, so a hit allocates no closure.
  */
 export interface Origin<C> {
+  /** The tiers this call reads (and its value is written to); asked on every call. */
+  tier(context: C): TierSelection | undefined;
   /** The plan of this call; asked only on a miss. */
   plan(context: C): OriginPlan;
   /** Computes the value (the factory, the route handler, the provider method). */

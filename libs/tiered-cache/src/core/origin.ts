@@ -21,8 +21,10 @@ export async function runOrigin<C>(
 ): Promise<Outcome> {
   const engine = view.engine;
   const plan = origin.plan(context);
-  const run = () => compute(view, key, origin, context, plan);
-  const computation = engine.enabled ? engine.singleFlight.run(key, run) : run();
+  const run = (ticket: number) => compute(view, key, origin, context, plan, ticket);
+  const computation = engine.enabled
+    ? engine.singleFlight.run(key, run)
+    : run(engine.changes.ticket());
   if (stale === undefined) return computation;
   try {
     const result =
@@ -41,22 +43,26 @@ export async function runOrigin<C>(
   return { value: stale.value, status: 'stale' };
 }
 
-/** Runs the origin once (atomically across processes when the plan says so) and stores its value. */
+/**
+ * Runs the origin once (atomically across processes when the plan says so) and stores its value,
+ * unless the key changed since `ticket` (taken before the origin ran): the value may predate it.
+ */
 async function compute<C>(
   view: CacheView,
   key: string,
   origin: Origin<C>,
   context: C,
   plan: OriginPlan,
+  ticket: number,
 ): Promise<Outcome> {
   const atomic = plan.atomic === undefined ? undefined : atomicTier(view.engine);
   if (atomic !== undefined && plan.atomic === 'at-most-once')
-    return atMostOnce(view, atomic, key, origin, context, plan);
+    return atMostOnce(view, atomic, key, origin, context, plan, ticket);
   if (atomic !== undefined && plan.atomic === 'at-least-once')
-    return atLeastOnce(view, atomic, key, origin, context, plan);
+    return atLeastOnce(view, atomic, key, origin, context, plan, ticket);
   const value = await origin.run(context);
   if (origin.store(value, context))
-    await view.store(key, entryOf(value, plan, view.engine.clock()), plan.tier);
+    await view.store(key, entryOf(value, plan, view.engine.clock()), plan.tier, ticket);
   return { value, status: 'miss' };
 }
 

@@ -17,6 +17,7 @@ function countingOrigin(view: CacheView): Origin<unknown> & { runs: number } {
       return value;
     },
     store: (value: unknown) => value !== undefined,
+    tier: () => undefined,
   };
   return origin;
 }

@@ -3,6 +3,7 @@ import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { cacheViewOf, type CacheService } from '../cache.service.js';
 import type { CacheView } from '../core/cache-view.js';
 import { originPlan, type OriginPlan } from '../core/origin-plan.js';
+import type { TierSelection } from '../interfaces/cache-service.interface.js';
 import type {
   CachedOptions,
   InvalidateCacheOptions,
@@ -54,6 +55,8 @@ export interface CachedPlan<C> extends CachedRoute<C> {
   readonly view: CacheView;
   /** The origin plan, or a function of the call when tags are templates. */
   readonly origin: OriginPlan | ((context: C) => OriginPlan);
+  /** The tiers the plan reads and writes (`undefined`: both). */
+  readonly tier: TierSelection | undefined;
 }
 
 /** What `@InvalidateCache` does on one route or method, compiled at bootstrap. */
@@ -233,6 +236,7 @@ export function compileCachedPlan<C>(
     view,
     key,
     origin,
+    tier: base.tier,
     store: (value) => !(value instanceof StreamableFile) && (cacheNullish || value != null),
     methods: new Set((options.methods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase())),
     sharedWithCredentials: options.scope === 'public' || namesUser,

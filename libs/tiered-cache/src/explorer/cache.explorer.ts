@@ -218,6 +218,7 @@ interface MethodCall {
 /** A provider method served from the cache; it becomes asynchronous. */
 function cachedMethod(plan: CachedPlan<readonly unknown[]>, original: AnyMethod): AnyMethod {
   const origin: Origin<MethodCall> = {
+    tier: () => plan.tier,
     plan: (call) => planOf(plan, call.args),
     run: (call) => original.apply(call.self, call.args),
     store: (value) => plan.store(value),

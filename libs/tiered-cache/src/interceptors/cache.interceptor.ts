@@ -52,6 +52,7 @@ interface RouteCall {
 export class CacheInterceptor implements NestInterceptor {
   /** What a miss runs: the route handler, planned per request; made once. */
   private readonly origin: Origin<RouteCall> = {
+    tier: (call) => call.plan.tier,
     plan: (call) => planOf(call.plan, call.request),
     run: (call) => {
       call.ran = true;
