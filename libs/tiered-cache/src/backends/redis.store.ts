@@ -3,6 +3,7 @@ import { withDeadline } from '../core/deadline.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import { escapeGlob, globToRegExp, scanPattern } from '../keys/glob.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
+import { BUS_CONNECTION } from '../core/bus-connection.js';
 import { runScript, TAG_ADD } from './redis-scripts.js';
 
 /** Prefix of the Redis sets that index tagged keys: `__tags:<namespace>:<tag>`. */
@@ -25,6 +26,11 @@ export class RedisStore implements ByteStore {
   readonly name: string = 'redis';
   readonly client: Redis | Cluster;
   protected readonly isCluster: boolean;
+
+  /** The connection the invalidation bus publishes on and tracks (see `core/bus-connection.ts`). */
+  [BUS_CONNECTION](): Redis | Cluster {
+    return this.client;
+  }
 
   constructor(
     protected readonly connection: RedisConnection,

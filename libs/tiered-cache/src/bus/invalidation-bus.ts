@@ -54,6 +54,8 @@ export interface PublishOptions {
 export class InvalidationBus {
   readonly instanceId: string;
   readonly channel: string;
+  /** `<namespace>:`, the prefix Redis tracks for this bus. */
+  private readonly prefix: string;
   private readonly options: ResolvedBusOptions;
   private readonly connection: Redis;
   private readonly logger: LoggerService;
@@ -73,6 +75,7 @@ export class InvalidationBus {
     this.instanceId = this.options.instanceId;
     this.channel = this.options.channel;
     const prefix = `${this.options.namespace}:`;
+    this.prefix = prefix;
     const keyPrefix = this.connection.options.keyPrefix ?? '';
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
@@ -119,8 +122,13 @@ export class InvalidationBus {
    */
   publish(invalidation: BusInvalidation, options?: PublishOptions): void {
     if (this.closed) return;
-    const tracked = this.subscription.trackingSupported === true;
-    if (tracked && options?.redisChanged === true && invalidation.kind === 'keys') return;
+    if (
+      options?.redisChanged === true &&
+      invalidation.kind === 'keys' &&
+      this.subscription.trackingSupported === true &&
+      invalidation.keys.every((key) => key.startsWith(this.prefix))
+    )
+      return; // Redis's tracking tells every other instance
     this.queue.add(invalidation);
   }
 

@@ -1,4 +1,8 @@
+import type { Redis } from 'ioredis';
+import { InvalidationBus } from '../bus/invalidation-bus.js';
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { KEY_SEPARATOR } from '../keys/key-encoding.js';
+import { busConnectionOf } from './bus-connection.js';
 import type { ResolvedCacheOptions, ResolvedTier } from './resolve-options.js';
 import { Tier } from './tier.js';
 import { TieredCache } from './tiered-cache.js';
@@ -36,5 +40,52 @@ export async function createTieredCache(options: ResolvedCacheOptions): Promise<
     await local?.close();
     throw err;
   }
-  return new TieredCache(local, shared, clock, logger, options.enabled);
+  const engine = new TieredCache(local, shared, clock, logger, options.enabled);
+  try {
+    const bus = busFor(options, engine);
+    if (bus !== undefined) {
+      engine.attachBus(bus);
+      await bus.start();
+    }
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return engine;
+}
+
+/**
+ * The invalidation bus of an engine, when it has an L1 in front of a shared tier whose backend
+ * offers a Redis connection (`redis`, `redis-atomic`, single node or Sentinel); undefined when the
+ * `bus` option is off or (by default) when the tiers do not allow one. A bus asked for explicitly
+ * that cannot work fails bootstrap.
+ */
+function busFor(options: ResolvedCacheOptions, engine: TieredCache): InvalidationBus | undefined {
+  const choice = options.bus;
+  if (choice.mode === 'off') return undefined;
+  const connection =
+    engine.shared === undefined ? undefined : busConnectionOf(engine.shared.backend);
+  const explicit = choice.mode === 'on';
+  if (engine.local === undefined || connection === undefined) {
+    if (!explicit) return undefined;
+    throw new CacheError(
+      CacheErrorCode.E_INVALID_OPTION,
+      'option "bus" needs a local tier in front of a Redis shared tier (redis or redis-atomic); remove "bus" or add the tiers',
+    );
+  }
+  if ((connection as { isCluster?: unknown }).isCluster === true) {
+    const why = 'the invalidation bus does not support a Redis Cluster shared tier yet';
+    if (explicit) throw new CacheError(CacheErrorCode.E_UNSUPPORTED, `${why}; remove "bus"`);
+    options.logger.warn(
+      `${why}: other instances' L1 copies are not evicted on writes and invalidations here; keep the local ttl short or set bus: false to silence this`,
+    );
+    return undefined;
+  }
+  return new InvalidationBus({
+    connection: connection as Redis,
+    namespace: options.namespace,
+    tracking: choice.tracking,
+    logger: options.logger,
+    ...(choice.channel !== undefined ? { channel: choice.channel } : {}),
+  });
 }

@@ -27,6 +27,16 @@ export interface ResolvedCacheOptions {
   readonly clock: () => number;
   /** The cache's logger: the `logger` option, or Nest's `Logger` with context `TieredCache`. */
   readonly logger: LoggerService;
+  /** The invalidation bus: wanted (`'auto'` unless the option was given), its channel and tracking. */
+  readonly bus: ResolvedBusChoice;
+}
+
+/** The `bus` option, resolved. */
+export interface ResolvedBusChoice {
+  /** `'auto'`: on when the tiers allow it; `'on'`: asked for (bootstrap fails if impossible); `'off'`. */
+  readonly mode: 'auto' | 'on' | 'off';
+  readonly channel: string | undefined;
+  readonly tracking: boolean;
 }
 
 const MODULE_KEYS = [
@@ -40,6 +50,7 @@ const MODULE_KEYS = [
   'clock',
   'isGlobal',
   'metrics',
+  'bus',
 ];
 
 /**
@@ -87,6 +98,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     throw invalidOption('logger', 'must be a LoggerService (with log, warn and error methods)');
   }
   const enabled = options.enabled ?? true;
+  const bus = resolveBusChoice(options.bus, enabled);
   const local =
     options.local ?? (options.shared === undefined ? { backend: 'memory' as const } : undefined);
   return {
@@ -99,6 +111,27 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
       options.shared === undefined ? undefined : resolveTier(options.shared, 'shared', enabled),
     clock: options.clock ?? Date.now,
     logger: logger ?? new Logger('TieredCache'),
+    bus,
+  };
+}
+
+/** Validates the `bus` option (whether it can work is known once the tiers are built). */
+function resolveBusChoice(option: unknown, enabled: boolean): ResolvedBusChoice {
+  if (option === undefined || option === true)
+    return { mode: enabled ? (option ? 'on' : 'auto') : 'off', channel: undefined, tracking: true };
+  if (option === false) return { mode: 'off', channel: undefined, tracking: true };
+  if (typeof option !== 'object' || option === null || Array.isArray(option))
+    throw invalidOption('bus', 'must be true, false or { channel?, tracking? }');
+  rejectUnknown(option as Record<string, unknown>, ['channel', 'tracking'], 'bus.');
+  const { channel, tracking } = option as { channel?: unknown; tracking?: unknown };
+  if (channel !== undefined && (typeof channel !== 'string' || channel === ''))
+    throw invalidOption('bus.channel', 'must be a non-empty string');
+  if (tracking !== undefined && typeof tracking !== 'boolean')
+    throw invalidOption('bus.tracking', 'must be a boolean');
+  return {
+    mode: enabled ? 'on' : 'off',
+    channel: channel as string | undefined,
+    tracking: (tracking as boolean | undefined) ?? true,
   };
 }
 

@@ -5,7 +5,9 @@ import type {
   TierSelection,
   TierStats,
 } from '../interfaces/cache-service.interface.js';
+import type { BusStats, InvalidationBus } from '../bus/invalidation-bus.js';
 import { CacheEvents } from './cache-events.js';
+import { Changes } from './changes.js';
 import { SingleFlight } from './single-flight.js';
 import type { InvalidationEvent } from './invalidation.js';
 import type { Tier } from './tier.js';
@@ -14,16 +16,24 @@ import type { Tier } from './tier.js';
  * The two tiers shared by every cache view of one `CacheModule.forRoot`: writes and invalidates
  * both, and holds what the views share (the clock, the logger, single-flight, events). Reads go
  * through `lookup` (core/lookup.ts). Keys, globs and tags arrive fully namespaced.
+ *
+ * Every write and invalidation is recorded in {@link changes} while it runs, so that no read or
+ * computation that overlaps it puts an older value back into a tier. With an invalidation bus,
+ * each one is published once it is done, and other instances' invalidations evict this L1.
  */
 export class TieredCache {
-  readonly singleFlight = new SingleFlight();
+  /** Writes and invalidations in progress or done, against which backfills and stores are checked. */
+  readonly changes = new Changes();
+  readonly singleFlight = new SingleFlight(this.changes);
   /** Events of every cache view of this engine (hit, miss, stale, set, delete, error). */
   readonly events = new CacheEvents();
   /** Every cache (root and named) built on this engine, for metrics. */
   readonly views = new Set<{ readonly label: string; stats(): CacheStats }>();
   private readonly listeners = new Set<(event: InvalidationEvent) => void>();
   private closed = false;
-  private invalidations = 0;
+  private bus: InvalidationBus | undefined;
+  /** L1 drops after bus gaps. */
+  private localDrops = 0;
 
   constructor(
     readonly local: Tier | undefined,
@@ -42,51 +52,125 @@ export class TieredCache {
     }
   }
 
-  /** Bumped by every invalidation made through this engine, before it runs (for compare-and-set in L1). */
-  get generation(): number {
-    return this.invalidations;
-  }
-
-  /** Writes an entry to the selected tiers; resolves when every tier finished or gave up. */
-  async write(key: string, entry: CacheEntry, tier: TierSelection = 'both'): Promise<void> {
-    const ttlMs = Math.max(1, entry.staleUntil - this.clock());
-    const local = tier !== 'shared' ? this.local?.set(key, entry, ttlMs) : undefined;
-    const shared = tier !== 'local' ? this.shared?.set(key, entry, ttlMs) : undefined;
-    if (local instanceof Promise) await local;
-    if (shared instanceof Promise) await shared;
+  /**
+   * Writes an entry to the selected tiers; resolves when every tier finished or gave up. With a
+   * `ticket` (a value computed since then), nothing is written if the key changed meanwhile: the
+   * value may predate that change.
+   */
+  async write(
+    key: string,
+    entry: CacheEntry,
+    tier: TierSelection = 'both',
+    ticket?: number,
+  ): Promise<void> {
+    if (ticket !== undefined && !this.changes.unchangedSince(key, ticket)) return;
+    const end = this.changes.beginKeys([key]);
+    try {
+      const ttlMs = Math.max(1, entry.staleUntil - this.clock());
+      const local = tier !== 'shared' ? this.local?.set(key, entry, ttlMs) : undefined;
+      const shared = tier !== 'local' ? this.shared?.set(key, entry, ttlMs) : undefined;
+      if (local instanceof Promise) await local;
+      if (shared instanceof Promise) await shared;
+    } finally {
+      end();
+    }
+    this.bus?.publish(
+      { kind: 'keys', keys: [key] },
+      { redisChanged: tier !== 'local' && this.shared !== undefined },
+    );
   }
 
   /** Deletes keys from both tiers; resolves to how many keys existed (in the tier that had more). */
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    this.invalidations++;
-    const removed = await this.both((tier) => tier.delete(keys));
-    this.publish({ kind: 'keys', keys });
-    return removed;
+    const end = this.changes.beginKeys(keys);
+    let counts: [number | undefined, number | undefined];
+    try {
+      counts = await this.both((tier) => tier.delete(keys));
+    } finally {
+      end();
+    }
+    // Redis tells the other instances itself (tracking) of every key the DEL actually removed.
+    this.published({ kind: 'keys', keys }, counts[1] === keys.length);
+    return Math.max(counts[0] ?? 0, counts[1] ?? 0);
   }
 
   /** Deletes keys matching a glob from both tiers; resolves to how many distinct keys were removed. */
-  async deletePattern(glob: string): Promise<number> {
-    this.invalidations++;
-    const removed = await this.both((tier) => tier.deletePattern(glob));
-    this.publish({ kind: 'pattern', glob });
-    return removed;
+  deletePattern(glob: string): Promise<number> {
+    return this.invalidateBroadly({ kind: 'pattern', glob }, (tier) => tier.deletePattern(glob));
   }
 
   /** Deletes keys carrying any of the tags from both tiers; resolves to how many distinct keys. */
   async deleteByTags(tags: readonly string[]): Promise<number> {
     if (tags.length === 0) return 0;
-    this.invalidations++;
-    const removed = await this.both((tier) => tier.deleteByTags(tags));
-    this.publish({ kind: 'tags', tags });
-    return removed;
+    return this.invalidateBroadly({ kind: 'tags', tags }, (tier) => tier.deleteByTags(tags));
   }
 
   /** Removes every entry under a prefix from both tiers. */
   async clear(prefix: string): Promise<void> {
-    this.invalidations++;
-    await Promise.all([this.local?.clear(prefix), this.shared?.clear(prefix)]);
-    this.publish({ kind: 'clear', prefix });
+    await this.invalidateBroadly({ kind: 'clear', prefix }, async (tier) =>
+      (await tier.clear(prefix)) ? 0 : undefined,
+    );
+  }
+
+  /**
+   * Connects the invalidation bus: publishes this engine's writes and invalidations, evicts L1 on
+   * other instances' ones, and drops L1 after a gap in the subscription.
+   */
+  attachBus(bus: InvalidationBus): void {
+    this.bus = bus;
+    bus.onRemoteInvalidation((invalidation) => void this.evictLocal(invalidation));
+    bus.onGap(() => void this.dropLocal());
+  }
+
+  /** The bus's state and counters, with the L1 drops it caused; undefined without a bus. */
+  busStats(): (BusStats & { localDrops: number }) | undefined {
+    return this.bus === undefined
+      ? undefined
+      : { ...this.bus.stats(), localDrops: this.localDrops };
+  }
+
+  /**
+   * Applies another instance's invalidation (or a change Redis reported) to L1 only. Recorded as a
+   * change, so that a read of L2 that overlaps it does not put the old value back.
+   */
+  async evictLocal(invalidation: InvalidationEvent): Promise<void> {
+    const local = this.local;
+    if (local === undefined) return;
+    const end =
+      invalidation.kind === 'keys'
+        ? this.changes.beginKeys(invalidation.keys)
+        : this.changes.beginBroad();
+    try {
+      switch (invalidation.kind) {
+        case 'keys':
+          await local.delete(invalidation.keys);
+          break;
+        case 'pattern':
+          await local.deletePattern(invalidation.glob);
+          break;
+        case 'tags':
+          await local.deleteByTags(invalidation.tags);
+          break;
+        case 'clear':
+          await local.clear(invalidation.prefix);
+          break;
+      }
+    } finally {
+      end();
+    }
+  }
+
+  /** Drops every entry of L1 (after a bus gap: messages may have been missed). */
+  async dropLocal(): Promise<void> {
+    if (this.local === undefined) return;
+    this.localDrops++;
+    const end = this.changes.beginBroad();
+    try {
+      await this.local.clear('');
+    } finally {
+      end();
+    }
   }
 
   /** Subscribes to invalidations made through this engine; returns the unsubscribe function. */
@@ -103,28 +187,53 @@ export class TieredCache {
     return tiers;
   }
 
-  /** Closes both tiers' backends. Safe to call twice. */
+  /** Closes the bus (publishing what it still holds), then both tiers' backends. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
     this.events.clear();
+    await this.bus?.close();
     await Promise.all([this.local?.close(), this.shared?.close()]);
   }
 
+  /** A pattern, tag or clear invalidation: recorded as a change of every key while it runs. */
+  private async invalidateBroadly(
+    event: InvalidationEvent,
+    op: (tier: Tier) => Promise<number | undefined>,
+  ): Promise<number> {
+    const end = this.changes.beginBroad();
+    let counts: [number | undefined, number | undefined];
+    try {
+      counts = await this.both(op);
+    } finally {
+      end();
+    }
+    this.published(event, false);
+    return Math.max(counts[0] ?? 0, counts[1] ?? 0);
+  }
+
   /**
-   * Runs an invalidation on both tiers at once. Every write goes to both tiers, so L2 normally
-   * holds a superset of L1 and the larger count is the number of distinct keys removed.
+   * Runs an invalidation on both tiers at once; resolves to each tier's count (undefined when it
+   * failed or is absent). Every write goes to both tiers, so L2 normally holds a superset of L1 and
+   * the larger count is the number of distinct keys removed.
    */
-  private async both(op: (tier: Tier) => Promise<number | undefined>): Promise<number> {
-    const [a, b] = await Promise.all([
+  private both(
+    op: (tier: Tier) => Promise<number | undefined>,
+  ): Promise<[number | undefined, number | undefined]> {
+    return Promise.all([
       this.local === undefined ? undefined : op(this.local),
       this.shared === undefined ? undefined : op(this.shared),
     ]);
-    return Math.max(a ?? 0, b ?? 0);
   }
 
-  private publish(event: InvalidationEvent): void {
+  /** Tells the bus and the listeners about an invalidation that is done. */
+  private published(event: InvalidationEvent, redisChanged: boolean): void {
+    this.bus?.publish(event, { redisChanged });
+    this.notify(event);
+  }
+
+  private notify(event: InvalidationEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -47,6 +47,24 @@ export interface CacheModuleOptions {
    * default registry; or give a `registry` and/or a metric name `prefix` (default `nest_tiered_cache_`).
    */
   metrics?: boolean | CacheMetricsOptions;
+  /**
+   * The invalidation bus that keeps the L1 of every instance coherent through Redis: on by default
+   * whenever a local tier sits in front of a Redis shared tier (single node or Sentinel). `false`
+   * turns it off; an object names the pub/sub channel or turns Redis tracking off.
+   */
+  bus?: boolean | CacheBusOptions;
+}
+
+/** Options of the invalidation bus. */
+export interface CacheBusOptions {
+  /** Pub/sub channel of explicit messages. Default `ntc:bus:<namespace>`. */
+  channel?: string;
+  /**
+   * Use Redis server-assisted client-side caching (`CLIENT TRACKING ... BCAST`) when the server
+   * accepts it, so that a change made to a cached key by any Redis client also evicts the L1
+   * copies. Default true; false sends every invalidation as an explicit message.
+   */
+  tracking?: boolean;
 }
 
 /** Options of the Prometheus metrics. */

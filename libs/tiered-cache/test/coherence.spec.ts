@@ -1,0 +1,312 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { defaultRedisOptions, waitUntilReady } from '../src/backends/redis-connection.js';
+import { CacheError } from '../src/cache.errors.js';
+import type { CacheService } from '../src/cache.service.js';
+import type { TieredCache } from '../src/core/tiered-cache.js';
+import type { CacheEntry } from '../src/interfaces/cache-backend.interface.js';
+import type { CacheModuleOptions } from '../src/interfaces/cache-module-options.interface.js';
+import { closeRedis } from './bus-test-node.js';
+import { RedisServerHarness } from './redis-server.harness.js';
+import { createTestCache, deferred, RecordingLogger } from './test-cache.js';
+import { waitFor } from './wait-for.js';
+
+/** One instance: a memory L1 in front of the shared Redis, with the bus on by default. */
+interface Instance {
+  cache: CacheService;
+  engine: TieredCache;
+  logger: RecordingLogger;
+  /** The L1 entry of `key`, read without counting. */
+  inLocal(key: string): CacheEntry | undefined;
+}
+
+const NS = 'coh';
+
+async function instance(url: string, extra: Partial<CacheModuleOptions> = {}): Promise<Instance> {
+  const logger = new RecordingLogger();
+  const { cache, engine } = await createTestCache(
+    {
+      namespace: NS,
+      ttl: 60,
+      local: { backend: 'memory', ttl: '1m' },
+      shared: { backend: 'redis', url },
+      ...extra,
+    },
+    logger,
+  );
+  const inLocal = (key: string) =>
+    engine.local!.backend.get(`${NS}:${key}`) as CacheEntry | undefined;
+  return { cache, engine, logger, inLocal };
+}
+
+describe('coherence across instances (real redis-server)', () => {
+  let server: RedisServerHarness;
+  const open: Instance[] = [];
+  const start = async (extra?: Partial<CacheModuleOptions>) => {
+    const made = await instance(server.url, extra);
+    open.push(made);
+    return made;
+  };
+
+  beforeAll(async () => {
+    server = await RedisServerHarness.start();
+  });
+  afterAll(() => server.stop());
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((i) => i.engine.close()));
+    await server.command('FLUSHALL');
+  });
+
+  describe('the bus is wired by default', () => {
+    it('is on with an L1 in front of Redis, connected, in tracking mode', async () => {
+      const a = await start();
+      expect(a.engine.busStats()).toMatchObject({
+        connected: true,
+        mode: 'tracking',
+        localDrops: 0,
+      });
+    });
+
+    it('is off with bus: false, and without an L1', async () => {
+      expect((await start({ bus: false })).engine.busStats()).toBeUndefined();
+      expect((await start({ local: undefined })).engine.busStats()).toBeUndefined();
+    });
+
+    it('fails bootstrap when asked for without an L1 in front of Redis', async () => {
+      await expect(
+        createTestCache({
+          namespace: NS,
+          shared: { backend: 'redis', url: server.url },
+          bus: true,
+        }),
+      ).rejects.toThrow(/option "bus" needs a local tier in front of a Redis shared tier/);
+      await expect(
+        createTestCache({ namespace: NS, local: { backend: 'memory' }, bus: { tracking: true } }),
+      ).rejects.toBeInstanceOf(CacheError);
+    });
+
+    it('rejects malformed bus options, naming them', async () => {
+      await expect(createTestCache({ bus: 'yes' as never })).rejects.toThrow(/"bus"/);
+      await expect(createTestCache({ bus: { channel: '' } })).rejects.toThrow(/bus\.channel/);
+      await expect(createTestCache({ bus: { tracking: 1 as never } })).rejects.toThrow(
+        /bus\.tracking/,
+      );
+      await expect(createTestCache({ bus: { chanel: 'x' } as never })).rejects.toThrow(
+        /bus\.chanel/,
+      );
+    });
+  });
+
+  for (const tracking of [true, false]) {
+    describe(`another instance's L1 is evicted (${tracking ? 'tracking' : 'pub/sub'} mode)`, () => {
+      let a: Instance;
+      let b: Instance;
+      let barriers = 0;
+      /** Resolves once B has applied every message A sent before: A's pattern delete, sent last. */
+      const barrier = async () => {
+        const key = `barrier:${++barriers}`;
+        await b.cache.set(key, true, { tier: 'local' });
+        await a.cache.deletePattern('barrier:*');
+        await waitFor(() => b.inLocal(key) === undefined, 'B applies the barrier');
+      };
+      const setBoth = async (key: string, value: unknown, tags?: string[]) => {
+        await a.cache.set(key, value, tags === undefined ? undefined : { tags });
+        await barrier();
+        expect(await b.cache.get(key)).toEqual(value);
+        expect(b.inLocal(key)).toBeDefined(); // backfilled into B's L1
+      };
+      const evictedOnB = (key: string) =>
+        waitFor(() => b.inLocal(key) === undefined, `B's L1 drops ${key}`);
+
+      afterEach(() => {
+        expect(a.engine.busStats()?.mode).toBe(tracking ? 'tracking' : 'pubsub');
+      });
+
+      const both = async () => {
+        a = await start({ bus: { tracking } });
+        b = await start({ bus: { tracking } });
+      };
+
+      it('by delete', async () => {
+        await both();
+        await setBoth('user:1', { name: 'old' });
+        await a.cache.delete('user:1');
+        await evictedOnB('user:1');
+        expect(await b.cache.get('user:1')).toBeUndefined();
+      });
+
+      it('by a delete of a key only B held (tier local)', async () => {
+        await both();
+        await b.cache.set('mine', 1, { tier: 'local' });
+        await a.cache.delete('mine');
+        await evictedOnB('mine');
+      });
+
+      it('by deletePattern, deleteByTag and clear', async () => {
+        await both();
+        await setBoth('user:1:posts', 1);
+        await setBoth('post:9', 2, ['posts']);
+        await setBoth('other', 3);
+        await a.cache.deletePattern('user:1:*');
+        await evictedOnB('user:1:posts');
+        await a.cache.deleteByTag('posts');
+        await evictedOnB('post:9');
+        expect(b.inLocal('other')).toBeDefined();
+        await a.cache.clear();
+        await evictedOnB('other');
+      });
+
+      it('by a write: set, mset, merge and a stored getOrSet result', async () => {
+        await both();
+        await setBoth('price', 100);
+        await a.cache.set('price', 200);
+        await evictedOnB('price');
+        expect(await b.cache.get('price')).toBe(200);
+        await a.cache.mset([['price', 300]]);
+        await evictedOnB('price');
+        expect(await b.cache.get('price')).toBe(300);
+        await setBoth('doc', { a: 1, b: 1 });
+        await a.cache.merge('doc', { b: 2 });
+        await evictedOnB('doc');
+        expect(await b.cache.get('doc')).toEqual({ a: 1, b: 2 });
+        await b.cache.set('computed', 'old', { tier: 'local' });
+        expect(await a.cache.getOrSet('computed', () => 'new')).toBe('new');
+        await evictedOnB('computed');
+        expect(await b.cache.get('computed')).toBe('new');
+      });
+
+      it('never by its own writes and invalidations', async () => {
+        await both();
+        await a.cache.set('k', 1);
+        await a.cache.delete('absent');
+        await a.cache.deletePattern('nothing:*');
+        await a.cache.set('k2', 2);
+        const before = a.engine.busStats()!.received;
+        await b.cache.deletePattern('zzz:*'); // published after A's own messages
+        await waitFor(() => a.engine.busStats()!.received > before, "A receives B's message");
+        expect(a.engine.busStats()!.received).toBe(before + 1);
+        expect(a.inLocal('k')).toBeDefined();
+        expect(a.inLocal('k2')).toBeDefined();
+      });
+    });
+  }
+
+  it('a change made in Redis by any other client evicts L1 (tracking)', async () => {
+    const a = await start();
+    const other = new Redis(server.url, defaultRedisOptions());
+    try {
+      await waitUntilReady(other, 2_000);
+      await a.cache.set('config', { flag: false });
+      expect(a.inLocal('config')).toBeDefined();
+      await other.del(`${NS}:config`);
+      await waitFor(() => a.inLocal('config') === undefined, 'L1 drops a key deleted in Redis');
+      expect(await a.cache.get('config')).toBeUndefined();
+    } finally {
+      await closeRedis(other);
+    }
+  });
+
+  it('drops its whole L1 after a gap in the subscription', async () => {
+    const a = await start();
+    await a.cache.set('k', 1);
+    expect(a.inLocal('k')).toBeDefined();
+    await server.command('CLIENT KILL TYPE pubsub');
+    await waitFor(() => (a.engine.busStats()?.localDrops ?? 0) >= 1, 'an L1 drop after the gap');
+    expect(a.inLocal('k')).toBeUndefined();
+    await waitFor(() => a.engine.busStats()?.connected === true, 'the bus reconnects');
+  });
+
+  describe('no resurrection (one instance)', () => {
+    const ROUNDS = 30;
+    const READERS = 5;
+
+    it('an L2 read in flight while delete() runs does not put the deleted value back', async () => {
+      const a = await start();
+      for (let round = 0; round < ROUNDS; round++) {
+        const key = `r:${round}`;
+        await a.cache.set(key, 'old');
+        await a.engine.local!.delete([`${NS}:${key}`]); // only in Redis now
+        const reads = Array.from({ length: READERS }, () => a.cache.get(key));
+        await a.cache.delete(key);
+        await Promise.all(reads);
+        expect(a.inLocal(key)).toBeUndefined();
+        expect(await a.cache.get(key)).toBeUndefined();
+      }
+    });
+
+    for (const kind of ['tag', 'pattern', 'clear'] as const) {
+      it(`reads during a ${kind} invalidation's round trips do not refill L1`, async () => {
+        const a = await start();
+        for (let round = 0; round < ROUNDS; round++) {
+          const key = `t:${round}`;
+          // Enough entries that the Redis side takes several round trips.
+          await Promise.all(
+            Array.from({ length: 50 }, (_, i) =>
+              a.cache.set(`${key}:${i}`, i, { tags: ['group'] }),
+            ),
+          );
+          const invalidation =
+            kind === 'tag'
+              ? a.cache.deleteByTag('group')
+              : kind === 'pattern'
+                ? a.cache.deletePattern(`${key}:*`)
+                : a.cache.clear();
+          const reads: Array<Promise<unknown>> = [];
+          for (let i = 0; i < READERS; i++) {
+            await Promise.resolve();
+            reads.push(a.cache.get(`${key}:${i}`));
+          }
+          await invalidation;
+          await Promise.all(reads);
+          for (let i = 0; i < READERS; i++) {
+            expect(a.inLocal(`${key}:${i}`)).toBeUndefined();
+            expect(await a.cache.get(`${key}:${i}`)).toBeUndefined();
+          }
+        }
+      });
+    }
+
+    it('a getOrSet that starts after a delete completed does not join the older computation, whose value is not stored', async () => {
+      const a = await start();
+      const slow = deferred<string>();
+      const first = a.cache.getOrSet('report', () => slow.promise);
+      await a.cache.delete('report');
+      const second = a.cache.getOrSet('report', () => 'new');
+      await expect(second).resolves.toBe('new');
+      slow.resolve('old');
+      await expect(first).resolves.toBe('old');
+      expect(await a.cache.get('report')).toBe('new');
+    });
+
+    it("tier: 'shared' reads and fills only L2; tier: 'local' never asks L2", async () => {
+      const a = await start();
+      await a.cache.set('s', 'in both');
+      await a.engine.local!.delete([`${NS}:s`]);
+      expect(await a.cache.getOrSet('s', () => 'unused', { tier: 'shared' })).toBe('in both');
+      expect(a.inLocal('s')).toBeUndefined();
+      expect(await a.cache.getOrSet('fresh', () => 'computed', { tier: 'shared' })).toBe(
+        'computed',
+      );
+      expect(a.inLocal('fresh')).toBeUndefined();
+      await a.cache.set('l', 'shared only', { tier: 'shared' });
+      expect(await a.cache.getOrSet('l', () => 'local', { tier: 'local' })).toBe('local');
+      expect(await a.cache.get('l')).toBe('local'); // L1 now, L2 untouched
+    });
+  });
+
+  describe('no resurrection (two instances)', () => {
+    it("B's L2 reads that overlap A's delete do not put the deleted value into B's L1", async () => {
+      const a = await start();
+      const b = await start();
+      for (let round = 0; round < 30; round++) {
+        const key = `x:${round}`;
+        await a.cache.set(key, 'old');
+        const reads = Array.from({ length: 5 }, () => b.cache.get(key));
+        await a.cache.delete(key);
+        await Promise.all(reads);
+        await waitFor(() => b.inLocal(key) === undefined, `B's L1 holds no ${key}`);
+        expect(await b.cache.get(key)).toBeUndefined();
+      }
+    });
+  });
+});
