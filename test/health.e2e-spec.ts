@@ -16,6 +16,7 @@ import {
 import { CACHE_ENGINE } from '../libs/tiered-cache/src/cache.constants.js';
 import type { TieredCache } from '../libs/tiered-cache/src/core/tiered-cache.js';
 import { RedisServerHarness } from '../libs/tiered-cache/test/redis-server.harness.js';
+import { waitFor } from '../libs/tiered-cache/test/wait-for.js';
 
 @Controller('health')
 class HealthController {
@@ -96,7 +97,31 @@ describe('CacheHealthIndicator with @nestjs/terminus', () => {
         connection: 'ready',
         latencyMs: expect.any(Number),
       },
+      bus: {
+        status: 'up',
+        mode: 'tracking',
+        sent: expect.any(Number),
+        received: 0,
+        publishFailures: 0,
+        queued: expect.any(Number),
+        gaps: 0,
+        localDrops: 0,
+      },
     });
+  });
+
+  it('has no bus entry without an L1 in front of Redis, nor with bus: false', async () => {
+    app = await boot({ shared: { backend: 'redis', url: redis.url } });
+    let res = await request(app.getHttpServer()).get('/health').expect(200);
+    expect(res.body.details.cache.bus).toBeUndefined();
+    await app.close();
+    app = await boot({
+      local: { backend: 'memory' },
+      shared: { backend: 'redis', url: redis.url },
+      bus: false,
+    });
+    res = await request(app.getHttpServer()).get('/health').expect(200);
+    expect(res.body.details.cache.bus).toBeUndefined();
   });
 
   it('probes the filesystem with a write-read-delete', async () => {
@@ -119,11 +144,16 @@ describe('CacheHealthIndicator with @nestjs/terminus', () => {
       connection: expect.not.stringMatching(/^ready$/),
     });
     expect(down.body.details.cache.local.status).toBe('up');
+    expect(down.body.details.cache.bus).toMatchObject({ status: 'down' });
     await redis.restart();
     await redisReady(app);
-    expect(
-      (await request(app.getHttpServer()).get('/health').expect(200)).body.details.cache.status,
-    ).toBe('up');
+    await waitFor(
+      async () =>
+        (await request(app!.getHttpServer()).get('/health')).body.details.cache.status === 'up',
+      'the shared tier and the bus are up again',
+    );
+    const up = await request(app.getHttpServer()).get('/health').expect(200);
+    expect(up.body.details.cache.bus).toMatchObject({ status: 'up', localDrops: 1 });
   });
 
   it('is degraded, not down, when a shared tier with required: false is killed', async () => {

@@ -13,6 +13,8 @@ import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached, getCacheToken, NullBackend } from 'nest-tiered-cache';
+import { RedisServerHarness } from '../libs/tiered-cache/test/redis-server.harness.js';
+import { waitFor } from '../libs/tiered-cache/test/wait-for.js';
 
 const registry = new Registry();
 
@@ -123,5 +125,36 @@ describe('Prometheus metrics', () => {
     expect(registry.getSingleMetric('other_cache_reads_total')).toBeDefined();
     await other.close();
     expect(registry.getSingleMetric('other_cache_reads_total')).toBeUndefined();
+  });
+
+  it('exports the invalidation bus when an L1 sits in front of Redis', async () => {
+    const redis = await RedisServerHarness.start();
+    const busRegistry = new Registry();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        CacheModule.forRoot({
+          metrics: { registry: busRegistry },
+          local: { backend: 'memory' },
+          shared: { backend: 'redis', url: redis.url },
+        }),
+      ],
+    }).compile();
+    const other = await moduleRef.init();
+    try {
+      await other.get(CacheService).deletePattern('user:*'); // an explicit bus message
+      await waitFor(
+        async () => (await busRegistry.metrics()).includes('event="sent"} 1'),
+        'the pattern delete is published',
+      );
+      const text = await busRegistry.metrics();
+      expect(text).toContain('nest_tiered_cache_bus_connected{mode="tracking"} 1');
+      expect(text).toContain('nest_tiered_cache_bus_events_total{event="received"} 0');
+      expect(text).toContain('nest_tiered_cache_bus_events_total{event="l1_drop"} 0');
+      expect(text).toContain('nest_tiered_cache_bus_queued 0');
+      expect(text).not.toMatch(/user:/);
+    } finally {
+      await other.close();
+      await redis.stop();
+    }
   });
 });

@@ -13,6 +13,7 @@ export {
   type CacheHealthOptions,
   type CacheHealthResult,
   type TierHealth,
+  type BusHealth,
 } from './health/cache-health.indicator.js';
 export type {
   CachedOptions,
@@ -35,6 +36,7 @@ export {
 export type {
   CacheFeatureOptions,
   CacheMetricsOptions,
+  CacheBusOptions,
   CacheModuleOptions,
   CustomTierOptions,
   FilesystemTierOptions,

@@ -21,9 +21,29 @@ export interface TierHealth {
   [detail: string]: unknown;
 }
 
-/** A terminus health indicator result: `{ [key]: { status, local?, shared? } }`. */
+/** What the health check reports of the invalidation bus. */
+export interface BusHealth {
+  /** Down while unsubscribed (this instance's L1 may miss other instances' changes until it reconnects and drops L1). */
+  status: 'up' | 'down';
+  /** `tracking` (Redis tracking plus explicit messages) or `pubsub` (explicit messages only). */
+  mode: 'tracking' | 'pubsub';
+  sent: number;
+  received: number;
+  publishFailures: number;
+  queued: number;
+  gaps: number;
+  /** L1 drops after gaps. */
+  localDrops: number;
+}
+
+/** A terminus health indicator result: `{ [key]: { status, local?, shared?, bus? } }`. */
 export type CacheHealthResult<K extends string> = {
-  [key in K]: { status: 'up' | 'down' | 'degraded'; local?: TierHealth; shared?: TierHealth };
+  [key in K]: {
+    status: 'up' | 'down' | 'degraded';
+    local?: TierHealth;
+    shared?: TierHealth;
+    bus?: BusHealth;
+  };
 };
 
 /** Options of {@link CacheHealthIndicator.isHealthy}. */
@@ -51,8 +71,8 @@ function loadTerminus(): Promise<Terminus> {
  * A `@nestjs/terminus` health indicator for the cache. Every tier is probed at once under a
  * deadline: Redis with a real round trip (its connection state reported), the filesystem with a
  * write-read-delete, memory by its size. A required tier that is down makes the check `down`; a
- * tier configured `required: false` makes it `degraded` (HTTP 200). It never throws and never
- * hangs, even when Redis is frozen.
+ * tier configured `required: false` makes it `degraded` (HTTP 200), as does an invalidation bus
+ * that is not connected. It never throws and never hangs, even when Redis is frozen.
  */
 @Injectable()
 export class CacheHealthIndicator {
@@ -71,12 +91,13 @@ export class CacheHealthIndicator {
       probe(this.engine.local, timeoutMs),
       probe(this.engine.shared, timeoutMs),
     ]);
-    const data = { ...(local && { local }), ...(shared && { shared }) };
+    const bus = busHealth(this.engine);
+    const data = { ...(local && { local }), ...(shared && { shared }), ...(bus && { bus }) };
     const tiers = [local, shared].filter((tier): tier is TierHealth => tier !== undefined);
     const session = new HealthIndicatorService().check(key);
     if (tiers.some((tier) => tier.status === 'down' && tier.required))
       return session.down(data) as CacheHealthResult<K>;
-    if (tiers.some((tier) => tier.status === 'down'))
+    if (tiers.some((tier) => tier.status === 'down') || bus?.status === 'down')
       return session.degraded(data) as CacheHealthResult<K>;
     return session.up(data) as CacheHealthResult<K>;
   }
@@ -104,6 +125,22 @@ async function probe(tier: Tier | undefined, timeoutMs: number): Promise<TierHea
       ...backend.details?.(),
     };
   }
+}
+
+function busHealth(engine: TieredCache): BusHealth | undefined {
+  const stats = engine.busStats();
+  if (stats === undefined) return undefined;
+  const { connected, mode, sent, received, publishFailures, queued, gaps, localDrops } = stats;
+  return {
+    status: connected ? 'up' : 'down',
+    mode,
+    sent,
+    received,
+    publishFailures,
+    queued,
+    gaps,
+    localDrops,
+  };
 }
 
 function round(ms: number): number {

@@ -209,6 +209,55 @@ export class CacheMetrics implements OnModuleInit, OnApplicationShutdown {
           },
         }),
     );
+    if (engine.busStats() === undefined) return;
+    add(
+      `${prefix}bus_connected`,
+      () =>
+        new prom.Gauge({
+          name: `${prefix}bus_connected`,
+          help: '1 while the invalidation bus is subscribed (and, in tracking mode, tracking is redirected to it)',
+          labelNames: ['mode'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            const bus = engine.busStats();
+            if (bus !== undefined) this.set({ mode: bus.mode }, bus.connected ? 1 : 0);
+          },
+        }),
+    );
+    add(
+      `${prefix}bus_events_total`,
+      () =>
+        new prom.Counter({
+          name: `${prefix}bus_events_total`,
+          help: 'Invalidation bus: messages sent, invalidations received, failed publishes (retried), queue overflows (folded into a clear), subscription gaps and L1 drops after them',
+          labelNames: ['event'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            const bus = engine.busStats();
+            if (bus === undefined) return;
+            this.inc({ event: 'sent' }, bus.sent);
+            this.inc({ event: 'received' }, bus.received);
+            this.inc({ event: 'publish_failure' }, bus.publishFailures);
+            this.inc({ event: 'queue_overflow' }, bus.queueOverflows);
+            this.inc({ event: 'gap' }, bus.gaps);
+            this.inc({ event: 'l1_drop' }, bus.localDrops);
+          },
+        }),
+    );
+    add(
+      `${prefix}bus_queued`,
+      () =>
+        new prom.Gauge({
+          name: `${prefix}bus_queued`,
+          help: 'Invalidation items waiting to be published on the bus',
+          registers: [registry],
+          collect() {
+            this.set(engine.busStats()?.queued ?? 0);
+          },
+        }),
+    );
   }
 }
 
