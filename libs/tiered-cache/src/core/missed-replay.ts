@@ -39,6 +39,8 @@ export class MissedReplay {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** `queue.size !== 0`, kept up to date: read by every read of the tier. */
+  private waiting = false;
 
   constructor(private readonly options: MissedReplayOptions) {
     this.queue = new MissedInvalidations(options.prefix, options.max);
@@ -48,7 +50,7 @@ export class MissedReplay {
 
   /** True while invalidations wait or are being replayed (the tier serves no read meanwhile). */
   get pending(): boolean {
-    return this.queue.size !== 0;
+    return this.waiting;
   }
 
   /** How many keys and invalidations wait, the one being replayed included. */
@@ -66,6 +68,7 @@ export class MissedReplay {
     if (this.stopped) return;
     const folds = this.queue.folds;
     this.queue.add(invalidation);
+    this.waiting = this.queue.size !== 0;
     if (this.queue.folds !== folds) this.options.overflowed?.();
     this.schedule();
   }
@@ -120,6 +123,7 @@ export class MissedReplay {
     for (let next = this.queue.take(); next !== undefined; next = this.queue.take()) {
       const applied = await this.options.apply(next).catch(() => false);
       this.queue.settle(applied);
+      this.waiting = this.queue.size !== 0;
       if (!applied) return false;
       count++;
       this.options.replayed(next);

@@ -5,6 +5,7 @@ import { hashKey } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
 import { CircuitBreaker, type BreakerSettings } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
+import { FailedWrites } from './failed-writes.js';
 import { LatencyReservoir } from './latency.js';
 import { MissedReplay } from './missed-replay.js';
 import type { InvalidationEvent } from './invalidation.js';
@@ -46,8 +47,6 @@ const LOG_INTERVAL_MS = 60_000;
 const BULK_TIMEOUT_MS = 60_000;
 /** A synchronous backend's read latency is recorded for one read in this many. */
 const SYNC_SAMPLE_EVERY = 32;
-/** How long a write that missed its deadline is waited for before its follow-up delete, in ms. */
-const LATE_WRITE_MS = 60_000;
 
 /**
  * One tier around its backend: every asynchronous call runs under the tier's deadline, failures
@@ -78,13 +77,8 @@ export class Tier {
   private readonly bulkTimeoutMs: number;
   /** Invalidations this tier could not apply, and their replay; it serves no read until they are replayed. */
   private readonly missed: MissedReplay;
-  /** Keys whose failed write is still being followed up (deleted): a miss here until it is done. */
-  private readonly unsettled = new Map<string, number>();
-  /** The follow-ups of failed writes in progress. */
-  private readonly followUps = new Set<Promise<void>>();
-  private closed = false;
-  /** Ends the waits for late writes when the tier closes. */
-  private readonly closing = new Set<() => void>();
+  /** The writes this tier could not make, followed up by deletes: their keys are a miss until done. */
+  private readonly failedWrites: FailedWrites;
 
   constructor(
     readonly config: TierConfig,
@@ -108,6 +102,12 @@ export class Tier {
         this.logger.warn(
           `${this.label}: more invalidations were missed than it remembers; it will clear its namespace once reachable`,
         ),
+    });
+    this.failedWrites = new FailedWrites({
+      remove: async (key) =>
+        (await this.run('delete', key, () => this.backend.delete([key]), undefined, true)) !==
+        undefined,
+      missed: (key) => this.missed.add({ kind: 'keys', keys: [key] }),
     });
     this.breaker = new CircuitBreaker({ ...config.breaker, clock }, (state, cause) => {
       if (state === 'open') {
@@ -137,7 +137,7 @@ export class Tier {
       this.missed.now();
       return undefined;
     }
-    if (this.unsettled.size !== 0 && this.unsettled.has(key)) return undefined;
+    if (this.failedWrites.has(key)) return undefined;
     if (!this.breaker.allow()) return undefined;
     const timed = !this.synchronous || this.reads++ % SYNC_SAMPLE_EVERY === 0;
     const started = timed ? performance.now() : 0;
@@ -159,7 +159,8 @@ export class Tier {
   /**
    * Writes an entry (capped to this tier's TTL); failures are counted and logged, never thrown.
    * A write that fails, times out or is skipped by the open breaker makes this tier forget the key
-   * (see {@link forget}): its previous value must not be served again.
+   * (see {@link FailedWrites}; a skipped one is a missed invalidation): its previous value must not
+   * be served again.
    */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
     if (!this.breaker.allow()) {
@@ -176,7 +177,7 @@ export class Tier {
           : this.backend.set(key, entry, ttlMs);
     } catch (err) {
       this.fail(err, 'set', key);
-      this.forget(key, undefined);
+      this.failedWrites.forget(key, undefined);
       return;
     }
     if (result instanceof Promise) {
@@ -189,7 +190,7 @@ export class Tier {
         this.latency.set,
         started,
         undefined,
-        (late) => this.forget(key, late ? written : undefined),
+        (late) => this.failedWrites.forget(key, late ? written : undefined),
       );
     }
     this.latency.set.record(performance.now() - started);
@@ -235,7 +236,7 @@ export class Tier {
    * (including the wait for a write that missed its deadline to land or fail).
    */
   async idle(): Promise<void> {
-    while (this.followUps.size !== 0) await Promise.all(this.followUps);
+    await this.failedWrites.idle();
     await this.missed.idle();
   }
 
@@ -244,54 +245,6 @@ export class Tier {
     const removed = await this.apply(invalidation);
     if (removed === undefined) this.missed.add(invalidation);
     return removed;
-  }
-
-  /**
-   * Makes this tier forget `key` after a write of it failed, so that the value it held before is
-   * never served again: deletes the key at once, and, when the write missed its deadline (`late`,
-   * which may still land: it is on its way to the store), deletes it again once that write has
-   * landed or failed. Both deletes go to the same backend right behind the write (on Redis, on the
-   * same connection, so they are executed after it), even while the breaker is open: they follow
-   * a call that was made, and are as bounded as the writes that were sent. A delete that cannot be
-   * made is recorded as a missed invalidation, and this tier then serves no read until it has been
-   * replayed. Until then this key is a miss here.
-   */
-  private forget(key: string, late: Promise<void> | undefined): void {
-    this.unsettled.set(key, (this.unsettled.get(key) ?? 0) + 1);
-    const followUp = this.forgetting(key, late).finally(() => {
-      const left = this.unsettled.get(key)! - 1;
-      if (left === 0) this.unsettled.delete(key);
-      else this.unsettled.set(key, left);
-      this.followUps.delete(followUp);
-    });
-    this.followUps.add(followUp);
-  }
-
-  private async forgetting(key: string, late: Promise<void> | undefined): Promise<void> {
-    const remove = () => this.backend.delete([key]);
-    if ((await this.run('delete', key, remove, undefined, true)) === undefined)
-      this.missed.add({ kind: 'keys', keys: [key] });
-    if (late === undefined) return;
-    await this.landed(late);
-    if (this.closed) return;
-    if ((await this.run('delete', key, remove, undefined, true)) === undefined)
-      this.missed.add({ kind: 'keys', keys: [key] });
-  }
-
-  /** Resolves once a write that missed its deadline settled, after {@link LATE_WRITE_MS}, or on close. */
-  private landed(late: Promise<void>): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const end = () => {
-        this.closing.delete(settled);
-        resolve();
-      };
-      const deadline = startDeadline(LATE_WRITE_MS, end);
-      const settled = () => {
-        if (deadline.finish()) end();
-      };
-      this.closing.add(settled);
-      late.then(settled, settled);
-    });
   }
 
   /** Runs an invalidation against the backend: how many keys it removed (0 for a clear), or undefined on failure. */
@@ -345,9 +298,8 @@ export class Tier {
    * backend makes those fail fast, and the wait is bounded by the tier's deadlines.
    */
   async close(): Promise<void> {
-    this.closed = true;
     this.missed.stop();
-    for (const stopWaiting of [...this.closing]) stopWaiting();
+    this.failedWrites.close();
     try {
       await withDeadline(
         this.backend.close(),
