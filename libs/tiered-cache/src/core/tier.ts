@@ -293,25 +293,27 @@ export class Tier {
   }
 
   /**
-   * Stops replaying missed invalidations, closes the backend (errors are logged), then waits for
-   * what was still running against it (a replay step, the follow-up of a failed write): closing the
-   * backend makes those fail fast, and the wait is bounded by the tier's deadlines.
+   * Stops replaying missed invalidations, closes the backend, then waits for what was still running
+   * against it (a replay step, the follow-up of a failed write): closing the backend makes those
+   * fail fast. Each wait is bounded (the larger of the tier's deadline and 2 s); errors are logged.
    */
   async close(): Promise<void> {
     this.missed.stop();
     this.failedWrites.close();
+    await this.closeStep('close', () => this.backend.close());
+    // A step on a client the cache does not own (not closed) may take a bulk operation's time.
+    await this.closeStep('background work', () => this.idle());
+  }
+
+  private async closeStep(what: string, step: () => Promise<void>): Promise<void> {
+    const boundMs = Math.max(this.config.timeoutMs, 2_000);
     try {
-      await withDeadline(
-        this.backend.close(),
-        Math.max(this.config.timeoutMs, 2_000),
-        `${this.label} close`,
-      );
+      await withDeadline(step(), boundMs, `${this.label} ${what}`);
     } catch (err) {
       this.logger.warn(
         `${this.label} did not close cleanly: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
-    await this.idle();
   }
 
   /**
