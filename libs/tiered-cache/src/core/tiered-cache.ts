@@ -121,6 +121,10 @@ export class TieredCache {
     this.bus = bus;
     bus.onRemoteInvalidation((invalidation) => void this.evictLocal(invalidation));
     bus.onGap(() => void this.dropLocal());
+    // An invalidation Redis missed (it was unreachable) is told again once it is applied there, so
+    // every other instance's L1 drops what it may have copied from Redis meanwhile.
+    if (this.shared !== undefined)
+      this.shared.onReplayed = (invalidation) => bus.publish(invalidation);
   }
 
   /** The bus's state and counters, with the L1 drops it caused; undefined without a bus. */
