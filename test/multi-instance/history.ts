@@ -14,7 +14,7 @@ export type KeyOp = Exclude<WorkerRequest, { op: 'stats' } | { op: 'clock' }>;
 /**
  * Runs operations on workers and records them as per-key events for the read checker: a pattern,
  * tag or clear invalidation becomes a delete of every key of the key set it covers, a `getOrSet`
- * whose factory ran becomes a write of its value, one that did not a read. An operation that
+ * whose factory ran becomes a miss and an optional write of its value, one that did not a read. An operation that
  * failed or got no answer may still take effect at any time: it is recorded with an unknown end
  * (Infinity) from the moment it was sent, and it rethrows. Writes carry the tags of their key.
  */
@@ -102,10 +102,17 @@ export class History {
         return;
       case 'getOrSet': {
         const answer = result as { value: string; computed: boolean } | undefined;
-        // Unanswered, it may have stored its value; answered, it stored it only if it computed it,
-        // after a miss (which a run that can lose nothing checks too).
+        // Unanswered, it may have stored its value; answered, only if it computed it, after a
+        // miss (which a run that can lose nothing checks too). Either way the cache may decline
+        // to store a computed value (something changed meanwhile): an optional write.
         if (answer === undefined || answer.computed)
-          this.events.push({ kind: 'write', key: request.key, value: request.value, ...at });
+          this.events.push({
+            kind: 'write',
+            key: request.key,
+            value: request.value,
+            optional: true,
+            ...at,
+          });
         if (answer?.computed === true)
           this.events.push({ kind: 'read', key: request.key, value: undefined, ...at });
         if (answer?.computed === false)

@@ -108,6 +108,16 @@ describe('checkReads', () => {
       expect(reasons([write('v1', 0, 1), lost, read('v2', 0.5, 1.5)])).toEqual(['not-yet-written']);
     });
 
+    it('never lets an optional write (a computed value the cache may not store) replace anything', () => {
+      const computed = { ...write('v2', 2, 3), op: 'getOrSet', optional: true };
+      expect(reasons([write('v1', 0, 1), computed, read('v1', 4, 5)])).toEqual([]);
+      expect(reasons([write('v1', 0, 1), computed, read('v2', 4, 5)])).toEqual([]);
+      expect(reasons([del(0, 1), computed, read(undefined, 4, 5)], true)).toEqual([]);
+      // ... but once it landed, what replaced it counts as for any write.
+      expect(reasons([computed, del(3.5, 3.8), read('v2', 4, 5)])).toEqual(['superseded']);
+      expect(reasons([computed, read('v2', 1, 1.5)])).toEqual(['not-yet-written']);
+    });
+
     it('refuses writing the same value twice (values must tell writes apart)', () => {
       expect(() => checkReads([write('v1', 0, 1), write('v1', 2, 3)])).toThrow(/unique/);
     });
@@ -200,7 +210,10 @@ describe('checkReads', () => {
     if (r.value === undefined && !strict) return true;
     return sources.some((source) => {
       const changers = ops.filter(
-        (o) => o !== source && (r.value !== undefined || o.kind === 'write'),
+        (o) =>
+          o !== source &&
+          !(o.kind === 'write' && o.optional === true) &&
+          (r.value !== undefined || o.kind === 'write'),
       );
       const points = source.begin === -1 ? [-1] : inside(source.begin, source.end);
       return points.some((p) =>
@@ -227,7 +240,8 @@ describe('checkReads', () => {
         if (kind < 0.4) {
           const value = `v${i}`;
           values.push(value);
-          history.push(write(value, begin, end));
+          const optional = random() < 0.25;
+          history.push({ ...write(value, begin, end), optional });
         } else if (kind < 0.6) history.push(del(begin, end));
         else {
           // A miss, or the value of any write so far (whose interval may lie anywhere).

@@ -13,7 +13,9 @@
  * - no write stored that value on that key (`unknown-value`),
  * - W began after the read ended (`not-yet-written`), or
  * - some write or delete O of the key began after W ended and ended before the read began
- *   (`superseded`): O certainly replaced W before the read started.
+ *   (`superseded`): O certainly replaced W before the read started. An optional write (the store
+ *   of a value `getOrSet` computed, which the cache may decline) is never such an O: it may not
+ *   have happened.
  * Each read is judged on its own, against the operations only: what another read saw is not taken
  * as proof that a write in progress took effect (a writer's own L1 shows its value before Redis
  * has it, and the library promises nothing about writes still in progress).
@@ -35,6 +37,11 @@ export interface WriteEvent {
   readonly worker: string;
   /** The API call it came from (`set`, `getOrSet`). */
   readonly op: string;
+  /**
+   * The cache may decline it (a value `getOrSet` computed: the cache may skip storing it when
+   * something changed meanwhile): if it landed it is a write, but it proves nothing replaced.
+   */
+  readonly optional?: boolean;
 }
 
 /** The removal of `key` (by a delete, or a pattern, tag or clear invalidation that covers it). */
@@ -164,7 +171,9 @@ export function checkReads(
     const readEvents = events.filter((e): e is ReadEvent => e.kind === 'read');
     reads += readEvents.length;
     hits += readEvents.filter((r) => r.value !== undefined).length;
-    const operations = events.filter((e): e is Effect => e.kind !== 'read');
+    const operations = events.filter(
+      (e): e is Effect => e.kind === 'delete' || (e.kind === 'write' && e.optional !== true),
+    );
     violations.push(...checkKey(readEvents, writes, operations, missesAllowed));
   }
   violations.sort((a, b) => a.read.begin - b.read.begin);

@@ -254,6 +254,16 @@ describe.each(SETUPS)(`soak: ${WORKERS} processes, %s`, (setup, options) => {
   );
 });
 
+describe('soak: the bus without Redis tracking', () => {
+  // Its fallback (Redis before 6, proxies): every eviction is an explicit pub/sub message.
+  it(`${WORKERS} processes, memory L1 + Redis L2, bus over pub/sub, no fault`, () =>
+    soak(
+      'memory L1 + Redis L2, bus over pub/sub (tracking: false), no fault',
+      (url) => ({ ...SETUPS[0]![1](url), bus: { tracking: false } }),
+      undefined,
+    ));
+});
+
 describe('soak: the control', () => {
   // Redis alone is coherent for keys and patterns today: this run shows that the harness and
   // the checker find nothing where there is nothing to find (tag deletes are left out: a tag
