@@ -21,7 +21,8 @@ import { DEFAULT_MIX, runSoak, soakSeed, type Fault, type OpMix, type SoakRun } 
  * `npm run test:soak`: four forked Nest apps on one real redis-server do random reads, writes and
  * invalidations on five keys for a few seconds, and every read is checked (read-checker.ts): it
  * must have returned the latest written value (or nothing, after a delete) at some moment during
- * the read. In steady state nothing may be lost either (no miss where a value had to be there).
+ * the read. In steady state nothing may be lost either (no miss where a value had to be there),
+ * unless a tier call failed (the cache then forgets the key on purpose).
  * Around a fault (Redis restarted empty, killed and restarted, paused, or one worker partitioned
  * from it), a write or delete made during it or its grace may land, or be repaired, until GRACE_MS
  * after it is over; misses are fine; every other read is judged as strictly as in steady state.
@@ -227,7 +228,10 @@ async function soak(
     fault === undefined
       ? run.history.events
       : allowFaults(run.history.events, run.windows, GRACE_MS);
-  const report = checkReads(events, { missesAllowed: fault !== undefined });
+  // Nothing may be lost in steady state, unless a tier call failed (a deadline missed on a loaded
+  // machine): then the cache may forget the key, by design.
+  const tierErrors = stats.reduce((sum, s) => sum + s.errors, 0);
+  const report = checkReads(events, { missesAllowed: fault !== undefined || tierErrors > 0 });
   // For comparison only: the same run judged with no grace at all around the fault.
   const strict =
     fault === undefined
@@ -236,7 +240,8 @@ async function soak(
   summary.push(
     `${title}: ${report.violations.length} violations in ${report.reads} reads ` +
       `(${report.hits} hits, ${report.misses} misses; ${JSON.stringify(report.byReason)}${strict}), ` +
-      `${run.ops} ops in ${(run.durationMs / 1000).toFixed(1)} s, seed ${seed}`,
+      `${run.ops} ops in ${(run.durationMs / 1000).toFixed(1)} s, ${tierErrors} tier errors, ` +
+      `seed ${seed}`,
   );
   // The run did what it says: plenty of reads that found values, each fault injected, and with
   // an L1, reads it answered.
