@@ -78,19 +78,7 @@ export class RedisStore implements ByteStore {
 
   async deleteByTags(tags: readonly string[]): Promise<number> {
     const tagKeys = tags.map((tag) => TAG_SET_PREFIX + tag);
-    const members = new Set<string>();
-    for (const tagKey of tagKeys) {
-      let cursor = '0';
-      do {
-        const [next, batch] = await this.step(
-          this.client.sscan(tagKey, cursor, 'COUNT', 1000),
-          'SSCAN',
-        );
-        cursor = next;
-        for (const key of batch) members.add(key);
-      } while (cursor !== '0');
-    }
-    return this.untag([...members], tagKeys);
+    return this.untag(await this.members(tagKeys), tagKeys);
   }
 
   /**
@@ -120,17 +108,36 @@ export class RedisStore implements ByteStore {
 
   async clear(prefix: string): Promise<void> {
     const escaped = escapeGlob(prefix);
-    // Tag sets first: a value written while the entries are being removed registers its tags
-    // after its value, so it is either removed below or registered in a set made afresh.
+    // Tagged keys first, each removed with its registration in one step (as a tag delete does):
+    // no tag set ever loses a registration whose key is still there, whatever runs meanwhile.
+    const tagKeys: string[] = [];
     await scanKeys(
       this.client,
       `${TAG_SET_PREFIX}${escaped}*`,
       async (keys) => {
-        await this.unlink(keys);
+        tagKeys.push(...keys);
       },
       this.options.commandTimeoutMs,
     );
+    for (const tagKey of tagKeys) await this.untag(await this.members([tagKey]), [tagKey]);
     await this.deletePattern(`${escaped}*`);
+  }
+
+  /** The members of tag sets (SSCAN, one page at a time). */
+  private async members(tagKeys: readonly string[]): Promise<string[]> {
+    const members = new Set<string>();
+    for (const tagKey of tagKeys) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await this.step(
+          this.client.sscan(tagKey, cursor, 'COUNT', 1000),
+          'SSCAN',
+        );
+        cursor = next;
+        for (const key of batch) members.add(key);
+      } while (cursor !== '0');
+    }
+    return [...members];
   }
 
   async ping(): Promise<number> {
