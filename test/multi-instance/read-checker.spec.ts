@@ -293,4 +293,37 @@ describe('History', () => {
     expect(globToRegExp('a.b*').test('axb')).toBe(false);
     expect(() => globToRegExp('user:[12]')).toThrow(/only \* and \?/);
   });
+
+  describe('remote grace (bus delivery to another process)', () => {
+    const byB = <T extends HistoryEvent>(event: T): T => ({ ...event, worker: 'B' });
+
+    it('waives a read of a value another process replaced less than the grace before', () => {
+      const history = [write('v1', 0, 1), write('v2', 2, 3), read('v1', 10, 11)];
+      expect(checkReads(history).violations).toHaveLength(1);
+      expect(checkReads(history, { remoteGraceMs: 20 }).violations).toHaveLength(0);
+    });
+
+    it('does not waive it past the grace', () => {
+      const history = [write('v1', 0, 1), del(2, 3), read('v1', 30, 31)];
+      expect(checkReads(history, { remoteGraceMs: 20 }).violations).toHaveLength(1);
+    });
+
+    it('never waives a change the reading process made itself', () => {
+      const own = [write('v1', 0, 1), byB(del(2, 3)), read('v1', 5, 6)];
+      expect(checkReads(own, { remoteGraceMs: 20 }).violations).toHaveLength(1);
+      // Another process's change within the grace, then the reader's own: still a violation.
+      const mixed = [
+        write('v1', 0, 1),
+        write('v2', 2, 3),
+        byB(write('v3', 4, 5)),
+        read('v1', 6, 7),
+      ];
+      expect(checkReads(mixed, { remoteGraceMs: 20 }).violations).toHaveLength(1);
+    });
+
+    it('leaves the other reasons strict', () => {
+      const history = [write('v1', 10, 11), read('v1', 0, 5)];
+      expect(checkReads(history, { remoteGraceMs: 1_000 }).violations).toHaveLength(1);
+    });
+  });
 });

@@ -103,6 +103,15 @@ export interface CheckOptions {
    * entries; set false for runs where nothing can be lost (no fault, no expiry, no eviction).
    */
   readonly missesAllowed?: boolean;
+  /**
+   * How long after a write or delete by ANOTHER process completes that process's L1 may still
+   * serve what it replaced: the invalidation bus delivers asynchronously (Redis hands the message
+   * to every subscriber before the change resolves, but a process reads its socket only when its
+   * event loop gets to it). Default 0: strict. A superseded read is waived only when every
+   * operation that superseded it was made by another process and ended less than this long
+   * before the read began; one made by the reading process itself is always strict.
+   */
+  readonly remoteGraceMs?: number;
 }
 
 /** A write or delete: it took effect somewhere in [begin, end]. */
@@ -149,6 +158,7 @@ export function checkReads(
   options: CheckOptions = {},
 ): CheckReport {
   const missesAllowed = options.missesAllowed ?? true;
+  const remoteGraceMs = options.remoteGraceMs ?? 0;
   const byKey = new Map<string, HistoryEvent[]>();
   for (const event of history) {
     let events = byKey.get(event.key);
@@ -174,7 +184,11 @@ export function checkReads(
     const operations = events.filter(
       (e): e is Effect => e.kind === 'delete' || (e.kind === 'write' && e.optional !== true),
     );
-    violations.push(...checkKey(readEvents, writes, operations, missesAllowed));
+    violations.push(
+      ...checkKey(readEvents, writes, operations, missesAllowed).filter(
+        (v) => !waived(v, operations, remoteGraceMs),
+      ),
+    );
   }
   violations.sort((a, b) => a.read.begin - b.read.begin);
   const byReason: Record<ViolationReason, number> = {
@@ -185,6 +199,21 @@ export function checkReads(
   };
   for (const v of violations) byReason[v.reason]++;
   return { reads, hits, misses: reads - hits, violations, byReason };
+}
+
+/**
+ * True when a superseded read is within the remote grace: every operation that began after its
+ * write ended and ended before the read began was another process's, ending within the grace.
+ */
+function waived(v: Violation, effects: readonly Effect[], graceMs: number): boolean {
+  if (graceMs <= 0 || v.reason !== 'superseded' || v.write === undefined) return false;
+  const { read, write } = v;
+  return effects.every(
+    (e) =>
+      e.begin <= write.end ||
+      e.end >= read.begin ||
+      (e.worker !== read.worker && read.begin - e.end < graceMs),
+  );
 }
 
 /** The illegal reads of one key, given the effects known to have happened. */

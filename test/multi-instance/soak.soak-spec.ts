@@ -52,6 +52,15 @@ const WORKERS = 4;
 /** Violations described in a failure message. */
 const SHOWN = 12;
 
+/**
+ * How long another process's L1 may keep serving a value after the change that replaced it
+ * resolved: the bus's delivery delay (see the README, "Running several instances"), which is the
+ * reading process's event-loop lag. Measured here at a few ms typically, 40–120 ms when four
+ * workers, Redis, Jest and other test runs share two cores. An eviction that never comes shows as
+ * seconds, and is caught.
+ */
+const REMOTE_GRACE_MS = 250;
+
 const SETUPS: Array<[string, (url: string) => CacheModuleOptions]> = [
   [
     'memory L1 + Redis L2',
@@ -231,7 +240,27 @@ async function soak(
   // Nothing may be lost in steady state, unless a tier call failed (a deadline missed on a loaded
   // machine): then the cache may forget the key, by design.
   const tierErrors = stats.reduce((sum, s) => sum + s.errors, 0);
-  const report = checkReads(events, { missesAllowed: fault !== undefined || tierErrors > 0 });
+  // With an L1, another process's change reaches this process's L1 through the bus: Redis hands
+  // the message over before the change resolves, but the process reads it only when its event
+  // loop gets to its socket, later still on this loaded 2-core machine. That delivery delay is
+  // allowed (REMOTE_GRACE_MS, and only for other processes' changes); nothing else is.
+  const withL1 = rig.workers[0]!.config.cache.local !== undefined;
+  const remoteGraceMs = withL1 ? REMOTE_GRACE_MS : 0;
+  const report = checkReads(events, {
+    missesAllowed: fault !== undefined || tierErrors > 0,
+    remoteGraceMs,
+  });
+  const strictReport =
+    remoteGraceMs === 0
+      ? report
+      : checkReads(events, {
+          missesAllowed: fault !== undefined || tierErrors > 0,
+        });
+  const delivery =
+    remoteGraceMs === 0
+      ? ''
+      : `; ${strictReport.violations.length - report.violations.length} read(s) of an L1 copy ` +
+        `another process had already replaced, the longest ${Math.max(0, ...strictReport.violations.map((v) => v.staleForMs ?? 0)).toFixed(1)} ms after (bus delivery, allowed up to ${remoteGraceMs} ms)`;
   // For comparison only: the same run judged with no grace at all around the fault.
   const strict =
     fault === undefined
@@ -241,7 +270,7 @@ async function soak(
     `${title}: ${report.violations.length} violations in ${report.reads} reads ` +
       `(${report.hits} hits, ${report.misses} misses; ${JSON.stringify(report.byReason)}${strict}), ` +
       `${run.ops} ops in ${(run.durationMs / 1000).toFixed(1)} s, ${tierErrors} tier errors, ` +
-      `seed ${seed}`,
+      `seed ${seed}${delivery}`,
   );
   // The run did what it says: plenty of reads that found values, each fault injected, and with
   // an L1, reads it answered.
@@ -270,9 +299,8 @@ describe('soak: the bus without Redis tracking', () => {
 });
 
 describe('soak: the control', () => {
-  // Redis alone is coherent for keys and patterns today: this run shows that the harness and
-  // the checker find nothing where there is nothing to find (tag deletes are left out: a tag
-  // delete racing a tagged write loses the write's place in the tag's set in Redis today).
+  // Redis alone, without tag deletes (the simplest coherent setup): this run shows that the
+  // harness and the checker find nothing where there is nothing to find.
   it(`${WORKERS} processes, Redis only, no fault, no tag invalidation: no violation`, () =>
     soak('control: Redis only, no tag invalidation', SETUPS[1]![1], undefined, {
       ...DEFAULT_MIX,
