@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CacheErrorCode } from '../cache.errors.js';
-import { FsFixture, codeOf, fileOf, mkfifo } from '../../test/filesystem-harness.js';
+import { FsFixture, WarningLogger, codeOf, fileOf, mkfifo } from '../../test/filesystem-harness.js';
 
 const fx = new FsFixture();
 afterEach(() => fx.cleanup());
@@ -70,3 +73,81 @@ describe('FilesystemStore: a FIFO named like an entry', () => {
     }
   });
 });
+
+describe('FilesystemStore: files named like entries that are not entries', () => {
+  it('skips one it can neither read nor remove, once, and applies every invalidation', async () => {
+    const logger = new WarningLogger();
+    const dir = fx.tempDir();
+    const backend = await fx.open(dir, { logger });
+    await backend.set('ns:a:1', fx.entry(1, ['ns:t']), 10_000);
+    await backend.set('ns:a:2', fx.entry(2, ['ns:t']), 10_000);
+    const full = fileOf(dir, 'ns:a:full');
+    fs.mkdirSync(full);
+    fs.writeFileSync(path.join(full, 'inside'), 'x');
+    const empty = fileOf(dir, 'ns:a:empty');
+    fs.mkdirSync(empty);
+
+    expect(await backend.deletePattern('ns:a:*')).toBe(2);
+    expect(fs.existsSync(empty)).toBe(false);
+    expect(fs.existsSync(full)).toBe(true);
+    expect(backend.details()).toMatchObject({ skippedEntries: 1, undeletableEntries: 0 });
+
+    await backend.set('ns:a:3', fx.entry(3, ['ns:t']), 10_000);
+    expect(await backend.deletePattern('ns:*')).toBe(1);
+    await backend.set('ns:a:4', fx.entry(4, ['ns:t']), 10_000);
+    expect(await backend.deleteByTags(['ns:t'])).toBe(1);
+    expect(await backend.delete(['ns:a:full'])).toBe(0);
+    expect(await codeOf(() => backend.get('ns:a:full'))).toBe(CacheErrorCode.E_CORRUPT_ENTRY);
+    await backend.clear('ns:');
+    await backend.store.prune();
+    expect(logger.warnings).toHaveLength(1);
+    expect(logger.warnings[0]).toContain(path.basename(full));
+    expect(await backend.ping()).toBeGreaterThanOrEqual(0); // it can apply invalidations
+
+    // Once the operator removed it, an entry another process writes under that name is found.
+    fs.rmSync(full, { recursive: true });
+    await (await fx.open(dir)).set('ns:a:full', fx.entry('back'), 10_000);
+    expect(await backend.deletePattern('ns:a:*')).toBe(1);
+    expect(backend.details()).toMatchObject({ skippedEntries: 0 });
+  });
+
+  const immutable = canMakeImmutable();
+  (immutable ? it : it.skip)(
+    'fails the invalidation of an entry it can read but not remove, and reports it to health',
+    async () => {
+      const dir = fx.tempDir();
+      const backend = await fx.open(dir);
+      await backend.set('ns:k', fx.entry('v'), 10_000);
+      const file = fileOf(dir, 'ns:k');
+      execFileSync('chattr', ['+i', file]);
+      try {
+        expect(await codeOf(() => backend.delete(['ns:k']))).toBe(CacheErrorCode.E_BACKEND_ERROR);
+        expect(await codeOf(() => backend.deletePattern('ns:*'))).toBe(
+          CacheErrorCode.E_BACKEND_ERROR,
+        );
+        expect(backend.details()).toMatchObject({ undeletableEntries: 1 });
+        expect(await codeOf(() => backend.ping())).toBe(CacheErrorCode.E_BACKEND_ERROR);
+      } finally {
+        execFileSync('chattr', ['-i', file]);
+      }
+      expect(await backend.delete(['ns:k'])).toBe(1);
+      expect(await backend.ping()).toBeGreaterThanOrEqual(0);
+    },
+  );
+});
+
+/** Whether `chattr +i` works here (root on a filesystem with attributes). */
+function canMakeImmutable(): boolean {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ntc-chattr-'));
+  const file = path.join(dir, 'probe');
+  fs.writeFileSync(file, '');
+  try {
+    execFileSync('chattr', ['+i', file], { stdio: 'ignore' });
+    execFileSync('chattr', ['-i', file], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

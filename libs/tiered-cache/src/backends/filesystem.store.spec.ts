@@ -51,8 +51,12 @@ function fileOf(key: string): string {
   return path.join(dir, `${createHash('sha256').update(key, 'utf8').digest('hex')}.entry`);
 }
 
+/** The directory's files, without the tag markers' directory. */
 function files(): string[] {
-  return fs.readdirSync(dir).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name !== '.tags')
+    .sort();
 }
 
 /** The code of the CacheError `call` throws or rejects with; undefined when it succeeds. */
