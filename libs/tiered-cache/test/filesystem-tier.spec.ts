@@ -47,4 +47,16 @@ describe('a filesystem tier in the cache', () => {
     expect(cache.stats().tiers.local).toMatchObject({ hits: 1, errors: 0 });
     expect(logger.matching('warn', path.basename(bad))).toHaveLength(1);
   });
+
+  it('recovers when its directory is deleted while it runs', async () => {
+    const { cache, dir } = await start();
+    await cache.set('a', 1);
+    fs.rmSync(dir, { recursive: true });
+
+    expect(await cache.get('a')).toBeUndefined();
+    expect(await cache.deletePattern('*')).toBe(0);
+    await cache.set('b', 2);
+    expect(await cache.get('b')).toBe(2);
+    expect(cache.stats().tiers.local).toMatchObject({ errors: 0 });
+  });
 });

@@ -74,6 +74,35 @@ describe('FilesystemStore: a FIFO named like an entry', () => {
   });
 });
 
+describe('FilesystemStore: its directory deleted at runtime', () => {
+  it('reads misses meanwhile, applies invalidations, and creates it again on the next write', async () => {
+    const dir = path.join(fx.tempDir(), 'cache');
+    const backend = await fx.open(dir);
+    await backend.set('ns:a', fx.entry('a', ['ns:t']), 10_000);
+    fs.rmSync(dir, { recursive: true });
+
+    expect(await backend.get('ns:a')).toBeUndefined();
+    expect(await backend.deletePattern('ns:*')).toBe(0);
+    expect(await backend.deleteByTags(['ns:t'])).toBe(0);
+    expect(await backend.delete(['ns:a'])).toBe(0);
+
+    await backend.set('ns:b', fx.entry('b', ['ns:t']), 10_000);
+    expect((await backend.get('ns:b'))?.value).toBe('b');
+    expect(await backend.deleteByTags(['ns:t'])).toBe(1);
+  });
+
+  it('is created again by a health probe and by a prune too', async () => {
+    const dir = path.join(fx.tempDir(), 'cache');
+    const backend = await fx.open(dir);
+    fs.rmSync(dir, { recursive: true });
+    expect(await backend.ping()).toBeGreaterThanOrEqual(0);
+    expect(fs.existsSync(dir)).toBe(true);
+    fs.rmSync(dir, { recursive: true });
+    await backend.store.prune();
+    expect(fs.existsSync(path.join(dir, '.tags', '.complete'))).toBe(true);
+  });
+});
+
 describe('FilesystemStore: files named like entries that are not entries', () => {
   it('skips one it can neither read nor remove, once, and applies every invalidation', async () => {
     const logger = new WarningLogger();

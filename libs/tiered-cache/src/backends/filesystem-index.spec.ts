@@ -99,8 +99,8 @@ describe('FilesystemStore: the key index and the tag markers', () => {
     const backend = await fx.open(dir);
     await fill(backend, 30);
     // As after an upgrade from a version without markers, or an operator deleting .tags/.
-    await backend.set('ns:late', fx.entry('late', ['ns:t1']), 10_000);
     fs.rmSync(path.join(dir, '.tags'), { recursive: true });
+    await backend.set('ns:late', fx.entry('late', ['ns:t1']), 10_000);
 
     expect(await backend.deleteByTags(['ns:t1'])).toBe(4);
     await backend.store.prune();

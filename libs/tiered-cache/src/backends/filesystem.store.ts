@@ -8,7 +8,13 @@ import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import { globToRegExp, isLiteralGlob } from '../keys/glob.js';
 import { readEntryHeader } from '../serialization/entry-codec.js';
 import { EntryDir, SCAN_CONCURRENCY } from './filesystem-dir.js';
-import { forEachLimit, isCorrupt, readFileBytes, unlinkFile } from './filesystem-files.js';
+import {
+  forEachLimit,
+  isCorrupt,
+  isNotFound,
+  readFileBytes,
+  unlinkFile,
+} from './filesystem-files.js';
 import {
   ENTRY_SUFFIX,
   FILE_PREFIX_BYTES,
@@ -27,7 +33,7 @@ export type { PruneResult } from './filesystem-prune.js';
 
 /** Options of {@link FilesystemStore}. */
 export interface FilesystemStoreOptions {
-  /** Directory of the entry files; created (with its parents) when missing. */
+  /** Directory of the entry files; created (with its parents) when missing, also at runtime. */
   dir: string;
   /** Most entries kept; beyond it, the pruner removes those with the earliest `staleUntil`. */
   maxEntries: number;
@@ -52,7 +58,8 @@ export interface FilesystemStoreOptions {
  * Writes go to a temp file renamed over the entry, so no reader ever sees a torn file. Pattern and prefix deletes match keys from an
  * in-memory index (`EntryDir`), tag deletes list the tag markers of `.tags/` (`TagMarkers`): neither
  * reads every file. Files are opened without blocking and checked to be regular files, so a FIFO
- * or a directory named like an entry cannot stall a thread or fail an invalidation. Expired, corrupt and excess entries (beyond `maxEntries`)
+ * or a directory named like an entry cannot stall a thread or fail an invalidation. A directory
+ * deleted at runtime is created again. Expired, corrupt and excess entries (beyond `maxEntries`)
  * and abandoned temp files are removed by a background prune, never on the request path.
  */
 export class FilesystemStore implements ByteStore {
@@ -118,7 +125,8 @@ export class FilesystemStore implements ByteStore {
   }
 
   /**
-   * Writes the entry: its tag markers first, then a temp file renamed over the entry.
+   * Writes the entry: its tag markers first, then a temp file renamed over the entry; when the
+   * directory was deleted, it is created again.
    */
   async setBytes(
     key: string,
@@ -133,15 +141,20 @@ export class FilesystemStore implements ByteStore {
     const tempPath = this.files.file(temp);
     this.inflight.add(temp);
     try {
-      // The markers must exist before the entry does; the temp file is written meanwhile.
-      const failed = (
-        await Promise.allSettled([
-          writeFile(tempPath, bytes, { flag: 'wx', mode: 0o600 }),
-          this.tags.create(markers),
-        ])
-      ).find((result) => result.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-      await rename(tempPath, this.files.file(name));
+      await this.recreatingDir(
+        async () => {
+          // The markers must exist before the entry does; the temp file is written meanwhile.
+          const failed = (
+            await Promise.allSettled([
+              writeFile(tempPath, bytes, { flag: 'wx', mode: 0o600 }),
+              this.tags.create(markers),
+            ])
+          ).find((result) => result.status === 'rejected');
+          if (failed !== undefined) throw failed.reason;
+          await rename(tempPath, this.files.file(name));
+        },
+        () => unlinkFile(tempPath),
+      );
       this.files.remember(name, key);
       await this.tags.keep(markers);
     } catch (err) {
@@ -239,7 +252,7 @@ export class FilesystemStore implements ByteStore {
     const payload = randomBytes(16);
     this.inflight.add(probe);
     try {
-      await writeFile(path, payload, { flag: 'wx', mode: 0o600 });
+      await this.recreatingDir(() => writeFile(path, payload, { flag: 'wx', mode: 0o600 }));
       const read = await readFileBytes(path, payload.length);
       if (read === undefined || !read.buf.equals(payload))
         throw new Error('probe file read back different bytes');
@@ -311,6 +324,25 @@ export class FilesystemStore implements ByteStore {
       this.scheduled = undefined;
       this.backgroundPrune();
     }, 0).unref();
+  }
+
+  /**
+   * Runs `write`; when it fails with ENOENT (the directory was deleted), creates the directory,
+   * runs `cleanUp` (what the first try may have left) and `write` again.
+   */
+  private async recreatingDir<T>(
+    write: () => Promise<T>,
+    cleanUp?: () => Promise<unknown>,
+  ): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.files.ensure();
+      await cleanUp?.();
+      this.schedulePrune(); // checks the tag markers again
+      return await write();
+    }
   }
 
   /** Removes the entries whose key `match` accepts, found through the key index. */
