@@ -9,6 +9,7 @@ import { globToRegExp, isLiteralGlob } from '../keys/glob.js';
 import { readEntryHeader } from '../serialization/entry-codec.js';
 import { EntryDir, SCAN_CONCURRENCY } from './filesystem-dir.js';
 import {
+  errorCode,
   forEachLimit,
   isCorrupt,
   isNotFound,
@@ -55,7 +56,8 @@ export interface FilesystemStoreOptions {
  * can be shared by processes on the same machine; a byte store under the serializing adapter,
  * which also reads each entry envelope's header (expiry, tags) to prune and to delete by tag.
  *
- * Writes go to a temp file renamed over the entry, so no reader ever sees a torn file. Pattern and prefix deletes match keys from an
+ * Writes go to a temp file renamed over the entry, so no reader ever sees a torn file; a write that
+ * fails removes the entry it was replacing. Pattern and prefix deletes match keys from an
  * in-memory index (`EntryDir`), tag deletes list the tag markers of `.tags/` (`TagMarkers`): neither
  * reads every file. Files are opened without blocking and checked to be regular files, so a FIFO
  * or a directory named like an entry cannot stall a thread or fail an invalidation. A directory
@@ -77,6 +79,7 @@ export class FilesystemStore implements ByteStore {
   private pruning: Promise<PruneResult> | undefined;
   private writesSincePrune = 0;
   private scratchFiles = 0;
+  private diskFullWrites = 0;
   private lastCount: number | undefined;
   private closed = false;
 
@@ -125,8 +128,9 @@ export class FilesystemStore implements ByteStore {
   }
 
   /**
-   * Writes the entry: its tag markers first, then a temp file renamed over the entry; when the
-   * directory was deleted, it is created again.
+   * Writes the entry: its tag markers first, then a temp file renamed over the entry. On failure
+   * (disk full...) the temp file and the entry it was replacing are removed, so an out-of-date
+   * value is never served; ENOSPC and EDQUOT are counted (`diskFullWrites` in the health details).
    */
   async setBytes(
     key: string,
@@ -159,6 +163,9 @@ export class FilesystemStore implements ByteStore {
       await this.tags.keep(markers);
     } catch (err) {
       await unlinkFile(tempPath).catch(() => false);
+      await this.files.removeEntry(name).catch(() => false);
+      const code = errorCode(err);
+      if (code === 'ENOSPC' || code === 'EDQUOT') this.diskFullWrites++;
       throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem write failed');
     } finally {
       this.inflight.delete(temp);
@@ -281,10 +288,11 @@ export class FilesystemStore implements ByteStore {
 
   /**
    * For health checks: files named like entries that invalidations skip (neither readable nor
-   * removable), and readable entries an invalidation could not remove.
+   * removable), readable entries an invalidation could not remove, and writes refused for lack
+   * of space since start.
    */
   details(): Record<string, unknown> {
-    return this.files.counts();
+    return { ...this.files.counts(), diskFullWrites: this.diskFullWrites };
   }
 
   /**
