@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CacheErrorCode } from '../cache.errors.js';
 import { FsFixture, WarningLogger, codeOf, fileOf, mkfifo } from '../../test/filesystem-harness.js';
+import { waitFor } from '../../test/wait-for.js';
 
 const fx = new FsFixture();
 afterEach(() => fx.cleanup());
@@ -165,6 +166,21 @@ describe('FilesystemStore: files named like entries that are not entries', () =>
   );
 });
 
+describe('FilesystemStore: temp files left by writers that died', () => {
+  it('removes them when it starts, and keeps those of running writers', async () => {
+    const dir = fx.tempDir();
+    const dead = path.join(dir, `.tmp-${deadPid()}-0-0123456789ab`);
+    const mine = path.join(dir, `.tmp-${process.pid}-99-0123456789ab`); // an earlier process's
+    const running = path.join(dir, '.tmp-1-0-0123456789ab');
+    for (const file of [dead, mine, running]) fs.writeFileSync(file, 'partial');
+
+    const backend = fx.backend(dir);
+    await waitFor(() => !fs.existsSync(dead) && !fs.existsSync(mine), 'the start-up prune');
+    expect(fs.existsSync(running)).toBe(true);
+    expect(await backend.store.prune()).toEqual({ removed: 0, remaining: 0 });
+  });
+});
+
 /** Whether `chattr +i` works here (root on a filesystem with attributes). */
 function canMakeImmutable(): boolean {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ntc-chattr-'));
@@ -179,4 +195,10 @@ function canMakeImmutable(): boolean {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A process id that is not running. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  return child.pid!;
 }

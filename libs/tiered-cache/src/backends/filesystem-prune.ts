@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SCAN_CONCURRENCY, type EntryDir } from './filesystem-dir.js';
-import { forEachLimit, unlinkFile } from './filesystem-files.js';
-import { ENTRY_SUFFIX, isScratchFile } from './filesystem-format.js';
+import { forEachLimit, processAlive, unlinkFile } from './filesystem-files.js';
+import { ENTRY_SUFFIX, isScratchFile, scratchFileOwner } from './filesystem-format.js';
 import type { TagMarkers } from './filesystem-tags.js';
 
 /** What one prune did: files removed, and entries left. */
@@ -23,20 +23,26 @@ export interface PruneContext {
 /** Age (by mtime, in ms) after which a temp, probe or token file is removed whoever wrote it. */
 export const STALE_SCRATCH_MS = 60_000;
 
-/** True for a temp, probe or token file older than {@link STALE_SCRATCH_MS}, not in flight here. */
+/**
+ * True for a temp, probe or token file nobody will finish: its writer (named in the file name) is
+ * no longer running, or is this process without it in flight (an earlier process had this pid), or
+ * it is older than {@link STALE_SCRATCH_MS} (a writer in another PID namespace).
+ */
 export async function isLeftover(
   path: string,
   name: string,
   inflight: ReadonlySet<string>,
 ): Promise<boolean> {
   if (inflight.has(name)) return false;
+  const owner = scratchFileOwner(name);
+  if (owner === process.pid || (owner !== undefined && !processAlive(owner))) return true;
   const { mtimeMs } = await stat(path);
   return mtimeMs <= Date.now() - STALE_SCRATCH_MS;
 }
 
 /**
- * One pass over the directory: removes expired and corrupt entries, leftover temp and probe files,
- * and the entries closest to expiry beyond `maxEntries`; learns
+ * One pass over the directory: removes expired and corrupt entries, leftover temp and probe files
+ * (those of dead writers at once), and the entries closest to expiry beyond `maxEntries`; learns
  * every entry's key for the index, and checks the tag markers against the entries' headers. Files
  * it cannot handle now are left for the next pass.
  */

@@ -275,8 +275,9 @@ describe('FilesystemBackend', () => {
 
   it('prunes stale temp files and corrupt entries, keeping fresh temp files', async () => {
     const backend = await open();
-    const stale = path.join(dir, '.tmp-999-0-deadbeef');
-    const fresh = path.join(dir, '.tmp-999-1-cafebabe');
+    // Written by a process that is still running (pid 1 always is): only their age decides.
+    const stale = path.join(dir, '.tmp-1-0-deadbeef');
+    const fresh = path.join(dir, '.tmp-1-1-cafebabe');
     fs.writeFileSync(stale, 'partial');
     fs.writeFileSync(fresh, 'partial');
     const old = new Date(Date.now() - 120_000);
