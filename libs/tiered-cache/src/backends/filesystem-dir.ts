@@ -188,6 +188,24 @@ export class EntryDir {
     }
   }
 
+  /**
+   * Removes the entry files of `[file name, key]` pairs; resolves to how many distinct keys went.
+   * Tries every one, then rejects with the first failure, if any.
+   */
+  async removeAll(entries: ReadonlyArray<readonly [string, string]>): Promise<number> {
+    const removed = new Set<string>();
+    let failure: unknown;
+    await forEachLimit(entries, SCAN_CONCURRENCY, async ([name, key]) => {
+      try {
+        if (await this.removeEntry(name)) removed.add(key);
+      } catch (err) {
+        failure ??= err;
+      }
+    });
+    if (failure !== undefined) throw failure;
+    return removed.size;
+  }
+
   /** Readable entries that an invalidation could not remove and that are still there. */
   async undeletableNow(): Promise<string[]> {
     const still: string[] = [];

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, unlink } from 'node:fs/promises';
+import { lstat, open, unlink, writeFile } from 'node:fs/promises';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { readEntryHeader, type EntryHeader } from '../serialization/entry-codec.js';
 import {
@@ -104,6 +105,22 @@ function parseHead(buf: Buffer, maxEntryBytes: number): FileHead {
  */
 export async function touchFile(path: string): Promise<void> {
   await (await open(path, TOUCH_FLAGS, 0o600)).close();
+}
+
+/**
+ * Writes a new file of random bytes at `path`, reads it back and removes it (a health probe);
+ * rejects when any step fails or the bytes differ, having removed the file.
+ */
+export async function probeFile(path: string): Promise<void> {
+  const payload = randomBytes(16);
+  try {
+    await writeFile(path, payload, { flag: 'wx', mode: 0o600 });
+    const read = await readFileBytes(path, payload.length);
+    if (read === undefined || !read.buf.equals(payload))
+      throw new Error('probe file read back different bytes');
+  } finally {
+    await unlinkFile(path).catch(() => false);
+  }
 }
 
 /** True when something exists at `path` (links not followed). */

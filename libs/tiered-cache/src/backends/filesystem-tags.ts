@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SCAN_CONCURRENCY, type EntryDir } from './filesystem-dir.js';
 import { forEachLimit, isNotFound, pathExists, touchFile, unlinkFile } from './filesystem-files.js';
 import {
+  ENTRY_SUFFIX,
   TAGS_COMPLETE,
   TOKEN_PREFIX,
   markerName,
@@ -47,12 +48,42 @@ export class TagMarkers {
   }
 
   /** True once a prune made sure every tagged entry has its markers (see `filesystem-format.ts`). */
-  complete(): Promise<boolean> {
+  private complete(): Promise<boolean> {
     return pathExists(this.file(TAGS_COMPLETE));
   }
 
+  /**
+   * Removes the entries carrying any of `tags`: those with a marker of one of them, each checked
+   * by its header (and those markers dropped). Until a prune has checked every marker
+   * (`complete` false: at start, after an upgrade or after `.tags/` was deleted), every entry's
+   * header is read instead. Resolves to how many keys went, and whether the markers were used.
+   */
+  async removeTagged(tags: ReadonlySet<string>): Promise<{ removed: number; complete: boolean }> {
+    const removed = new Set<string>();
+    let failure: unknown;
+    const removeIfTagged = async ([name, markerHashes]: [string, readonly string[]]) => {
+      try {
+        const head = await this.dir.headOf(name);
+        if (head?.header.tags.some((tag) => tags.has(tag)) && (await this.dir.removeEntry(name)))
+          removed.add(head.key);
+        for (const hash of markerHashes) await this.drop(hash, name).catch(() => undefined);
+      } catch (err) {
+        failure ??= err;
+      }
+    };
+    const complete = await this.complete();
+    const candidates: Array<[string, readonly string[]]> = complete
+      ? [...(await this.candidates(new Set([...tags].map(tagHash))))]
+      : (await this.dir.list())
+          .filter((name) => name.endsWith(ENTRY_SUFFIX))
+          .map((name) => [name, []]);
+    await forEachLimit(candidates, SCAN_CONCURRENCY, removeIfTagged);
+    if (failure !== undefined) throw failure;
+    return { removed: removed.size, complete };
+  }
+
   /** The entries with a marker of any of `hashes` (tag hashes). */
-  async candidates(hashes: ReadonlySet<string>): Promise<TagCandidates> {
+  private async candidates(hashes: ReadonlySet<string>): Promise<TagCandidates> {
     const found: TagCandidates = new Map();
     for (const name of await this.list()) {
       const marker = parseMarkerName(name);

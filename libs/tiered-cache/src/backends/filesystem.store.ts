@@ -1,5 +1,4 @@
 import type { LoggerService } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -7,17 +6,16 @@ import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import { globToRegExp, isLiteralGlob } from '../keys/glob.js';
 import { readEntryHeader } from '../serialization/entry-codec.js';
-import { EntryDir, SCAN_CONCURRENCY } from './filesystem-dir.js';
+import { EntryDir } from './filesystem-dir.js';
 import {
   errorCode,
-  forEachLimit,
   isCorrupt,
   isNotFound,
+  probeFile,
   readFileBytes,
   unlinkFile,
 } from './filesystem-files.js';
 import {
-  ENTRY_SUFFIX,
   FILE_PREFIX_BYTES,
   PROBE_PREFIX,
   TEMP_PREFIX,
@@ -25,7 +23,6 @@ import {
   entryFileName,
   parseFile,
   scratchFileName,
-  tagHash,
 } from './filesystem-format.js';
 import { pruneDirectory, type PruneResult } from './filesystem-prune.js';
 import { TagMarkers } from './filesystem-tags.js';
@@ -174,18 +171,11 @@ export class FilesystemStore implements ByteStore {
   }
 
   async delete(keys: readonly string[]): Promise<number> {
-    let count = 0;
-    let failure: unknown;
-    await forEachLimit([...new Set(keys)], SCAN_CONCURRENCY, async (key) => {
-      try {
-        if (await this.files.removeEntry(entryFileName(key))) count++;
-      } catch (err) {
-        failure ??= err;
-      }
-    });
-    if (failure !== undefined)
-      throw toCacheError(failure, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
-    return count;
+    try {
+      return await this.files.removeAll([...new Set(keys)].map((key) => [entryFileName(key), key]));
+    } catch (err) {
+      throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
+    }
   }
 
   async deletePattern(glob: string): Promise<number> {
@@ -194,46 +184,17 @@ export class FilesystemStore implements ByteStore {
     return this.removeMatching((key) => pattern.test(key));
   }
 
-  /**
-   * Removes the entries carrying any of `tags`: those with a marker of one of them, each checked
-   * by its header. Until a prune has checked every marker (`.tags/.complete`: at start, after an
-   * upgrade or after `.tags/` was deleted), every entry's header is read instead.
-   */
+  /** Removes the entries carrying any of `tags`, found through their markers (`TagMarkers`). */
   async deleteByTags(tags: readonly string[]): Promise<number> {
     const wanted = new Set(tags);
     if (wanted.size === 0) return 0;
-    const removed = new Set<string>();
-    let failure: unknown;
-    const removeIfTagged = async (name: string, markerHashes: readonly string[]) => {
-      try {
-        const head = await this.files.headOf(name);
-        if (
-          head?.header.tags.some((tag) => wanted.has(tag)) &&
-          (await this.files.removeEntry(name))
-        )
-          removed.add(head.key);
-        for (const hash of markerHashes) await this.tags.drop(hash, name).catch(() => undefined);
-      } catch (err) {
-        failure ??= err;
-      }
-    };
     try {
-      if (await this.tags.complete()) {
-        const candidates = await this.tags.candidates(new Set([...wanted].map(tagHash)));
-        await forEachLimit([...candidates], SCAN_CONCURRENCY, ([name, hashes]) =>
-          removeIfTagged(name, hashes),
-        );
-      } else {
-        const names = (await this.files.list()).filter((name) => name.endsWith(ENTRY_SUFFIX));
-        await forEachLimit(names, SCAN_CONCURRENCY, (name) => removeIfTagged(name, []));
-        this.schedulePrune();
-      }
+      const { removed, complete } = await this.tags.removeTagged(wanted);
+      if (!complete) this.schedulePrune(); // it repairs the markers
+      return removed;
     } catch (err) {
-      failure ??= err;
+      throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
     }
-    if (failure !== undefined)
-      throw toCacheError(failure, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
-    return removed.size;
   }
 
   async clear(prefix: string): Promise<void> {
@@ -255,17 +216,10 @@ export class FilesystemStore implements ByteStore {
       );
     }
     const probe = scratchFileName(PROBE_PREFIX, this.scratchFiles++);
-    const path = this.files.file(probe);
-    const payload = randomBytes(16);
     this.inflight.add(probe);
     try {
-      await this.recreatingDir(() => writeFile(path, payload, { flag: 'wx', mode: 0o600 }));
-      const read = await readFileBytes(path, payload.length);
-      if (read === undefined || !read.buf.equals(payload))
-        throw new Error('probe file read back different bytes');
-      await unlinkFile(path);
+      await this.recreatingDir(() => probeFile(this.files.file(probe)));
     } catch (err) {
-      await unlinkFile(path).catch(() => false);
       throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem ping failed');
     } finally {
       this.inflight.delete(probe);
@@ -363,21 +317,10 @@ export class FilesystemStore implements ByteStore {
     } catch (err) {
       throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem scan failed');
     }
-    const removed = new Set<string>();
-    let failure: unknown;
-    await forEachLimit(
-      entries.filter(([, key]) => match(key)),
-      SCAN_CONCURRENCY,
-      async ([name, key]) => {
-        try {
-          if (await this.files.removeEntry(name)) removed.add(key);
-        } catch (err) {
-          failure ??= err;
-        }
-      },
-    );
-    if (failure !== undefined)
-      throw toCacheError(failure, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
-    return removed.size;
+    try {
+      return await this.files.removeAll(entries.filter(([, key]) => match(key)));
+    } catch (err) {
+      throw toCacheError(err, CacheErrorCode.E_BACKEND_ERROR, 'filesystem delete failed');
+    }
   }
 }
