@@ -6,7 +6,17 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'node_modules/**', 'coverage/**', '.cache/**', 'docs/**'] },
+  // test/compat/*: apps with their own dependencies and tsconfig, checked by `npm run test:compat`.
+  {
+    ignores: [
+      '**/dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.cache/**',
+      'docs/**',
+      'test/compat/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -5,7 +5,8 @@
  * The bench smoke test runs `npm run bench -- --quick` end to end (over a minute of both cores),
  * so `npm test` leaves it out and `npm run test:bench` (jest.bench.config.js) runs it. The
  * multi-instance soaks (`*.soak-spec.ts`, about a minute and a half) are not matched here either:
- * `npm run test:soak` (jest.soak.config.js) runs them.
+ * `npm run test:soak` (jest.soak.config.js) runs them. Nor is the packaging test
+ * (`npm run test:compat`, jest.compat.config.js).
  */
 
 /** The bench smoke test, run by `npm run test:bench` only. */
@@ -14,12 +15,19 @@ export const BENCH_SMOKE_TEST = '<rootDir>/test/bench.e2e-spec.ts';
 /** The multi-instance soaks, run by `npm run test:soak` only. */
 export const SOAK_TESTS = '**/*.soak-spec.ts';
 
+/**
+ * The packaging test (the packed tarball installed in the apps of test/compat/, each with its own
+ * node_modules and test runner), run by `npm run test:compat` only (jest.compat.config.js).
+ */
+export const COMPAT_TEST = '<rootDir>/test/compat.e2e-spec.ts';
+export const COMPAT_APPS = '<rootDir>/test/compat/';
+
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
-  testPathIgnorePatterns: ['/node_modules/', BENCH_SMOKE_TEST],
+  testPathIgnorePatterns: ['/node_modules/', BENCH_SMOKE_TEST, COMPAT_TEST, COMPAT_APPS],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nest-tiered-cache$': '<rootDir>/libs/tiered-cache/src/index.ts',
@@ -29,6 +37,6 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
   },
-  modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/libs/tiered-cache/dist'],
+  modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/libs/tiered-cache/dist', COMPAT_APPS],
   testTimeout: 20000,
 };

@@ -40,7 +40,9 @@ describe('nest-tiered-cache/testing as published', () => {
       throw new Error(
         'libs/tiered-cache/dist is missing: run `npm run build:lib` first (npm test does)',
       );
-    const run = spawnSync(process.execPath, ['--test', 'test/fixtures/node-test-contract.mjs'], {
+    // TAP, the default reporter of Node 20 but not of Node 24 (spec).
+    const args = ['--test', '--test-reporter=tap', 'test/fixtures/node-test-contract.mjs'];
+    const run = spawnSync(process.execPath, args, {
       encoding: 'utf8',
       timeout: 60_000,
     });

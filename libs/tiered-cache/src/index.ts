@@ -12,6 +12,7 @@ export {
   CacheHealthIndicator,
   type CacheHealthOptions,
   type CacheHealthResult,
+  type CacheHealthStatus,
   type TierHealth,
   type BusHealth,
 } from './health/cache-health.indicator.js';

@@ -36,10 +36,17 @@ export interface BusHealth {
   localDrops: number;
 }
 
-/** A terminus health indicator result: `{ [key]: { status, local?, shared?, bus? } }`. */
-export type CacheHealthResult<K extends string> = {
+/** The statuses a cache health check reports (`'degraded'` with `@nestjs/terminus` 12 only). */
+export type CacheHealthStatus = 'up' | 'down' | 'degraded';
+
+/**
+ * A terminus health indicator result: `{ [key]: { status, local?, shared?, bus? } }`. `S` is the
+ * statuses it may hold: all three by default, `'up' | 'down'` where it is handed to a terminus
+ * that has no `'degraded'` (11), which it never reports there.
+ */
+export type CacheHealthResult<K extends string, S extends CacheHealthStatus = CacheHealthStatus> = {
   [key in K]: {
-    status: 'up' | 'down' | 'degraded';
+    status: S;
     local?: TierHealth;
     shared?: TierHealth;
     bus?: BusHealth;
@@ -73,17 +80,25 @@ function loadTerminus(): Promise<Terminus> {
  * write-read-delete, memory by its size. A required tier that is down makes the check `down`; a
  * tier configured `required: false` makes it `degraded` (HTTP 200), as does an invalidation bus
  * that is not connected. It never throws and never hangs, even when Redis is frozen.
+ *
+ * Works with `@nestjs/terminus` 11 and 12. Terminus 11 has no `degraded` status: there,
+ * what would be degraded reports `up`, with the failing tier's or bus's `status: 'down'` in the
+ * details (the check stays at HTTP 200, as `required: false` asks).
  */
 @Injectable()
 export class CacheHealthIndicator {
   /** @internal Built by `CacheModule`. */
   constructor(@Inject(CACHE_ENGINE) private readonly engine: TieredCache) {}
 
-  /** Probes every tier and reports under `key` (e.g. `'cache'`). */
-  async isHealthy<const K extends string>(
+  /**
+   * Probes every tier and reports under `key` (e.g. `'cache'`). `S` is inferred from where the
+   * result goes (`HealthCheckService.check([...])` of terminus 11 takes `'up' | 'down'`), so the
+   * same call compiles with terminus 11 and 12; leave it to the compiler.
+   */
+  async isHealthy<const K extends string, S extends CacheHealthStatus = CacheHealthStatus>(
     key: K,
     options?: CacheHealthOptions,
-  ): Promise<CacheHealthResult<K>> {
+  ): Promise<CacheHealthResult<K, S>> {
     const { HealthIndicatorService } = await loadTerminus();
     const timeoutMs =
       options?.timeout === undefined ? 1_000 : parsePositiveDuration(options.timeout, 'timeout');
@@ -95,11 +110,13 @@ export class CacheHealthIndicator {
     const data = { ...(local && { local }), ...(shared && { shared }), ...(bus && { bus }) };
     const tiers = [local, shared].filter((tier): tier is TierHealth => tier !== undefined);
     const session = new HealthIndicatorService().check(key);
-    if (tiers.some((tier) => tier.status === 'down' && tier.required))
-      return session.down(data) as CacheHealthResult<K>;
-    if (tiers.some((tier) => tier.status === 'down') || bus?.status === 'down')
-      return session.degraded(data) as CacheHealthResult<K>;
-    return session.up(data) as CacheHealthResult<K>;
+    let result: unknown;
+    if (tiers.some((tier) => tier.status === 'down' && tier.required)) result = session.down(data);
+    else if (tiers.some((tier) => tier.status === 'down') || bus?.status === 'down')
+      // Terminus 11 has no degraded(): up, with the tier's or the bus's own status down.
+      result = typeof session.degraded === 'function' ? session.degraded(data) : session.up(data);
+    else result = session.up(data);
+    return result as CacheHealthResult<K, S>;
   }
 }
 
