@@ -62,4 +62,25 @@ describe('entry points', () => {
     const { packages } = reachable(path.join(SRC, 'testing', 'index.ts'));
     expect([...packages].filter((p) => /jest|vitest|mocha/.test(p))).toEqual([]);
   });
+
+  it('the published types never reach ioredis, so an app without it type-checks (built by npm test)', () => {
+    const dist = path.resolve('libs/tiered-cache/dist');
+    const seen = new Set<string>();
+    const leaks: string[] = [];
+    const visit = (file: string, chain: string[]): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/from '([^']+)'|import\('([^']+)'\)/g)) {
+        const spec = (match[1] ?? match[2])!;
+        if (spec === 'ioredis' || spec.startsWith('ioredis/'))
+          leaks.push([...chain, file].map((f) => path.relative(dist, f)).join(' -> '));
+        else if (spec.startsWith('.'))
+          visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.d.ts')), [...chain, file]);
+      }
+    };
+    for (const entry of ['index.d.ts', 'testing/index.d.ts']) visit(path.join(dist, entry), []);
+    expect(seen.size).toBeGreaterThan(20);
+    expect(leaks).toEqual([]);
+  });
 });

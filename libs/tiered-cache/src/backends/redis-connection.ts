@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
-import type { RedisTierOptions } from './redis-options.js';
+import type { RedisTarget } from './redis-options.js';
 
 /** A connected (or connecting) ioredis client and whether the cache owns it. */
 export interface RedisConnection {
@@ -37,12 +37,6 @@ export function defaultRedisOptions(): RedisOptions {
     lazyConnect: false,
   };
 }
-
-/** How to reach Redis: exactly one of `url`, `client`, `cluster` or `sentinel`, as in a tier's options. */
-export type RedisTarget = Pick<
-  RedisTierOptions,
-  'url' | 'client' | 'cluster' | 'sentinel' | 'redisOptions'
->;
 
 /** Opens (or adopts) the ioredis client described by a tier's options. */
 export function openRedisConnection(options: RedisTarget): RedisConnection {

@@ -2,25 +2,11 @@ import type { CacheBackend } from '../interfaces/cache-backend.interface.js';
 import { byteStoreBackend } from '../serialization/byte-store-backend.js';
 import type { BackendContext } from './backend-definition.js';
 import { RedisAtomicStore } from './redis-atomic.store.js';
-import {
-  openRedisConnection,
-  resendingOptions,
-  waitUntilReady,
-  type RedisTarget,
-} from './redis-connection.js';
-import { RedisStore } from './redis.store.js';
+import { openRedisConnection, resendingOptions, waitUntilReady } from './redis-connection.js';
+import type { RedisSettings } from './redis-options.js';
 
-/** The resolved settings of a `redis` or `redis-atomic` tier. */
-export interface RedisSettings {
-  /** True for `redis-atomic`: leases and compare-and-set writes. */
-  readonly atomic: boolean;
-  /** How to reach Redis. */
-  readonly target: RedisTarget;
-  /** How long bootstrap waits for the first connection, in ms. */
-  readonly connectTimeoutMs: number;
-  /** Largest entry read or written, in bytes. */
-  readonly maxEntryBytes: number;
-}
+export type { RedisSettings } from './redis-options.js';
+import { RedisStore } from './redis.store.js';
 
 /**
  * Connects (or adopts the given client) and builds the backend: a Redis byte store under the

@@ -37,3 +37,21 @@ export interface RedisTierOptions extends TierCommonOptions {
   /** Largest entry read or written, in bytes; larger ones are refused before parsing. Default 64 MiB. */
   maxEntryBytes?: number;
 }
+
+/** How to reach Redis: exactly one of `url`, `client`, `cluster` or `sentinel`, as in a tier's options. */
+export type RedisTarget = Pick<
+  RedisTierOptions,
+  'url' | 'client' | 'cluster' | 'sentinel' | 'redisOptions'
+>;
+
+/** The resolved settings of a `redis` or `redis-atomic` tier. */
+export interface RedisSettings {
+  /** True for `redis-atomic`: leases and compare-and-set writes. */
+  readonly atomic: boolean;
+  /** How to reach Redis. */
+  readonly target: RedisTarget;
+  /** How long bootstrap waits for the first connection, in ms. */
+  readonly connectTimeoutMs: number;
+  /** Largest entry read or written, in bytes. */
+  readonly maxEntryBytes: number;
+}

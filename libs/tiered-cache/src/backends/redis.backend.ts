@@ -3,7 +3,7 @@ import { invalidOption, positiveInteger } from '../core/option-checks.js';
 import type { RedisTierOptions } from './redis-options.js';
 import { DEFAULT_MAX_ENTRY_BYTES } from '../serialization/entry-codec.js';
 import { defineBackend } from './backend-definition.js';
-import type { RedisSettings } from './redis-factory.js';
+import type { RedisSettings } from './redis-options.js';
 
 /** Default deadline of one call to a Redis tier, in ms. */
 const REDIS_TIMEOUT_MS = 250;

@@ -9,30 +9,10 @@ import {
 } from './bus-options.js';
 import { BusSubscription, type BusGapReason } from './bus-subscription.js';
 import { PublishQueue } from './publish-queue.js';
+import type { BusStats } from './bus-stats.js';
 
 export type { BusGapReason } from './bus-subscription.js';
-
-/** How invalidations reach this instance: Redis tracking plus explicit messages, or messages only. */
-export type BusMode = 'tracking' | 'pubsub';
-
-/** Counters and state of the bus, for health and metrics. */
-export interface BusStats {
-  /** Subscribed, and (in tracking mode) tracking redirected to the subscriber. */
-  connected: boolean;
-  mode: BusMode;
-  /** Messages published (after merging). */
-  sent: number;
-  /** Invalidations received from other instances or from Redis tracking. */
-  received: number;
-  /** Failed or late PUBLISH attempts (each retried from the queue). */
-  publishFailures: number;
-  /** Invalidation items waiting to be published. */
-  queued: number;
-  /** Times the queue was full and was folded into one clear of the namespace. */
-  queueOverflows: number;
-  /** Gaps signalled (each one an L1 drop). */
-  gaps: number;
-}
+export type { BusMode, BusStats } from './bus-stats.js';
 
 /** Options of {@link InvalidationBus.publish}. */
 export interface PublishOptions {

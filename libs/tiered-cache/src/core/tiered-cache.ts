@@ -5,7 +5,7 @@ import type {
   TierSelection,
   TierStats,
 } from '../interfaces/cache-service.interface.js';
-import type { BusStats, InvalidationBus } from '../bus/invalidation-bus.js';
+import type { BusStats, EngineBus } from '../bus/bus-stats.js';
 import { CacheEvents } from './cache-events.js';
 import { Changes } from './changes.js';
 import { startDeadline } from './deadline.js';
@@ -32,7 +32,7 @@ export class TieredCache {
   readonly views = new Set<{ readonly label: string; stats(): CacheStats }>();
   private readonly listeners = new Set<(event: InvalidationEvent) => void>();
   private closed = false;
-  private bus: InvalidationBus | undefined;
+  private bus: EngineBus | undefined;
   /** L1 drops after bus gaps. */
   private localDrops = 0;
 
@@ -119,7 +119,7 @@ export class TieredCache {
    * Connects the invalidation bus: publishes this engine's writes and invalidations, evicts L1 on
    * other instances' ones, and drops L1 after a gap in the subscription.
    */
-  attachBus(bus: InvalidationBus): void {
+  attachBus(bus: EngineBus): void {
     this.bus = bus;
     bus.onRemoteInvalidation((invalidation) => void this.evictLocal(invalidation));
     bus.onGap(() => void this.dropLocal());
