@@ -42,7 +42,7 @@ export async function startNode(
   const bus = new InvalidationBus({
     connection,
     namespace: 'ns',
-    heartbeatMs: 100,
+    heartbeatMs: 300, // short for fast tests, but above what a loaded machine delays a PING
     publishTimeoutMs: 200,
     logger,
     ...options,
