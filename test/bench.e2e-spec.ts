@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { CoherenceResult } from '../apps/bench/src/scenarios/coherence.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BENCH = path.join(ROOT, 'dist', 'apps', 'bench', 'main.js');
@@ -64,13 +65,17 @@ describe('npm run bench -- --quick', () => {
       '## Stampede',
       '## Memory',
       '## Invalidation at scale',
+      '## Coherence across instances',
+      "### Delete on one instance → gone from another instance's L1",
+      "### The bus's cost on writes",
+      '### Fan-out: messages and CPU per instance',
     ]) {
       expect(page).toContain(heading);
     }
     const embedded = [...page.matchAll(/!\[[^\]]*\]\((benchmarks\/[\w.-]+\.svg)\)/g)].map(
       (m) => m[1]!,
     );
-    expect(embedded.length).toBeGreaterThanOrEqual(7);
+    expect(embedded.length).toBeGreaterThanOrEqual(8);
     for (const file of embedded) {
       const svg = readFileSync(path.join(dir, file), 'utf8');
       expect(svg.startsWith('<svg')).toBe(true);
@@ -110,5 +115,34 @@ describe('npm run bench -- --quick', () => {
     const page = readFileSync(path.join(dir, 'benchmarks.md'), 'utf8');
     expect(page).toMatch(/\| nest-tiered-cache `@Cached` \| 1 \|/);
     expect(page).not.toContain('not run');
+  });
+
+  it('timed every delete to another instance, in both bus modes, and saw the bus carry the writes', () => {
+    const { coherence } = JSON.parse(
+      readFileSync(path.join(dir, 'benchmarks', 'results.json'), 'utf8'),
+    ) as { coherence: CoherenceResult };
+    expect(coherence.latency.map((l) => l.mode)).toEqual(['tracking', 'pubsub']);
+    for (const l of coherence.latency) {
+      expect(l.deletes).toBeGreaterThan(0);
+      // Every delete reached the other instance's L1 (the watcher gives up after 2 s).
+      expect(l.timeouts).toBe(0);
+      expect(l.p99Ms.median).toBeGreaterThanOrEqual(l.p50Ms.median);
+    }
+    expect(coherence.writes.rows.map((w) => `${w.bus}${w.peer ? '+peer' : ''}`)).toEqual([
+      'off',
+      'tracking',
+      'pubsub',
+      'tracking+peer',
+      'pubsub+peer',
+    ]);
+    for (const w of coherence.writes.rows) expect(w.opsPerSec.median).toBeGreaterThan(0);
+    const fanout = (bus: string) => coherence.fanout.rows.find((r) => r.bus === bus)!;
+    expect(fanout('off').receivedPerS).toBe(0);
+    // Two instances writing at the same rate: each evicts about what the other wrote.
+    for (const bus of ['tracking', 'pubsub']) {
+      expect(fanout(bus).keysPerS).toBeGreaterThan(fanout(bus).writesPerS / 2);
+    }
+    expect(fanout('tracking').sentPerS).toBe(0); // Redis reports the writes itself
+    expect(fanout('pubsub').sentPerS).toBeGreaterThan(0);
   });
 });

@@ -23,6 +23,12 @@ export interface Profile {
   readonly invalidationRounds: number;
   /** Rounds of 200 concurrent cold requests. */
   readonly stampedeRounds: number;
+  /** Coherence: alternating rounds of deletes (tracking, pub/sub), and deletes per mode per round. */
+  readonly coherenceRounds: number;
+  readonly coherenceDeletes: number;
+  /** Coherence fan-out: instance counts, and seconds of writes per count and bus setting. */
+  readonly fanoutSizes: readonly number[];
+  readonly fanoutSeconds: number;
 }
 
 /** About 10 minutes on a 2-core machine. */
@@ -40,6 +46,10 @@ export const FULL: Profile = {
   invalidationMatches: 10_000,
   invalidationRounds: 3,
   stampedeRounds: 5,
+  coherenceRounds: 3,
+  coherenceDeletes: 200,
+  fanoutSizes: [2, 8, 16],
+  fanoutSeconds: 5,
 };
 
 /** The same scenarios and code paths, smaller and shorter: under 2 minutes. */
@@ -57,4 +67,8 @@ export const QUICK: Profile = {
   invalidationMatches: 1_000,
   invalidationRounds: 1,
   stampedeRounds: 2,
+  coherenceRounds: 2,
+  coherenceDeletes: 30,
+  fanoutSizes: [2],
+  fanoutSeconds: 1,
 };

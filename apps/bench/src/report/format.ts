@@ -1,6 +1,16 @@
 import type { Summary } from '../infra/stats.js';
 import { formatOps } from '../scenarios/library.js';
 
+/** A row of the page's bars table: a measured value against the bar it must clear. */
+export interface Bar {
+  readonly scenario: string;
+  readonly measure: string;
+  readonly bar: string;
+  readonly value: Summary | undefined;
+  readonly format: (v: number) => string;
+  readonly pass: (median: number) => boolean;
+}
+
 /** Formatters of the report's cells. */
 export const ratio = (v: number) => `${v < 0.095 ? v.toPrecision(2) : v.toFixed(2)}×`;
 export const us = (v: number) => `${v.toFixed(1)} µs`;

@@ -1,6 +1,7 @@
 import type { Summary } from '../infra/stats.js';
 import { analysis, roundRatio } from './analysis.js';
-import { bytes, cell, count, ms, ratio, rps, signedUs, us } from './format.js';
+import { coherenceBars, coherenceMethod, coherenceSection } from './coherence.js';
+import { bytes, cell, count, ms, ratio, rps, signedUs, us, type Bar } from './format.js';
 import { ITEM, ORIGIN_MS } from '../servers/bodies.js';
 import type { LibraryScenarioResult } from '../scenarios/library.js';
 import type { HttpScenarioResult } from '../scenarios/http.js';
@@ -18,15 +19,6 @@ export interface Report {
 export const CHART_DIR = 'benchmarks';
 /** The raw results of the run, saved beside the charts. */
 export const RESULTS_FILE = 'results.json';
-
-interface Bar {
-  readonly scenario: string;
-  readonly measure: string;
-  readonly bar: string;
-  readonly value: Summary | undefined;
-  readonly format: (v: number) => string;
-  readonly pass: (median: number) => boolean;
-}
 
 function bars(r: BenchResults): Bar[] {
   const http = (res: HttpScenarioResult | undefined, id: string) =>
@@ -170,6 +162,7 @@ function bars(r: BenchResults): Bar[] {
       format: ms,
       pass: (v) => v <= 10,
     },
+    ...coherenceBars(r.coherence),
   ];
   return list;
 }
@@ -251,6 +244,7 @@ export function buildReport(r: BenchResults): Report {
     `- **Stampede**: ${r.stampede?.requests ?? 200} concurrent requests (one connection each) for a key nobody asked for yet, on a route whose origin takes ${r.stampede?.originMs ?? 50} ms; the server counts the origin's calls. Fastify.`,
     `- **Memory**: one fresh \`node --expose-gc\` process per contender and round stores ${p.memoryEntries.toLocaleString('en-US')} values of ~200 B of JSON under distinct keys; the cost is the growth of V8 heap + ArrayBuffers (where serialized entries live) across the writes, after full GCs, divided by the entry count. What a store allocates when it is created (lru-cache's index arrays) is left out for every contender; what it allocates on writes is counted.`,
     `- **Invalidation**: a private Redis is filled with ${p.invalidationKeys.toLocaleString('en-US')} keys in the cache's own layout (\`<namespace>:<key>\`, by \`DEBUG POPULATE\`), ${p.invalidationMatches.toLocaleString('en-US')} of which match; \`CacheService.deletePattern('${INVALIDATION_PATTERN}')\` is timed while Redis logs every command (\`SLOWLOG\` with a 0 µs threshold, and the latency monitor at 1 ms).`,
+    ...(r.coherence === undefined ? [] : [coherenceMethod(r.coherence)]),
     '- Every Redis is a private `redis-server` started by the bench on a free loopback port, with persistence off.',
     '',
   );
@@ -400,6 +394,7 @@ export function buildReport(r: BenchResults): Report {
       '',
     );
   }
+  if (r.coherence !== undefined) out.push(...coherenceSection(r.coherence, embed));
   out.push(...analysis(r));
   return { markdown: out.join('\n'), charts };
 }

@@ -1,4 +1,5 @@
 import type { Profile } from '../profile.js';
+import type { CoherenceResult } from '../scenarios/coherence.js';
 import type { InvalidationResult } from '../scenarios/invalidation.js';
 import type { HttpScenarioResult } from '../scenarios/http.js';
 import type { LibraryScenarioResult } from '../scenarios/library.js';
@@ -28,4 +29,5 @@ export interface BenchResults {
   readonly stampede?: StampedeResult;
   readonly memory?: MemoryResult;
   readonly invalidation?: InvalidationResult;
+  readonly coherence?: CoherenceResult;
 }

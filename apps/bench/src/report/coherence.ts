@@ -1,0 +1,134 @@
+import { ITEM } from '../servers/bodies.js';
+import {
+  EVICTION_TIMEOUT_MS,
+  WRITE_INFLIGHT,
+  type BusSetting,
+  type CoherenceResult,
+} from '../scenarios/coherence.js';
+import { cell, ms, ratio, rps, us, type Bar } from './format.js';
+import type { Chart } from './svg.js';
+
+/** How each bus setting is named on the page. */
+const BUS_LABEL: Record<BusSetting, string> = {
+  tracking: 'tracking (default)',
+  pubsub: 'pub/sub (`tracking: false`)',
+  off: 'off (`bus: false`)',
+};
+
+/** A latency that may be "never" (the key was still in L1 when the watcher gave up). */
+const latency = (v: number) => (Number.isFinite(v) ? ms(v) : 'never');
+const pct = (v: number) => `${v.toFixed(1)}%`;
+const perS = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+/** The bars of the coherence scenario: delete → other L1 p99, and the bus's cost on `set`. */
+export function coherenceBars(c: CoherenceResult | undefined): Bar[] {
+  const eviction = (mode: 'tracking' | 'pubsub') => c?.latency.find((l) => l.mode === mode);
+  const write = (bus: BusSetting) => c?.writes.rows.find((w) => w.bus === bus && !w.peer);
+  return [
+    ...(['tracking', 'pubsub'] as const).map((mode): Bar => ({
+      scenario: 'coherence',
+      measure: `\`delete()\` resolved on instance A → key missing from instance B's L1, p99, bus ${mode === 'tracking' ? 'tracking' : 'pub/sub'}`,
+      bar: '≤ 20 ms',
+      value: eviction(mode)?.p99Ms,
+      format: latency,
+      pass: (v) => v <= 20,
+    })),
+    ...(['tracking', 'pubsub'] as const).map((bus): Bar => ({
+      scenario: 'coherence',
+      measure: `\`set\` throughput of one instance (${WRITE_INFLIGHT} in flight), bus ${bus === 'tracking' ? 'tracking' : 'pub/sub'} over bus off, same round`,
+      bar: '≥ 0.95×',
+      value: write(bus)?.ratio,
+      format: ratio,
+      pass: (v) => v >= 0.95,
+    })),
+  ];
+}
+
+/** The page's section on the coherence scenario (its chart goes through `embed`). */
+export function coherenceSection(
+  c: CoherenceResult,
+  embed: (file: string, chart: Chart) => string,
+): string[] {
+  const out: string[] = ['## Coherence across instances', ''];
+  out.push(
+    "Measured by the `coherence` scenario of `npm run bench` (alone: `npm run bench -- --only coherence`). Every instance is its own Node process (forked by the bench), a Nest application context with `CacheModule.forRoot({ local: { backend: 'memory' }, shared: { backend: 'redis' } })`, all on one private `redis-server`. " +
+      'The invalidation bus runs in tracking mode (the default: Redis `CLIENT TRACKING … BCAST` reports every change of a key under the namespace to the other instances, nothing is published for a key write or delete), ' +
+      'in pub/sub mode (`bus: { tracking: false }`: every write and invalidation is published as a message once done), or is off (`bus: false`).',
+    '',
+  );
+  out.push("### Delete on one instance → gone from another instance's L1", '');
+  out.push(
+    `| bus | deletes | p50 | p99 | max | already gone when \`delete()\` resolved | still in L1 after ${EVICTION_TIMEOUT_MS / 1000} s |`,
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const l of c.latency)
+    out.push(
+      `| ${BUS_LABEL[l.mode]} | ${l.deletes} | ${cell(l.p50Ms, latency)} | ${cell(l.p99Ms, latency)} | ${latency(l.maxMs)} | ${l.beforeResolve} | ${l.timeouts} |`,
+    );
+  out.push('');
+  out.push(
+    `Instance B stores a new key (both tiers) and checks that its L1 holds it; B then looks at its own L1 once per event-loop turn while instance A calls \`delete(key)\`. ` +
+      "B looks with `getOrSet(key, factory, { tier: 'local' })`: a read limited to L1 never asks Redis, so it cannot fill L1 again, and its factory returns `undefined`, which is not stored; the factory being called is the miss. " +
+      "The figure is the time of B's first miss minus the time A's `delete()` resolved, each process reading `performance.timeOrigin + performance.now()` (the wall clock with sub-millisecond precision): " +
+      `the bench estimated B's clock ${Math.abs(c.clockSkewMs * 1000).toFixed(0)} µs ${c.clockSkewMs >= 0 ? 'ahead of' : 'behind'} A's (± ${(c.clockUncertaintyMs * 1000).toFixed(0)} µs, half an IPC round trip). ` +
+      "A miss seen before A's call had resolved counts as 0 ms. " +
+      `${c.rounds} rounds, each with ${c.latency[0]?.deletes !== undefined ? c.latency[0].deletes / c.rounds : '?'} deletes per bus mode (modes in a rotated order), after 20 unrecorded ones per mode; ` +
+      'p50 and p99 over every delete of the run, in brackets the lowest and highest of the same percentile within one round. ' +
+      "In tracking mode Redis pushes the change to B's subscriber in the same event-loop turn as its reply to A, so B often misses the key before A's call has resolved; " +
+      `in pub/sub mode A publishes after its delete completed (on the next tick, merged with the tick's other invalidations), one more Redis round trip. A key still in B's L1 after ${EVICTION_TIMEOUT_MS / 1000} s counts as never evicted.`,
+    '',
+  );
+  out.push(
+    embed('coherence.svg', {
+      title: "Coherence: delete() resolved on A → gone from B's L1, p99",
+      rows: c.latency.map((l) => ({ label: `bus ${l.mode}`, value: l.p99Ms, ours: true })),
+      references: [{ value: 20, label: 'bar 20 ms' }],
+      format: latency,
+    }),
+    '',
+  );
+  out.push("### The bus's cost on writes", '');
+  out.push(
+    '| bus | another instance subscribed | `set` ops/s | ratio to bus off | CPU per `set`, writing process | CPU per `set`, Redis |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const w of c.writes.rows)
+    out.push(
+      `| ${BUS_LABEL[w.bus]} | ${w.peer ? 'yes' : 'no'} | ${cell(w.opsPerSec, rps)} | ${cell(w.ratio, ratio)} | ${cell(w.cpuUsPerSet, us)} | ${cell(w.redisUsPerSet, us)} |`,
+    );
+  out.push('');
+  out.push(
+    `One instance calls \`set\` (a ${JSON.stringify(ITEM).length} B JSON value, 1,000 keys, both tiers) with ${WRITE_INFLIGHT} calls in flight: alone in its namespace (the bars: the cost on the write path, the writer's process and Redis), or while a second instance of its namespace is subscribed and evicts what it is told to, on the same machine as the writer and Redis (its work competes with theirs here; on separate hosts it would not). ` +
+      `${c.writes.rounds} rounds of ${c.writes.ms} ms after a warm-up, every writer once per round in a rotated order; each ratio is to the bus-off throughput of the same round. ` +
+      "In tracking mode a write publishes nothing: Redis notes the key for its tracking report, which goes to the other instances of the namespace. In pub/sub mode the writes of one tick go out as one merged `PUBLISH`, which the writer's own subscriber also receives and drops.",
+    '',
+  );
+  const f = c.fanout;
+  out.push('### Fan-out: messages and CPU per instance', '');
+  out.push(
+    '| bus | instances | writes/s per instance | CPU per instance, mean (highest) | published/s per instance | invalidations received/s per instance | keys evicted/s per instance | Redis CPU |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  for (const row of f.rows)
+    out.push(
+      `| ${BUS_LABEL[row.bus]} | ${row.instances} | ${perS(row.writesPerS)} | ${pct(row.cpuPct)} (${pct(row.cpuPctMax)}) | ${perS(row.sentPerS)} | ${perS(row.receivedPerS)} | ${perS(row.keysPerS)} | ${pct(row.redisCpuPct)} |`,
+    );
+  out.push('');
+  out.push(
+    `With ${[...new Set(f.rows.map((r) => r.instances))].join(', ')} instances, every instance calls \`set\` on a random key out of 1,000 at ${f.rate} a second for ${f.seconds} s, all at once, in a namespace of its own per run (one run per row). ` +
+      'CPU is `process.cpuUsage()` of each instance over the writes, in % of one core, writes included: the bus-off row is the baseline. ' +
+      "Published and received are the bus's counters (`sent`, `received`): in tracking mode a received invalidation is one Redis tracking report, which may carry several keys; keys evicted counts the keys of every invalidation received. " +
+      "Redis CPU is the server's `used_cpu_user + used_cpu_sys` (`INFO cpu`) over the same seconds, in % of one core.",
+    '',
+  );
+  return out;
+}
+
+/** The Method bullet of the coherence scenario. */
+export function coherenceMethod(c: CoherenceResult): string {
+  return (
+    `- **Coherence**: instances are forked processes, each a Nest application context with a memory L1 and a Redis L2, on a private \`redis-server\`; ` +
+    `${c.latency.reduce((n, l) => n + l.deletes, 0)} deletes timed from \`delete()\` resolving on one instance to the key missing from another's L1 (read without refilling it), ` +
+    `\`set\` throughput with the bus in tracking mode, in pub/sub mode and off, and a fan-out of ${[...new Set(c.fanout.rows.map((r) => r.instances))].join(', ')} instances writing ${c.fanout.rate}/s each. Details under "Coherence across instances".`
+  );
+}
