@@ -26,8 +26,12 @@ export interface Profile {
   /** Coherence: alternating rounds of deletes (tracking, pub/sub), and deletes per mode per round. */
   readonly coherenceRounds: number;
   readonly coherenceDeletes: number;
-  /** Coherence fan-out: instance counts, and seconds of writes per count and bus setting. */
+  /** Coherence write cost: alternating rounds, and ms of `set` per bus setting and round. */
+  readonly writeRounds: number;
+  readonly writeMs: number;
+  /** Coherence fan-out: instance counts, rounds, and seconds of writes per count, round and bus setting. */
   readonly fanoutSizes: readonly number[];
+  readonly fanoutRounds: number;
   readonly fanoutSeconds: number;
 }
 
@@ -48,8 +52,11 @@ export const FULL: Profile = {
   stampedeRounds: 5,
   coherenceRounds: 3,
   coherenceDeletes: 200,
+  writeRounds: 12,
+  writeMs: 500,
   fanoutSizes: [2, 8, 16],
-  fanoutSeconds: 5,
+  fanoutRounds: 3,
+  fanoutSeconds: 2,
 };
 
 /** The same scenarios and code paths, smaller and shorter: under 2 minutes. */
@@ -69,6 +76,9 @@ export const QUICK: Profile = {
   stampedeRounds: 2,
   coherenceRounds: 2,
   coherenceDeletes: 30,
+  writeRounds: 3,
+  writeMs: 150,
   fanoutSizes: [2],
+  fanoutRounds: 1,
   fanoutSeconds: 1,
 };

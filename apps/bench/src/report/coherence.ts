@@ -2,6 +2,7 @@ import { ITEM } from '../servers/bodies.js';
 import {
   EVICTION_TIMEOUT_MS,
   WRITE_INFLIGHT,
+  WRITE_WARM_MS,
   type BusSetting,
   type CoherenceResult,
 } from '../scenarios/coherence.js';
@@ -56,6 +57,12 @@ export function coherenceSection(
       'in pub/sub mode (`bus: { tracking: false }`: every write and invalidation is published as a message once done), or is off (`bus: false`).',
     '',
   );
+  if (c.loadAverage !== undefined)
+    out.push(
+      `The machine's 1-minute load average as each part below ended: ${c.loadAverage.map((l) => l.toFixed(1)).join(', ')} ` +
+        "(the bench's own processes count in it; a figure well above the core count means other work shared the machine, which shows most in the tail latencies and in throughput).",
+      '',
+    );
   out.push("### Delete on one instance → gone from another instance's L1", '');
   out.push(
     `| bus | deletes | p50 | p99 | max | already gone when \`delete()\` resolved | still in L1 after ${EVICTION_TIMEOUT_MS / 1000} s |`,
@@ -98,25 +105,26 @@ export function coherenceSection(
     );
   out.push('');
   out.push(
-    `One instance calls \`set\` (a ${JSON.stringify(ITEM).length} B JSON value, 1,000 keys, both tiers) with ${WRITE_INFLIGHT} calls in flight: alone in its namespace (the bars: the cost on the write path, the writer's process and Redis), or while a second instance of its namespace is subscribed and evicts what it is told to, on the same machine as the writer and Redis (its work competes with theirs here; on separate hosts it would not). ` +
-      `${c.writes.rounds} rounds of ${c.writes.ms} ms after a warm-up, every writer once per round in a rotated order; each ratio is to the bus-off throughput of the same round. ` +
+    `One writer process calls \`set\` (a ${JSON.stringify(ITEM).length} B JSON value, 1,000 keys, both tiers) with ${WRITE_INFLIGHT} calls in flight: alone in its namespace (the bars: the cost on the write path, in the writer's process and in Redis), or while a second instance of its namespace is subscribed and evicts what it is told to, on the same machine as the writer and Redis (its work competes with theirs here; on separate hosts it would not). ` +
+      `The writer's app is opened anew with each setting's bus for each measurement (after ${Math.min(c.writes.ms, WRITE_WARM_MS)} ms of unmeasured writes), so every setting runs in the same process; ${c.writes.rounds} rounds of ${c.writes.ms} ms per setting, in a rotated order, after a warm-up; each ratio is to the bus-off throughput of the same round. ` +
+      "CPU per `set` is the process's `process.cpuUsage()`, and the redis-server's `INFO cpu`, over the measurement, divided by the sets. " +
       "In tracking mode a write publishes nothing: Redis notes the key for its tracking report, which goes to the other instances of the namespace. In pub/sub mode the writes of one tick go out as one merged `PUBLISH`, which the writer's own subscriber also receives and drops.",
     '',
   );
   const f = c.fanout;
   out.push('### Fan-out: messages and CPU per instance', '');
   out.push(
-    '| bus | instances | writes/s per instance | CPU per instance, mean (highest) | published/s per instance | invalidations received/s per instance | keys evicted/s per instance | Redis CPU |',
-    '|---|---|---|---|---|---|---|---|',
+    '| bus | instances | writes/s per instance | CPU per instance | CPU of the busiest instance | published/s per instance | invalidations received/s per instance | keys evicted/s per instance | Redis CPU |',
+    '|---|---|---|---|---|---|---|---|---|',
   );
   for (const row of f.rows)
     out.push(
-      `| ${BUS_LABEL[row.bus]} | ${row.instances} | ${perS(row.writesPerS)} | ${pct(row.cpuPct)} (${pct(row.cpuPctMax)}) | ${perS(row.sentPerS)} | ${perS(row.receivedPerS)} | ${perS(row.keysPerS)} | ${pct(row.redisCpuPct)} |`,
+      `| ${BUS_LABEL[row.bus]} | ${row.instances} | ${perS(row.writesPerS.median)} | ${cell(row.cpuPct, pct)} | ${cell(row.cpuPctMax, pct)} | ${perS(row.sentPerS.median)} | ${perS(row.receivedPerS.median)} | ${perS(row.keysPerS.median)} | ${cell(row.redisCpuPct, pct)} |`,
     );
   out.push('');
   out.push(
-    `With ${[...new Set(f.rows.map((r) => r.instances))].join(', ')} instances, every instance calls \`set\` on a random key out of 1,000 at ${f.rate} a second for ${f.seconds} s, all at once, in a namespace of its own per run (one run per row). ` +
-      'CPU is `process.cpuUsage()` of each instance over the writes, in % of one core, writes included: the bus-off row is the baseline. ' +
+    `With ${[...new Set(f.rows.map((r) => r.instances))].join(', ')} instances, every instance calls \`set\` on a random key out of 1,000 at ${f.rate} a second for ${f.seconds} s, all at once, in a namespace of its own per run; ${f.rounds} round(s) per instance count, the three bus settings in a rotated order in each; medians across rounds (CPU with its range). ` +
+      'CPU is `process.cpuUsage()` of each instance over the writes, in % of one core, its own writes included: the bus-off row is the baseline. ' +
       "Published and received are the bus's counters (`sent`, `received`): in tracking mode a received invalidation is one Redis tracking report, which may carry several keys; keys evicted counts the keys of every invalidation received. " +
       "Redis CPU is the server's `used_cpu_user + used_cpu_sys` (`INFO cpu`) over the same seconds, in % of one core.",
     '',

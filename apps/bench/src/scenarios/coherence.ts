@@ -1,22 +1,25 @@
+import os from 'node:os';
 import { Child } from '../infra/processes.js';
 import { BenchRedis } from '../infra/redis-server.js';
-import { rotate, summarize, type Summary } from '../infra/stats.js';
+import { median, rotate, summarize, type Summary } from '../infra/stats.js';
 import type { BenchContext } from './context.js';
 
 /** Writes a second of each instance in the fan-out runs. */
 export const FANOUT_RATE = 200;
 /** Concurrent `set` callers when measuring the bus's cost on writes (as in the L2 scenario). */
 export const WRITE_INFLIGHT = 100;
+/** Unmeasured writes after the writer's app is opened, before each measurement, in ms (at most). */
+export const WRITE_WARM_MS = 100;
 /** How long a watcher polls for a delete before counting it as not evicted, in ms. */
 export const EVICTION_TIMEOUT_MS = 2_000;
+/** Unrecorded deletes per mode before the first round. */
+export const WARMUP_DELETES = 20;
 /** Wait after the writes for the last messages to land, in ms. */
 const DRAIN_MS = 300;
-/** Unrecorded deletes per mode before the first round. */
-const WARMUP_DELETES = 20;
 
 /** How an instance's bus is set up: tracking (the default), pub/sub (`tracking: false`) or off. */
 export type BusSetting = 'tracking' | 'pubsub' | 'off';
-
+const BUS_SETTINGS: readonly BusSetting[] = ['off', 'tracking', 'pubsub'];
 const BUS_MODES = ['tracking', 'pubsub'] as const;
 type BusMode = (typeof BUS_MODES)[number];
 
@@ -40,7 +43,7 @@ export interface WriteSetting {
   readonly peer: boolean;
 }
 
-/** The writers, bus off (the baseline of the ratios) first. */
+/** The writer settings, bus off (the baseline of the ratios) first. */
 export const WRITE_SETTINGS: readonly WriteSetting[] = [
   { bus: 'off', peer: false },
   { bus: 'tracking', peer: false },
@@ -60,21 +63,22 @@ export interface WriteCost extends WriteSetting {
   readonly redisUsPerSet: Summary;
 }
 
-/** One fan-out run: `instances` processes writing at {@link FANOUT_RATE}, each figure per instance. */
+/** `instances` processes writing at {@link FANOUT_RATE}; figures per instance, across rounds. */
 export interface FanoutRow {
   readonly bus: BusSetting;
   readonly instances: number;
-  readonly writesPerS: number;
-  /** Mean and highest CPU of an instance over the writes, % of one core. */
-  readonly cpuPct: number;
-  readonly cpuPctMax: number;
-  readonly sentPerS: number;
+  readonly writesPerS: Summary;
+  /** Mean CPU of an instance over the writes, % of one core. */
+  readonly cpuPct: Summary;
+  /** The busiest instance's CPU, % of one core. */
+  readonly cpuPctMax: Summary;
+  readonly sentPerS: Summary;
   /** Invalidations received (a tracking report may carry several keys). */
-  readonly receivedPerS: number;
+  readonly receivedPerS: Summary;
   /** Keys evicted from L1 on other instances' writes. */
-  readonly keysPerS: number;
+  readonly keysPerS: Summary;
   /** The redis-server's CPU over the writes, % of one core. */
-  readonly redisCpuPct: number;
+  readonly redisCpuPct: Summary;
 }
 
 /** The coherence scenario's results. */
@@ -85,30 +89,21 @@ export interface CoherenceResult {
   readonly clockSkewMs: number;
   readonly clockUncertaintyMs: number;
   readonly writes: { readonly rounds: number; readonly ms: number; readonly rows: WriteCost[] };
-  readonly fanout: { readonly rate: number; readonly seconds: number; readonly rows: FanoutRow[] };
+  readonly fanout: {
+    readonly rate: number;
+    readonly rounds: number;
+    readonly seconds: number;
+    readonly rows: FanoutRow[];
+  };
+  /**
+   * The machine's 1-minute load average as each part ended (latency, writes, fan-out): the bench's
+   * own processes count in it, and so does anything else running on the machine.
+   */
+  readonly loadAverage?: readonly number[];
 }
 
-/**
- * The instances of the latency and write-cost measurements, by index: 0 and 1 (tracking) and 2 and
- * 3 (pub/sub) delete and watch, then write with a subscribed peer; 4 to 6 write alone.
- */
-const INSTANCES: ReadonlyArray<{ bus: BusSetting; namespace: string }> = [
-  { bus: 'tracking', namespace: 'pair-tracking' },
-  { bus: 'tracking', namespace: 'pair-tracking' },
-  { bus: 'pubsub', namespace: 'pair-pubsub' },
-  { bus: 'pubsub', namespace: 'pair-pubsub' },
-  { bus: 'off', namespace: 'alone-off' },
-  { bus: 'tracking', namespace: 'alone-tracking' },
-  { bus: 'pubsub', namespace: 'alone-pubsub' },
-];
-/** Deleter (A) and watcher (B) of each bus mode. */
+/** Deleter (A) and watcher (B) of each bus mode, by instance index. */
 const PAIRS: Record<BusMode, readonly [number, number]> = { tracking: [0, 1], pubsub: [2, 3] };
-
-/** The writing instance of a write setting (with a peer: the first of a pair). */
-function writerOf(setting: WriteSetting): number {
-  if (setting.bus !== 'off' && setting.peer) return PAIRS[setting.bus][0];
-  return INSTANCES.findIndex((i) => i.bus === setting.bus && i.namespace.startsWith('alone-'));
-}
 
 /**
  * Several instances (forked processes, each a Nest application context with a memory L1 and a
@@ -118,21 +113,20 @@ function writerOf(setting: WriteSetting): number {
 export async function runCoherenceScenario(ctx: BenchContext): Promise<CoherenceResult> {
   const { profile } = ctx;
   const redis = await BenchRedis.start();
-  const size = Math.max(INSTANCES.length, ...profile.fanoutSizes);
+  const size = Math.max(4, ...profile.fanoutSizes);
   ctx.log(`coherence: starting ${size} instances`);
   const workers = Array.from({ length: size }, (_, i) =>
     Child.start(`coherence instance ${i}`, 'workers/coherence-worker.js', []),
   );
   try {
-    await Promise.all(
-      INSTANCES.map(({ bus, namespace }, i) => openApp(workers[i]!, redis.url, namespace, bus)),
-    );
-    const skew = await clockSkew(workers[0]!, workers[1]!);
-    const latency = await measureLatency(ctx, workers);
-    const writes = await measureWriteCost(ctx, redis, workers);
-    await Promise.all(INSTANCES.map((_, i) => workers[i]!.call('closeApp')));
+    const loadAverage: number[] = [];
+    const latency = await measureLatency(ctx, redis, workers);
+    loadAverage.push(os.loadavg()[0]!);
+    const writes = await measureWriteCost(ctx, redis, workers[0]!, workers[1]!);
+    loadAverage.push(os.loadavg()[0]!);
     const fanout = await measureFanout(ctx, redis, workers);
-    return { rounds: profile.coherenceRounds, latency, ...skew, writes, fanout };
+    loadAverage.push(os.loadavg()[0]!);
+    return { rounds: profile.coherenceRounds, ...latency, writes, fanout, loadAverage };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await redis.stop();
@@ -140,9 +134,9 @@ export async function runCoherenceScenario(ctx: BenchContext): Promise<Coherence
 }
 
 /** Opens an instance's app and checks that its bus runs as asked. */
-async function openApp(worker: Child, url: string, namespace: string, bus: BusSetting) {
+async function openApp(worker: Child, redis: BenchRedis, namespace: string, bus: BusSetting) {
   const state = await worker.call<{ mode: string; connected: boolean } | undefined>('open', {
-    url,
+    url: redis.url,
     namespace,
     bus,
   });
@@ -169,55 +163,62 @@ async function clockSkew(a: Child, b: Child) {
   return { clockSkewMs: ob.offset - oa.offset, clockUncertaintyMs: (oa.rtt + ob.rtt) / 2 };
 }
 
-async function measureLatency(
-  ctx: BenchContext,
-  workers: readonly Child[],
-): Promise<EvictionLatency[]> {
+/** Deletes on A while B watches its L1, in alternating rounds of tracking and pub/sub pairs. */
+async function measureLatency(ctx: BenchContext, redis: BenchRedis, workers: readonly Child[]) {
   const { coherenceRounds: rounds, coherenceDeletes: perRound } = ctx.profile;
+  const pair = (mode: BusMode) => PAIRS[mode].map((i) => workers[i]!) as [Child, Child];
+  for (const mode of BUS_MODES)
+    await Promise.all(pair(mode).map((w) => openApp(w, redis, `pair-${mode}`, mode)));
   let probe = 0;
   /** One delete on A while B watches its L1; ms from A's delete resolving to B's miss (NaN: never). */
   const once = async (mode: BusMode) => {
-    const [a, b] = PAIRS[mode].map((i) => workers[i]!) as [Child, Child];
+    const [a, b] = pair(mode);
     const key = `probe:${probe++}`;
     await b.call('arm', { key, timeoutMs: EVICTION_TIMEOUT_MS });
     const resolved = await a.call<number>('delete', { key });
     const missed = await b.call<number | null>('watched');
     return missed === null ? Number.NaN : missed - resolved;
   };
-  for (const mode of BUS_MODES) for (let i = 0; i < WARMUP_DELETES; i++) await once(mode);
-  const samples = new Map<BusMode, number[][]>(BUS_MODES.map((m) => [m, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of rotate(BUS_MODES, round)) {
-      const list: number[] = [];
-      for (let i = 0; i < perRound; i++) list.push(await once(mode));
-      samples.get(mode)!.push(list);
+  try {
+    const skew = await clockSkew(...pair('tracking'));
+    for (const mode of BUS_MODES) for (let i = 0; i < WARMUP_DELETES; i++) await once(mode);
+    const samples = new Map<BusMode, number[][]>(BUS_MODES.map((m) => [m, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of rotate(BUS_MODES, round)) {
+        const list: number[] = [];
+        for (let i = 0; i < perRound; i++) list.push(await once(mode));
+        samples.get(mode)!.push(list);
+      }
+      ctx.log(
+        `coherence: round ${round + 1}/${rounds}: delete → other L1 missing, p99 ${BUS_MODES.map((m) => `${m} ${percentile(samples.get(m)!.at(-1)!, 99).toFixed(2)} ms`).join(', ')}`,
+      );
     }
-    ctx.log(
-      `coherence: round ${round + 1}/${rounds}: delete → other L1 missing, p99 ${BUS_MODES.map((m) => `${m} ${percentile(samples.get(m)!.at(-1)!, 99).toFixed(2)} ms`).join(', ')}`,
-    );
-  }
-  return BUS_MODES.map((mode) => {
-    const perRoundLists = samples.get(mode)!;
-    const all = perRoundLists.flat();
-    const pooled = (p: number): Summary => {
-      const each = perRoundLists.map((list) => percentile(list, p));
-      return {
-        median: percentile(all, p),
-        min: Math.min(...each),
-        max: Math.max(...each),
-        n: each.length,
+    const latency = BUS_MODES.map((mode): EvictionLatency => {
+      const perRoundLists = samples.get(mode)!;
+      const all = perRoundLists.flat();
+      const pooled = (p: number): Summary => {
+        const each = perRoundLists.map((list) => percentile(list, p));
+        return {
+          median: percentile(all, p),
+          min: Math.min(...each),
+          max: Math.max(...each),
+          n: each.length,
+        };
       };
-    };
-    return {
-      mode,
-      deletes: all.length,
-      p50Ms: pooled(50),
-      p99Ms: pooled(99),
-      maxMs: percentile(all, 100),
-      beforeResolve: all.filter((ms) => ms < 0).length,
-      timeouts: all.filter((ms) => Number.isNaN(ms)).length,
-    };
-  });
+      return {
+        mode,
+        deletes: all.length,
+        p50Ms: pooled(50),
+        p99Ms: pooled(99),
+        maxMs: percentile(all, 100),
+        beforeResolve: all.filter((ms) => ms < 0).length,
+        timeouts: all.filter((ms) => Number.isNaN(ms)).length,
+      };
+    });
+    return { latency, ...skew };
+  } finally {
+    await Promise.all(BUS_MODES.flatMap(pair).map((w) => w.call('closeApp')));
+  }
 }
 
 /**
@@ -232,23 +233,34 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/**
+ * `set` throughput of one writer process under each setting in turn: its app is reopened with the
+ * setting's bus for every measurement (and the peer's with it), so that every setting runs in the
+ * same process, with the same compiled code and heap, in short alternating rounds.
+ */
 async function measureWriteCost(
   ctx: BenchContext,
   redis: BenchRedis,
-  workers: readonly Child[],
+  writer: Child,
+  peer: Child,
 ): Promise<CoherenceResult['writes']> {
-  const { libraryRounds: rounds, libraryMs: ms } = ctx.profile;
-  type Measured = { opsPerSec: number; cpuUsPerOp: number; redisUsPerOp: number };
-  const measure = async (setting: WriteSetting, duration: number): Promise<Measured> => {
-    const before = await redisCpuMs(redis);
-    const m = await workers[writerOf(setting)]!.call<Measured & { ops: number }>('measureSet', {
-      ms: duration,
-      inflight: WRITE_INFLIGHT,
-    });
-    return { ...m, redisUsPerOp: (((await redisCpuMs(redis)) - before) * 1000) / m.ops };
+  const { writeRounds: rounds, writeMs: ms } = ctx.profile;
+  type Measured = { ops: number; opsPerSec: number; cpuUsPerOp: number };
+  const measure = async (setting: WriteSetting, warmUp: boolean) => {
+    const namespace = `write-${setting.bus}`;
+    await openApp(writer, redis, namespace, setting.bus);
+    if (setting.peer) await openApp(peer, redis, namespace, setting.bus);
+    try {
+      const args = { inflight: WRITE_INFLIGHT };
+      await writer.call('measureSet', { ...args, ms: warmUp ? ms : Math.min(ms, WRITE_WARM_MS) });
+      const before = await redisCpuMs(redis);
+      const m = await writer.call<Measured>('measureSet', { ...args, ms });
+      return { ...m, redisUsPerOp: (((await redisCpuMs(redis)) - before) * 1000) / m.ops };
+    } finally {
+      await Promise.all([writer.call('closeApp'), setting.peer ? peer.call('closeApp') : null]);
+    }
   };
-  const label = (s: WriteSetting) => `${s.bus}${s.peer ? '+peer' : ''}`;
-  for (const setting of WRITE_SETTINGS) await measure(setting, Math.max(200, ms / 2));
+  for (const setting of WRITE_SETTINGS) await measure(setting, true);
   const series = WRITE_SETTINGS.map(() => ({
     ops: [] as number[],
     ratio: [] as number[],
@@ -256,9 +268,9 @@ async function measureWriteCost(
     redis: [] as number[],
   }));
   for (let round = 0; round < rounds; round++) {
-    const measured = new Map<WriteSetting, Measured>();
+    const measured = new Map<WriteSetting, Measured & { redisUsPerOp: number }>();
     for (const setting of rotate(WRITE_SETTINGS, round))
-      measured.set(setting, await measure(setting, ms));
+      measured.set(setting, await measure(setting, false));
     const baseline = measured.get(WRITE_SETTINGS[0]!)!.opsPerSec;
     WRITE_SETTINGS.forEach((setting, i) => {
       const m = measured.get(setting)!;
@@ -267,10 +279,11 @@ async function measureWriteCost(
       series[i]!.cpu.push(m.cpuUsPerOp);
       series[i]!.redis.push(m.redisUsPerOp);
     });
-    ctx.log(
-      `coherence: set round ${round + 1}/${rounds}: ${WRITE_SETTINGS.map((s) => `bus ${label(s)} ${measured.get(s)!.opsPerSec.toFixed(0)} ops/s`).join(', ')}`,
-    );
   }
+  const label = (s: WriteSetting) => `${s.bus}${s.peer ? '+peer' : ''}`;
+  ctx.log(
+    `coherence: set, median of ${rounds} rounds: ${WRITE_SETTINGS.map((s, i) => `bus ${label(s)} ${median(series[i]!.ops).toFixed(0)} ops/s (${median(series[i]!.ratio).toFixed(2)}×)`).join(', ')}`,
+  );
   return {
     rounds,
     ms,
@@ -284,15 +297,6 @@ async function measureWriteCost(
   };
 }
 
-interface LoadResult {
-  seconds: number;
-  cpuMs: number;
-  writes: number;
-  sent: number;
-  received: number;
-  keysEvicted: number;
-}
-
 async function redisCpuMs(redis: BenchRedis): Promise<number> {
   const client = redis.client();
   try {
@@ -304,50 +308,85 @@ async function redisCpuMs(redis: BenchRedis): Promise<number> {
   }
 }
 
+interface LoadResult {
+  seconds: number;
+  cpuMs: number;
+  writes: number;
+  sent: number;
+  received: number;
+  keysEvicted: number;
+}
+
+/** Per instance count: rounds of every bus setting (rotated), all instances writing at once. */
 async function measureFanout(
   ctx: BenchContext,
   redis: BenchRedis,
   workers: readonly Child[],
 ): Promise<CoherenceResult['fanout']> {
-  const { fanoutSizes, fanoutSeconds } = ctx.profile;
-  const durationMs = fanoutSeconds * 1000;
+  const { fanoutSizes, fanoutRounds: rounds, fanoutSeconds: seconds } = ctx.profile;
+  const durationMs = seconds * 1000;
+  type Run = Record<Exclude<keyof FanoutRow, 'bus' | 'instances'>, number>;
+  const run = async (instances: number, bus: BusSetting, round: number): Promise<Run> => {
+    const group = workers.slice(0, instances);
+    const namespace = `fan-${instances}-${bus}-${round}`;
+    await Promise.all(group.map((w) => openApp(w, redis, namespace, bus)));
+    try {
+      const cpuBefore = await redisCpuMs(redis);
+      // Read when the writes end (before the drain).
+      const redisCpu = new Promise<void>((resolve) => setTimeout(resolve, durationMs)).then(
+        async () => (await redisCpuMs(redis)) - cpuBefore,
+      );
+      const results = await Promise.all(
+        group.map((w) =>
+          w.call<LoadResult>('load', { rate: FANOUT_RATE, durationMs, drainMs: DRAIN_MS }),
+        ),
+      );
+      const mean = (pick: (r: LoadResult) => number) =>
+        results.reduce((sum, r) => sum + pick(r) / r.seconds, 0) / results.length;
+      const cpu = results.map((r) => r.cpuMs / r.seconds / 10);
+      return {
+        writesPerS: mean((r) => r.writes),
+        cpuPct: cpu.reduce((a, b) => a + b, 0) / cpu.length,
+        cpuPctMax: Math.max(...cpu),
+        sentPerS: mean((r) => r.sent),
+        receivedPerS: mean((r) => r.received),
+        keysPerS: mean((r) => r.keysEvicted),
+        redisCpuPct: ((await redisCpu) / durationMs) * 100,
+      };
+    } finally {
+      await Promise.all(group.map((w) => w.call('closeApp')));
+    }
+  };
   const rows: FanoutRow[] = [];
   for (const instances of fanoutSizes) {
-    for (const bus of ['off', 'tracking', 'pubsub'] as const) {
-      const group = workers.slice(0, instances);
-      await Promise.all(group.map((w) => openApp(w, redis.url, `fan-${bus}-${instances}`, bus)));
-      try {
-        const cpuBefore = await redisCpuMs(redis);
-        const redisCpu = new Promise<void>((resolve) => setTimeout(resolve, durationMs)).then(
-          async () => (await redisCpuMs(redis)) - cpuBefore,
-        );
-        const results = await Promise.all(
-          group.map((w) =>
-            w.call<LoadResult>('load', { rate: FANOUT_RATE, durationMs, drainMs: DRAIN_MS }),
-          ),
-        );
-        const mean = (pick: (r: LoadResult) => number) =>
-          results.reduce((sum, r) => sum + pick(r) / r.seconds, 0) / results.length;
-        const cpu = results.map((r) => r.cpuMs / r.seconds / 10);
-        rows.push({
-          bus,
-          instances,
-          writesPerS: mean((r) => r.writes),
-          cpuPct: cpu.reduce((a, b) => a + b, 0) / cpu.length,
-          cpuPctMax: Math.max(...cpu),
-          sentPerS: mean((r) => r.sent),
-          receivedPerS: mean((r) => r.received),
-          keysPerS: mean((r) => r.keysEvicted),
-          redisCpuPct: ((await redisCpu) / durationMs) * 100,
-        });
-        const row = rows.at(-1)!;
-        ctx.log(
-          `coherence: fan-out ${instances} instances, bus ${bus}: CPU ${row.cpuPct.toFixed(1)}% per instance, ${row.receivedPerS.toFixed(0)} invalidations/s in, Redis ${row.redisCpuPct.toFixed(1)}%`,
-        );
-      } finally {
-        await Promise.all(group.map((w) => w.call('closeApp')));
-      }
+    const runs = new Map<BusSetting, Run[]>(BUS_SETTINGS.map((b) => [b, []]));
+    for (let round = 0; round < rounds; round++)
+      for (const bus of rotate(BUS_SETTINGS, round))
+        runs.get(bus)!.push(await run(instances, bus, round));
+    for (const bus of BUS_SETTINGS) {
+      const list = runs.get(bus)!;
+      const of = (field: keyof Run) => summarize(list.map((r) => r[field]));
+      rows.push({
+        bus,
+        instances,
+        writesPerS: of('writesPerS'),
+        cpuPct: of('cpuPct'),
+        cpuPctMax: of('cpuPctMax'),
+        sentPerS: of('sentPerS'),
+        receivedPerS: of('receivedPerS'),
+        keysPerS: of('keysPerS'),
+        redisCpuPct: of('redisCpuPct'),
+      });
     }
+    ctx.log(
+      `coherence: fan-out, ${instances} instances: ${rows
+        .slice(-BUS_SETTINGS.length)
+        .map(
+          (r) =>
+            `bus ${r.bus} CPU ${r.cpuPct.median.toFixed(1)}% per instance, ${r.receivedPerS.median.toFixed(0)} invalidations/s in, Redis ${r.redisCpuPct.median.toFixed(1)}%`,
+        )
+        .join('; ')}`,
+    );
   }
-  return { rate: FANOUT_RATE, seconds: fanoutSeconds, rows };
+  return { rate: FANOUT_RATE, rounds, seconds, rows };
 }
