@@ -112,6 +112,12 @@ export function coherenceSection(
     '',
   );
   const f = c.fanout;
+  const keysPerReport = f.rows
+    .filter((r) => r.bus === 'tracking' && r.receivedPerS.median > 0)
+    .map(
+      (r) =>
+        `${(r.keysPerS.median / r.receivedPerS.median).toFixed(1)} with ${r.instances} instances`,
+    );
   out.push('### Fan-out: messages and CPU per instance', '');
   out.push(
     '| bus | instances | writes/s per instance | CPU per instance | CPU of the busiest instance | published/s per instance | invalidations received/s per instance | keys evicted/s per instance | Redis CPU |',
@@ -126,7 +132,11 @@ export function coherenceSection(
     `With ${[...new Set(f.rows.map((r) => r.instances))].join(', ')} instances, every instance calls \`set\` on a random key out of 1,000 at ${f.rate} a second for ${f.seconds} s, all at once, in a namespace of its own per run; ${f.rounds} round(s) per instance count, the three bus settings in a rotated order in each; medians across rounds (CPU with its range). ` +
       'CPU is `process.cpuUsage()` of each instance over the writes, in % of one core, its own writes included: the bus-off row is the baseline. ' +
       "Published and received are the bus's counters (`sent`, `received`): in tracking mode a received invalidation is one Redis tracking report, which may carry several keys; keys evicted counts the keys of every invalidation received. " +
-      "Redis CPU is the server's `used_cpu_user + used_cpu_sys` (`INFO cpu`) over the same seconds, in % of one core.",
+      "Redis CPU is the server's `used_cpu_user + used_cpu_sys` (`INFO cpu`) over the same seconds, in % of one core." +
+      (keysPerReport.length > 1
+        ? ` All instances and Redis share this machine's cores, and the busier they are, the more each message carries: keys per tracking report ${keysPerReport.join(', ')} here. ` +
+          'So at the larger counts an instance receives fewer, larger messages than it would on a host of its own, and likely spends less CPU on them than it would there.'
+        : ''),
     '',
   );
   return out;
