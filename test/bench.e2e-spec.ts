@@ -35,7 +35,7 @@ describe('npm run bench -- --quick', () => {
     bench.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     const code = await new Promise<number | null>((resolve) => bench.on('exit', (c) => resolve(c)));
     exit = { code, output };
-  }, 300_000); // about 75 s on a quiet 2-core machine; 150 s and more on a busy one
+  }, 300_000); // about 90 s on a quiet 2-core machine (15 s of it the coherence scenario); 150 s and more on a busy one
   afterAll(async () => {
     // Only if beforeAll timed out: SIGINT makes the bench stop every process it started.
     if (child && child.exitCode === null && child.signalCode === null) {
