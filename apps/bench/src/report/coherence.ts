@@ -82,7 +82,8 @@ export function coherenceSection(
       `${c.rounds} rounds, each with ${c.latency[0]?.deletes !== undefined ? c.latency[0].deletes / c.rounds : '?'} deletes per bus mode (modes in a rotated order), after 20 unrecorded ones per mode; ` +
       'p50 and p99 over every delete of the run, in brackets the lowest and highest of the same percentile within one round. ' +
       "In tracking mode Redis pushes the change to B's subscriber in the same event-loop turn as its reply to A, so B often misses the key before A's call has resolved; " +
-      `in pub/sub mode A publishes after its delete completed (on the next tick, merged with the tick's other invalidations), one more Redis round trip. A key still in B's L1 after ${EVICTION_TIMEOUT_MS / 1000} s counts as never evicted.`,
+      "in pub/sub mode A publishes once its delete is done (on the next tick, merged with the tick's other invalidations), and its `delete()` resolves when Redis has accepted the message, which Redis has by then written to B's subscriber: one more Redis round trip before A resolves, and B's miss comes once B has read and applied the message. " +
+      `A key still in B's L1 after ${EVICTION_TIMEOUT_MS / 1000} s counts as never evicted.`,
     '',
   );
   out.push(
@@ -108,7 +109,7 @@ export function coherenceSection(
     `One writer process calls \`set\` (a ${JSON.stringify(ITEM).length} B JSON value, 1,000 keys, both tiers) with ${WRITE_INFLIGHT} calls in flight: alone in its namespace (the bars: the cost on the write path, in the writer's process and in Redis), or while a second instance of its namespace is subscribed and evicts what it is told to, on the same machine as the writer and Redis (its work competes with theirs here; on separate hosts it would not). ` +
       `The writer's app is opened anew with each setting's bus for each measurement (after ${Math.min(c.writes.ms, WRITE_WARM_MS)} ms of unmeasured writes), so every setting runs in the same process; ${c.writes.rounds} rounds of ${c.writes.ms} ms per setting, in a rotated order, after a warm-up; each ratio is to the bus-off throughput of the same round. ` +
       "CPU per `set` is the process's `process.cpuUsage()`, and the redis-server's `INFO cpu`, over the measurement, divided by the sets. " +
-      "In tracking mode a write publishes nothing: Redis notes the key for its tracking report, which goes to the other instances of the namespace. In pub/sub mode the writes of one tick go out as one merged `PUBLISH`, which the writer's own subscriber also receives and drops.",
+      "In tracking mode a write publishes nothing: Redis notes the key for its tracking report, which goes to the other instances of the namespace. In pub/sub mode the writes of one tick go out as one merged `PUBLISH`, each `set` resolves once Redis has accepted it (one more round trip per tick, shared by the tick's writes), and the writer's own subscriber also receives the message and drops it.",
     '',
   );
   const f = c.fanout;
