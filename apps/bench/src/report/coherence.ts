@@ -1,6 +1,6 @@
 import { ITEM } from '../servers/bodies.js';
+import { EVICTION_TIMEOUT_MS } from '../scenarios/coherence-latency.js';
 import {
-  EVICTION_TIMEOUT_MS,
   WRITE_INFLIGHT,
   WRITE_WARM_MS,
   type BusSetting,

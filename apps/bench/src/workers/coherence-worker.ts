@@ -8,7 +8,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CacheModule, CacheService } from 'nest-tiered-cache';
 import { serve } from '../infra/processes.js';
-import type { BusSetting } from '../scenarios/coherence.js';
+import type { BusSetting } from '../scenarios/coherence-instances.js';
 import { ITEM } from '../servers/bodies.js';
 
 /** The bus's counters, as the engine reports them (`TieredCache.busStats()`). */
