@@ -2,6 +2,7 @@ import {
   BUS_MESSAGE_VERSION,
   decodeBusMessage,
   encodeBusMessage,
+  isMessageFrom,
   type BusMessage,
 } from './bus-message.js';
 import { merge } from './publish-queue.js';
@@ -90,5 +91,21 @@ describe('merge (one tick of publishes into few messages)', () => {
     const keys = Array.from({ length: 2500 }, (_, i) => `ns:${i}`);
     const messages = merge([{ kind: 'keys', keys }], 'ns:');
     expect(messages.map((m) => (m.kind === 'keys' ? m.keys.length : 0))).toEqual([1000, 1000, 500]);
+  });
+
+  it('tells its own messages from their header alone', () => {
+    const bytes = encodeBusMessage({
+      instanceId: 'me-123',
+      namespace: 'ns',
+      invalidation: { kind: 'keys', keys: ['ns:a', 'ns:b'] },
+    });
+    expect(isMessageFrom(bytes, Buffer.from('me-123'))).toBe(true);
+    expect(isMessageFrom(bytes, Buffer.from('me-12'))).toBe(false);
+    expect(isMessageFrom(bytes, Buffer.from('me-1234'))).toBe(false);
+    expect(isMessageFrom(bytes, Buffer.from('other1'))).toBe(false);
+    expect(isMessageFrom(bytes.subarray(0, 5), Buffer.from('me-123'))).toBe(false);
+    const otherVersion = Buffer.from(bytes);
+    otherVersion[0] = 99;
+    expect(isMessageFrom(otherVersion, Buffer.from('me-123'))).toBe(false);
   });
 });

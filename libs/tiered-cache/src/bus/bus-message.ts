@@ -77,6 +77,26 @@ export function decodeBusMessage(bytes: Buffer): BusMessage {
   return { instanceId, namespace, invalidation };
 }
 
+/**
+ * True when `bytes` is a message of this version sent by `instanceId`: read from its header alone,
+ * so that an instance drops its own messages without decoding their keys.
+ */
+export function isMessageFrom(bytes: Buffer, instanceId: Buffer): boolean {
+  if (bytes.length < 3 || bytes[0] !== BUS_MESSAGE_VERSION) return false;
+  const reader = { bytes, at: 2 };
+  let length: number;
+  try {
+    length = readVarint(reader);
+  } catch {
+    return false;
+  }
+  return (
+    length === instanceId.length &&
+    reader.at + length <= bytes.length &&
+    bytes.compare(instanceId, 0, length, reader.at, reader.at + length) === 0
+  );
+}
+
 /** Encoded size of a message's items, in bytes (the batching bound of the publish queue). */
 export function itemsSize(items: readonly string[]): number {
   let size = 0;

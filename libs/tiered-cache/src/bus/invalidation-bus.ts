@@ -1,7 +1,12 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
-import { decodeBusMessage, encodeBusMessage, type BusInvalidation } from './bus-message.js';
+import {
+  decodeBusMessage,
+  encodeBusMessage,
+  isMessageFrom,
+  type BusInvalidation,
+} from './bus-message.js';
 import {
   resolveBusOptions,
   type InvalidationBusOptions,
@@ -34,6 +39,8 @@ export interface PublishOptions {
 export class InvalidationBus {
   readonly instanceId: string;
   readonly channel: string;
+  /** The instance id as its message bytes encode it. */
+  private readonly instanceIdBytes: Buffer;
   /** `<namespace>:`, the prefix Redis tracks for this bus. */
   private readonly prefix: string;
   private readonly options: ResolvedBusOptions;
@@ -53,6 +60,7 @@ export class InvalidationBus {
     this.connection = this.options.connection;
     this.logger = this.options.logger;
     this.instanceId = this.options.instanceId;
+    this.instanceIdBytes = Buffer.from(this.instanceId);
     this.channel = this.options.channel;
     const prefix = `${this.options.namespace}:`;
     this.prefix = prefix;
@@ -169,6 +177,7 @@ export class InvalidationBus {
   }
 
   private onMessage(payload: Buffer): void {
+    if (isMessageFrom(payload, this.instanceIdBytes)) return; // its own, echoed back
     let message;
     try {
       message = decodeBusMessage(payload);
