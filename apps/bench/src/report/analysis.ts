@@ -1,4 +1,5 @@
 import { summarize, type Summary } from '../infra/stats.js';
+import type { HttpContenderResult } from '../scenarios/http.js';
 import type { LibraryContenderResult } from '../scenarios/library.js';
 import type { BenchResults } from './results.js';
 import { cell, ratio, rps, signedUs, us } from './format.js';
@@ -10,6 +11,15 @@ export function roundRatio(
 ): Summary | undefined {
   if (a?.perRound === undefined || b?.perRound === undefined) return undefined;
   return summarize(a.perRound.map((value, i) => value / b.perRound![i]!));
+}
+
+/** `a`'s req/s over `b`'s in each HTTP round both ran (results saved before `rpsPerRound` have none). */
+export function httpRoundRatio(
+  a: HttpContenderResult | undefined,
+  b: HttpContenderResult | undefined,
+): Summary | undefined {
+  if (a?.rpsPerRound === undefined || b?.rpsPerRound === undefined) return undefined;
+  return summarize(a.rpsPerRound.map((value, i) => value / b.rpsPerRound![i]!));
 }
 
 /** Why the missed bars are missed: the floors measured in the same run, and what the profiles show. */
