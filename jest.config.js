@@ -3,11 +3,16 @@
  * one file at a time; `npm test` type-checks the whole tree with tsc before Jest starts.
  *
  * The bench smoke test runs `npm run bench -- --quick` end to end (over a minute of both cores),
- * so `npm test` leaves it out and `npm run test:bench` (jest.bench.config.js) runs it.
+ * so `npm test` leaves it out and `npm run test:bench` (jest.bench.config.js) runs it. The
+ * multi-instance soaks (`*.soak-spec.ts`, about a minute and a half) are not matched here either:
+ * `npm run test:soak` (jest.soak.config.js) runs them.
  */
 
 /** The bench smoke test, run by `npm run test:bench` only. */
 export const BENCH_SMOKE_TEST = '<rootDir>/test/bench.e2e-spec.ts';
+
+/** The multi-instance soaks, run by `npm run test:soak` only. */
+export const SOAK_TESTS = '**/*.soak-spec.ts';
 
 /** @type {import('jest').Config} */
 export default {

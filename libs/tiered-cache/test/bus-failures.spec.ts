@@ -30,7 +30,7 @@ describe('InvalidationBus when Redis stops answering (SIGSTOP)', () => {
 
   it('queues a publish that fails and retries it once Redis answers again', async () => {
     server.pause();
-    a.bus.publish({ kind: 'pattern', glob: 'ns:paused:*' });
+    void a.bus.publish({ kind: 'pattern', glob: 'ns:paused:*' });
     await waitFor(() => a.bus.stats().publishFailures >= 2, 'two failed attempts');
     expect(a.bus.stats().queued).toBe(1);
     server.resume();
@@ -42,7 +42,7 @@ describe('InvalidationBus when Redis stops answering (SIGSTOP)', () => {
   it('never holds more than maxQueued items: beyond it the queue folds into a namespace clear', async () => {
     server.pause();
     for (let i = 0; i < 10; i++) {
-      a.bus.publish({ kind: 'keys', keys: [`ns:k${i}`] });
+      void a.bus.publish({ kind: 'keys', keys: [`ns:k${i}`] });
       expect(a.bus.stats().queued).toBeLessThanOrEqual(3);
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -84,10 +84,10 @@ describe.each([
 
   it('sends key writes explicitly, since no tracking reports them', async () => {
     await a.connection.set('ns:k', '1');
-    a.bus.publish({ kind: 'keys', keys: ['ns:k'] }, { redisChanged: true });
+    void a.bus.publish({ kind: 'keys', keys: ['ns:k'] }, { redisChanged: true });
     await b.receive((i) => hasKey(i, 'ns:k'), 'b receives the write');
     await other.set('ns:outside', '1');
-    b.bus.publish({ kind: 'keys', keys: ['ns:marker'] });
+    void b.bus.publish({ kind: 'keys', keys: ['ns:marker'] });
     await a.receive((i) => hasKey(i, 'ns:marker'), 'a receives the marker');
     expect(a.received).toEqual([{ kind: 'keys', keys: ['ns:marker'] }]);
   });
@@ -117,14 +117,14 @@ describe('InvalidationBus across a network partition (TCP proxy)', () => {
   it('detects the partition, reports a gap once healed, and carries messages again', async () => {
     proxy.blackhole();
     await waitFor(() => !b.bus.stats().connected, 'b notices the partition (heartbeat)');
-    a.bus.publish({ kind: 'keys', keys: ['ns:during'] });
+    void a.bus.publish({ kind: 'keys', keys: ['ns:during'] });
     await other.set('ns:during-set', '1');
     expect(b.gaps).toEqual([]);
     proxy.heal();
     await waitFor(() => b.gaps.length === 1, 'b reports a gap', 10_000);
     expect(b.gaps).toEqual(['reconnect']);
     expect(b.bus.stats()).toMatchObject({ connected: true, mode: 'tracking', gaps: 1 });
-    a.bus.publish({ kind: 'keys', keys: ['ns:after'] });
+    void a.bus.publish({ kind: 'keys', keys: ['ns:after'] });
     await b.receive((i) => hasKey(i, 'ns:after'), 'b receives a message after heal');
     await other.set('ns:after-set', '1');
     await b.receive((i) => hasKey(i, 'ns:after-set'), 'b sees a write after heal (tracking)');

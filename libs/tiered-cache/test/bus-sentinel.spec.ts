@@ -76,7 +76,7 @@ describe('InvalidationBus through Sentinel', () => {
       () => b.received.some((i) => hasKey(JSON.parse(i), 'ns:via-sentinel')),
       'b sees a write through tracking',
     );
-    a.bus.publish({ kind: 'tags', tags: ['ns:t'] });
+    void a.bus.publish({ kind: 'tags', tags: ['ns:t'] });
     await waitFor(() => b.received.includes('{"kind":"tags","tags":["ns:t"]}'), 'b gets a message');
     await master.kill();
     await master.restart();
@@ -110,7 +110,7 @@ describe('InvalidationBus through Sentinel', () => {
       () => b.received.some((i) => hasKey(JSON.parse(i), 'ns:after-failover')),
       'b sees a write on the new master',
     );
-    a.bus.publish({ kind: 'pattern', glob: 'ns:x*' });
+    void a.bus.publish({ kind: 'pattern', glob: 'ns:x*' });
     await waitFor(
       () => b.received.includes('{"kind":"pattern","glob":"ns:x*"}'),
       'b gets a message',

@@ -45,10 +45,10 @@ describe('InvalidationBus on one redis-server (tracking mode)', () => {
   });
 
   it('delivers every kind of message to the other instance and never back to its sender', async () => {
-    a.bus.publish({ kind: 'keys', keys: ['ns:k1'] });
-    a.bus.publish({ kind: 'pattern', glob: 'ns:user:*' });
-    a.bus.publish({ kind: 'tags', tags: ['ns:t1', 'ns:t2'] });
-    a.bus.publish({ kind: 'clear', prefix: 'ns:posts:' });
+    void a.bus.publish({ kind: 'keys', keys: ['ns:k1'] });
+    void a.bus.publish({ kind: 'pattern', glob: 'ns:user:*' });
+    void a.bus.publish({ kind: 'tags', tags: ['ns:t1', 'ns:t2'] });
+    void a.bus.publish({ kind: 'clear', prefix: 'ns:posts:' });
     await waitFor(() => b.received.length === 4, 'b receives four messages');
     expect(b.received).toEqual(
       expect.arrayContaining([
@@ -59,16 +59,16 @@ describe('InvalidationBus on one redis-server (tracking mode)', () => {
       ]),
     );
     // Messages reach a subscriber in publish order: once b's marker is in, a's own were seen too.
-    b.bus.publish({ kind: 'keys', keys: ['ns:marker'] });
+    void b.bus.publish({ kind: 'keys', keys: ['ns:marker'] });
     await a.receive((i) => hasKey(i, 'ns:marker'), 'a receives the marker');
     expect(a.received).toEqual([{ kind: 'keys', keys: ['ns:marker'] }]);
     expect(a.bus.stats()).toMatchObject({ sent: 4, received: 1, publishFailures: 0, queued: 0 });
   });
 
   it('merges the invalidations of one tick into one message', async () => {
-    a.bus.publish({ kind: 'keys', keys: ['ns:1'] });
-    a.bus.publish({ kind: 'keys', keys: ['ns:2', 'ns:1'] });
-    a.bus.publish({ kind: 'keys', keys: ['ns:3'] });
+    void a.bus.publish({ kind: 'keys', keys: ['ns:1'] });
+    void a.bus.publish({ kind: 'keys', keys: ['ns:2', 'ns:1'] });
+    void a.bus.publish({ kind: 'keys', keys: ['ns:3'] });
     await waitFor(() => b.received.length === 1, 'b receives one message');
     expect(b.received).toEqual([{ kind: 'keys', keys: ['ns:1', 'ns:2', 'ns:3'] }]);
     expect(a.bus.stats().sent).toBe(1);
@@ -78,9 +78,9 @@ describe('InvalidationBus on one redis-server (tracking mode)', () => {
     const c = await startNode(server.url, { namespace: 'other', channel: 'ntc:bus:ns' });
     const d = await startNode(server.url, { namespace: 'other', channel: 'ntc:bus:ns' });
     try {
-      a.bus.publish({ kind: 'keys', keys: ['ns:k'] });
+      void a.bus.publish({ kind: 'keys', keys: ['ns:k'] });
       await b.receive((i) => hasKey(i, 'ns:k'), 'b receives ns:k');
-      d.bus.publish({ kind: 'keys', keys: ['other:marker'] });
+      void d.bus.publish({ kind: 'keys', keys: ['other:marker'] });
       await c.receive((i) => hasKey(i, 'other:marker'), 'c receives the marker');
       expect(c.received).toEqual([{ kind: 'keys', keys: ['other:marker'] }]);
       expect(b.received).toEqual([{ kind: 'keys', keys: ['ns:k'] }]);
@@ -108,7 +108,7 @@ describe('InvalidationBus on one redis-server (tracking mode)', () => {
 
   it("does not echo an instance's own writes (NOLOOP) and sends nothing the tracking covers", async () => {
     await a.connection.set('ns:own', '1');
-    a.bus.publish({ kind: 'keys', keys: ['ns:own'] }, { redisChanged: true });
+    void a.bus.publish({ kind: 'keys', keys: ['ns:own'] }, { redisChanged: true });
     await b.receive((i) => hasKey(i, 'ns:own'), 'b sees a write');
     await other.set('ns:marker', '1');
     await a.receive((i) => hasKey(i, 'ns:marker'), 'a sees the marker');
@@ -146,7 +146,7 @@ describe('InvalidationBus on one redis-server (tracking mode)', () => {
     expect(b.bus.stats()).toMatchObject({ connected: true, mode: 'tracking' });
     await other.set('ns:after-restart', '1');
     await b.receive((i) => hasKey(i, 'ns:after-restart'), 'b sees a write after the restart');
-    a.bus.publish({ kind: 'pattern', glob: 'ns:*' });
+    void a.bus.publish({ kind: 'pattern', glob: 'ns:*' });
     await b.receive((i) => i.kind === 'pattern', 'b receives a message after the restart');
   });
 });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,9 +99,15 @@ export class RedisServerHarness {
     );
   }
 
-  /** Starts the process again on the same port (after stop or kill). */
+  /**
+   * Starts the process again on the same port, empty (nothing is persisted): after `stop` or
+   * `kill`, or while it runs (then it is shut down with SIGTERM first, as an orderly restart would).
+   */
   async restart(): Promise<void> {
-    if (this.running) await this.stop();
+    if (this.running) {
+      this.resume();
+      await this.terminate('SIGTERM');
+    }
     await this.launch();
   }
 
@@ -143,6 +149,7 @@ export class RedisServerHarness {
   }
 
   private async launch(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true }); // `stop` removed it
     const child = spawn(
       'redis-server',
       [

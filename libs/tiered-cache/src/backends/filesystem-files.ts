@@ -1,4 +1,6 @@
-import { open, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, unlink, writeFile } from 'node:fs/promises';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { readEntryHeader, type EntryHeader } from '../serialization/entry-codec.js';
 import {
@@ -10,6 +12,23 @@ import {
 
 /** Bytes read first when only an entry's key and header are needed. */
 const HEAD_CHUNK_BYTES = 4096;
+/**
+ * Never wait on a FIFO or a device (O_NONBLOCK: an open that would block a libuv thread fails or
+ * returns at once), never follow a symbolic link (O_NOFOLLOW). Both are 0 where undefined (Windows).
+ */
+const SAFE_FLAGS = (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+/** Opening an entry to read it. */
+const READ_FLAGS = constants.O_RDONLY | SAFE_FLAGS;
+/** Creating (or opening) an empty marker file. */
+const TOUCH_FLAGS = constants.O_WRONLY | constants.O_CREAT | SAFE_FLAGS;
+/** Open failures that concern that one file, not the directory: a link, a socket, no permission. */
+const UNREADABLE_CODES: ReadonlySet<string> = new Set([
+  'ELOOP',
+  'EMLINK',
+  'ENXIO',
+  'EACCES',
+  'EPERM',
+]);
 
 /** The key and envelope header of an entry file, read without its value. */
 export interface FileHead {
@@ -19,7 +38,9 @@ export interface FileHead {
 
 /**
  * Reads a file (or its first `headBytes`) from one open handle; `undefined` when it does not
- * exist. A file larger than `limit` bytes is corrupt (`E_CORRUPT_ENTRY`), and is never read.
+ * exist. It is opened without blocking and without following links, and must be a regular file:
+ * anything else (a directory, a FIFO, a socket, a link), a file this process may not read and a
+ * file larger than `limit` bytes are `E_CORRUPT_ENTRY`, and never read.
  */
 export async function readFileBytes(
   path: string,
@@ -28,13 +49,17 @@ export async function readFileBytes(
 ): Promise<{ buf: Buffer; complete: boolean } | undefined> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, READ_FLAGS);
   } catch (err) {
     if (isNotFound(err)) return undefined;
+    if (UNREADABLE_CODES.has(errorCode(err) ?? ''))
+      throw fileCorrupt(`cannot be read (${errorCode(err)})`);
     throw err;
   }
   try {
-    const { size } = await handle.stat();
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw fileCorrupt(`not a regular file (${fileKind(stats)})`);
+    const { size } = stats;
     if (size > limit) throw fileCorrupt(`file of ${size} bytes exceeds the ${limit}-byte limit`);
     const buf = Buffer.allocUnsafe(Math.min(size, headBytes));
     let length = 0;
@@ -51,7 +76,7 @@ export async function readFileBytes(
 
 /**
  * Reads an entry file's key and header, from its first chunk when that is enough; `undefined`
- * when the file is gone. Throws `E_CORRUPT_ENTRY` on a malformed file.
+ * when the file is gone. Throws `E_CORRUPT_ENTRY` on a malformed file or one that is not an entry.
  */
 export async function readEntryHead(
   path: string,
@@ -74,6 +99,41 @@ function parseHead(buf: Buffer, maxEntryBytes: number): FileHead {
   return { key: keyBytes.toString('utf8'), header: readEntryHeader(envelope, maxEntryBytes) };
 }
 
+/**
+ * Creates an empty file (mode 0600) unless it exists. As reads do, it never blocks on a FIFO nor
+ * follows a link; a directory, a socket or a link at `path` makes it throw.
+ */
+export async function touchFile(path: string): Promise<void> {
+  await (await open(path, TOUCH_FLAGS, 0o600)).close();
+}
+
+/**
+ * Writes a new file of random bytes at `path`, reads it back and removes it (a health probe);
+ * rejects when any step fails or the bytes differ, having removed the file.
+ */
+export async function probeFile(path: string): Promise<void> {
+  const payload = randomBytes(16);
+  try {
+    await writeFile(path, payload, { flag: 'wx', mode: 0o600 });
+    const read = await readFileBytes(path, payload.length);
+    if (read === undefined || !read.buf.equals(payload))
+      throw new Error('probe file read back different bytes');
+  } finally {
+    await unlinkFile(path).catch(() => false);
+  }
+}
+
+/** True when something exists at `path` (links not followed). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
 /** Removes a file: true when it existed, false when it did not. */
 export async function unlinkFile(path: string): Promise<boolean> {
   try {
@@ -85,8 +145,35 @@ export async function unlinkFile(path: string): Promise<boolean> {
   }
 }
 
-function isNotFound(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+/** True when the process `pid` may still run (it exists, maybe under another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errorCode(err) === 'EPERM';
+  }
+}
+
+/** What a file that is not a regular file is, for messages. */
+export function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return stats.isFile() ? 'a regular file' : 'unknown';
+}
+
+/** The `code` of a Node.js system error, if any. */
+export function errorCode(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** True for ENOENT. */
+export function isNotFound(err: unknown): boolean {
+  return errorCode(err) === 'ENOENT';
 }
 
 /** True for a `CacheError` with code `E_CORRUPT_ENTRY`. */

@@ -52,11 +52,11 @@ export const filesystemBackend = defineBackend({
         positiveInteger(tier.maxEntryBytes, `${path}.maxEntryBytes`) ?? DEFAULT_MAX_ENTRY_BYTES,
     };
   },
-  async create(settings, { role, clock }) {
+  async create(settings, { role, clock, logger }) {
     const { FilesystemStore } = await import('./filesystem.store.js');
     let store;
     try {
-      store = new FilesystemStore({ ...settings, clock });
+      store = new FilesystemStore({ ...settings, clock, logger });
     } catch (err) {
       throw invalidOption(
         `${role}.dir`,

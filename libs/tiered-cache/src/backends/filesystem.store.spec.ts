@@ -51,8 +51,12 @@ function fileOf(key: string): string {
   return path.join(dir, `${createHash('sha256').update(key, 'utf8').digest('hex')}.entry`);
 }
 
+/** The directory's files, without the tag markers' directory. */
 function files(): string[] {
-  return fs.readdirSync(dir).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name !== '.tags')
+    .sort();
 }
 
 /** The code of the CacheError `call` throws or rejects with; undefined when it succeeds. */
@@ -271,8 +275,9 @@ describe('FilesystemBackend', () => {
 
   it('prunes stale temp files and corrupt entries, keeping fresh temp files', async () => {
     const backend = await open();
-    const stale = path.join(dir, '.tmp-999-0-deadbeef');
-    const fresh = path.join(dir, '.tmp-999-1-cafebabe');
+    // Written by a process that is still running (pid 1 always is): only their age decides.
+    const stale = path.join(dir, '.tmp-1-0-deadbeef');
+    const fresh = path.join(dir, '.tmp-1-1-cafebabe');
     fs.writeFileSync(stale, 'partial');
     fs.writeFileSync(fresh, 'partial');
     const old = new Date(Date.now() - 120_000);

@@ -74,14 +74,15 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
     version: WriteVersion,
   ): Promise<boolean> {
     const cut = version.indexOf('|');
-    await this.addTags(key, tags, ttlMs);
     const written = await runScript(
       this.client,
       SET_IF_VERSION,
       [key, VERSION_PREFIX + key, EPOCH_KEY],
       [version.slice(0, cut), version.slice(cut + 1), bytes, ttlMs],
     );
-    return written === 1;
+    if (written !== 1) return false;
+    await this.addTags(key, tags, ttlMs); // after the value, as `setBytes` does
+    return true;
   }
 
   override async delete(keys: readonly string[]): Promise<number> {

@@ -11,8 +11,15 @@ export interface RedisConnection {
 
 /**
  * Safe defaults for connections the cache opens: fail fast instead of queueing while disconnected
- * (no unbounded offline queue), one retry per command, auto-pipelining for throughput, and
- * reconnection with a capped backoff forever (the circuit breaker above decides when to try).
+ * (no offline queue), auto-pipelining for throughput, and reconnection with a capped backoff
+ * forever (the circuit breaker above decides when to try).
+ *
+ * A command is never sent again later: the tier gives up on a call at its deadline and goes on
+ * (it deletes the key behind a failed write), so a write that ioredis re-sent after a reconnection
+ * would land after newer ones and bring an old value back. ioredis re-sends the commands left
+ * unanswered when a connection closes (`autoResendUnfulfilledCommands`) and keeps them for a
+ * retry (`maxRetriesPerRequest`); here they are failed when the connection closes, and commands
+ * made while disconnected fail at once (`enableOfflineQueue: false`).
  * No ioredis `commandTimeout`: the tier already puts every call under its deadline, and a bulk
  * operation puts each of its commands under it (see {@link scanKeys}); a timer per command on
  * top of that cost a fifth of the throughput of Redis hits.
@@ -20,7 +27,8 @@ export interface RedisConnection {
 export function defaultRedisOptions(): RedisOptions {
   return {
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
     enableAutoPipelining: true,
     connectTimeout: 2_000,
     // How long a closing socket may linger before it is destroyed (ioredis keeps a timer that long).
@@ -49,6 +57,9 @@ export function openRedisConnection(options: RedisTarget): RedisConnection {
     const clusterOptions = options.cluster.options as ClusterOptions | undefined;
     const client = new Cluster(options.cluster.nodes, {
       enableOfflineQueue: false,
+      // A command that failed on a closed node connection, or on CLUSTERDOWN, is not sent again later.
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
       enableAutoPipelining: true,
       clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
       ...clusterOptions,
@@ -65,6 +76,27 @@ export function openRedisConnection(options: RedisTarget): RedisConnection {
     return { client, owned: true };
   }
   return { client: new Redis(options.url!, base), owned: true };
+}
+
+/**
+ * The options a client would need changed so that it never sends a command after the cache gave
+ * up on it (see {@link defaultRedisOptions}), as `option: value` to set; empty when it is safe.
+ * ioredis's own defaults are the unsafe ones.
+ */
+export function resendingOptions(client: Redis | Cluster): string[] {
+  const fixes: string[] = [];
+  if (client instanceof Cluster) {
+    const options = client.options;
+    if (options.enableOfflineQueue !== false) fixes.push('enableOfflineQueue: false');
+    if (options.retryDelayOnFailover !== 0) fixes.push('retryDelayOnFailover: 0');
+    if (options.retryDelayOnClusterDown !== 0) fixes.push('retryDelayOnClusterDown: 0');
+    return fixes;
+  }
+  const options = client.options;
+  if (options.enableOfflineQueue !== false) fixes.push('enableOfflineQueue: false');
+  if (options.autoResendUnfulfilledCommands !== false && options.maxRetriesPerRequest !== 0)
+    fixes.push('autoResendUnfulfilledCommands: false');
+  return fixes;
 }
 
 /** Resolves once the client is ready, or after `timeoutMs` (never rejects: the cache fails open). */

@@ -2,7 +2,12 @@ import type { CacheBackend } from '../interfaces/cache-backend.interface.js';
 import { byteStoreBackend } from '../serialization/byte-store-backend.js';
 import type { BackendContext } from './backend-definition.js';
 import { RedisAtomicStore } from './redis-atomic.store.js';
-import { openRedisConnection, waitUntilReady, type RedisTarget } from './redis-connection.js';
+import {
+  openRedisConnection,
+  resendingOptions,
+  waitUntilReady,
+  type RedisTarget,
+} from './redis-connection.js';
 import { RedisStore } from './redis.store.js';
 
 /** The resolved settings of a `redis` or `redis-atomic` tier. */
@@ -33,6 +38,16 @@ export async function openRedisBackend(
     ? new RedisAtomicStore(connection, storeOptions)
     : new RedisStore(connection, storeOptions);
   const backend = byteStoreBackend(store, { maxEntryBytes: settings.maxEntryBytes });
+  const fixes = resendingOptions(connection.client);
+  if (fixes.length > 0) {
+    // A given client is never changed behind its owner's back; options given for ours are honoured.
+    const whose = connection.owned
+      ? 'the connection (with the redisOptions given)'
+      : 'the given client';
+    context.logger.warn(
+      `${context.role} tier (${backend.name}): ${whose} may send a command after the cache gave up on it at its deadline, so an old write could land after newer ones; set ${fixes.join(', ')} on it`,
+    );
+  }
   if (!(await waitUntilReady(connection.client, settings.connectTimeoutMs))) {
     context.logger.warn(
       `${context.role} tier (${backend.name}) is not reachable yet; serving without it until it connects`,

@@ -35,6 +35,16 @@ if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) en
 return 1`);
 
 /**
+ * Deletes keys and removes them from tag sets, atomically. KEYS: the tag sets. ARGV: the keys.
+ * Returns how many keys existed.
+ */
+export const UNTAG = luaScript(`
+local removed = 0
+for i = 1, #ARGV do removed = removed + redis.call('UNLINK', ARGV[i]) end
+for t = 1, #KEYS do redis.call('SREM', KEYS[t], unpack(ARGV)) end
+return removed`);
+
+/**
  * Compare-and-set write of redis-atomic: stores the entry only if the key's version and the
  * invalidation epoch are still the ones read before the value was computed.
  * KEYS: entry, version, epoch. ARGV: expected version, expected epoch, bytes, ttl ms.

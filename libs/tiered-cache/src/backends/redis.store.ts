@@ -4,7 +4,7 @@ import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import { escapeGlob, globToRegExp, scanPattern } from '../keys/glob.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
 import { BUS_CONNECTION } from '../core/bus-connection.js';
-import { runScript, TAG_ADD } from './redis-scripts.js';
+import { runScript, TAG_ADD, UNTAG } from './redis-scripts.js';
 
 /** Prefix of the Redis sets that index tagged keys: `__tags:<namespace>:<tag>`. */
 export const TAG_SET_PREFIX = '__tags:';
@@ -52,8 +52,8 @@ export class RedisStore implements ByteStore {
     ttlMs: number,
     tags: readonly string[],
   ): Promise<void> {
-    await this.addTags(key, tags, ttlMs);
     await this.client.set(key, bytes, 'PX', ttlMs);
+    await this.addTags(key, tags, ttlMs);
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -78,6 +78,53 @@ export class RedisStore implements ByteStore {
 
   async deleteByTags(tags: readonly string[]): Promise<number> {
     const tagKeys = tags.map((tag) => TAG_SET_PREFIX + tag);
+    return this.untag(await this.members(tagKeys), tagKeys);
+  }
+
+  /**
+   * Deletes tagged keys and removes them (only them) from their tag sets: a key tagged while the
+   * sets were being read keeps its registration, so the next tag delete still finds it. On a single
+   * node each batch is one script, so no write lands between a key's removal and its
+   * unregistration; with the write's order (value, then tags) no tagged value escapes.
+   */
+  private async untag(members: readonly string[], tagKeys: readonly string[]): Promise<number> {
+    if (members.length === 0) return 0;
+    if (this.isCluster) {
+      const removed = await this.unlink(members);
+      for (const tagKey of tagKeys)
+        for (let i = 0; i < members.length; i += UNLINK_BATCH)
+          await this.step(this.client.srem(tagKey, ...members.slice(i, i + UNLINK_BATCH)), 'SREM');
+      return removed;
+    }
+    let removed = 0;
+    for (let i = 0; i < members.length; i += UNLINK_BATCH) {
+      const batch = members.slice(i, i + UNLINK_BATCH);
+      removed += Number(
+        await this.step(runScript(this.client, UNTAG, [...tagKeys], [...batch]), 'tag delete'),
+      );
+    }
+    return removed;
+  }
+
+  async clear(prefix: string): Promise<void> {
+    const escaped = escapeGlob(prefix);
+    // Tagged keys first, each removed with its registration in one step (as a tag delete does):
+    // no tag set ever loses a registration whose key is still there, whatever runs meanwhile.
+    const tagKeys: string[] = [];
+    await scanKeys(
+      this.client,
+      `${TAG_SET_PREFIX}${escaped}*`,
+      async (keys) => {
+        tagKeys.push(...keys);
+      },
+      this.options.commandTimeoutMs,
+    );
+    for (const tagKey of tagKeys) await this.untag(await this.members([tagKey]), [tagKey]);
+    await this.deletePattern(`${escaped}*`);
+  }
+
+  /** The members of tag sets (SSCAN, one page at a time). */
+  private async members(tagKeys: readonly string[]): Promise<string[]> {
     const members = new Set<string>();
     for (const tagKey of tagKeys) {
       let cursor = '0';
@@ -90,22 +137,7 @@ export class RedisStore implements ByteStore {
         for (const key of batch) members.add(key);
       } while (cursor !== '0');
     }
-    const removed = await this.delete([...members]);
-    await this.unlink(tagKeys);
-    return removed;
-  }
-
-  async clear(prefix: string): Promise<void> {
-    const escaped = escapeGlob(prefix);
-    await this.deletePattern(`${escaped}*`);
-    await scanKeys(
-      this.client,
-      `${TAG_SET_PREFIX}${escaped}*`,
-      async (keys) => {
-        await this.unlink(keys);
-      },
-      this.options.commandTimeoutMs,
-    );
+    return [...members];
   }
 
   async ping(): Promise<number> {
@@ -132,7 +164,11 @@ export class RedisStore implements ByteStore {
     client.disconnect();
   }
 
-  /** Indexes a key under its tags before the key itself is written, so no tagged key escapes a tag delete. */
+  /**
+   * Indexes a key under its tags, after its value was written: a tag delete running meanwhile
+   * either removes the value or leaves the registration (see {@link untag}). A write that fails
+   * between the two is forgotten by its tier (the key is deleted), so it escapes no tag delete.
+   */
   protected async addTags(key: string, tags: readonly string[], ttlMs: number): Promise<void> {
     if (tags.length === 0) return;
     await Promise.all(

@@ -117,19 +117,21 @@ export class InvalidationBus {
   }
 
   /**
-   * Queues an invalidation for every other instance of the namespace. Synchronous, never throws:
-   * it is published on the next tick, merged with others, and retried while Redis is unreachable.
+   * Queues an invalidation for every other instance of the namespace. Never throws: it is published
+   * on the next tick, merged with others, and retried while Redis is unreachable. Returns a promise
+   * of the first attempt (Redis has then put the message in every subscriber's buffer, unless the
+   * attempt failed), or undefined when there is nothing to send (Redis tracking tells the others).
    */
-  publish(invalidation: BusInvalidation, options?: PublishOptions): void {
-    if (this.closed) return;
+  publish(invalidation: BusInvalidation, options?: PublishOptions): Promise<void> | undefined {
+    if (this.closed) return undefined;
     if (
       options?.redisChanged === true &&
       invalidation.kind === 'keys' &&
       this.subscription.trackingSupported === true &&
       invalidation.keys.every((key) => key.startsWith(this.prefix))
     )
-      return; // Redis's tracking tells every other instance
-    this.queue.add(invalidation);
+      return undefined; // Redis's tracking tells every other instance
+    return this.queue.add(invalidation);
   }
 
   /** Calls `handler` with what to evict from L1 for each remote invalidation; returns the unsubscribe. */

@@ -39,6 +39,8 @@ export interface PublishQueueStats {
 export class PublishQueue {
   readonly stats: PublishQueueStats = { sent: 0, failures: 0, overflows: 0 };
   private pending: BusInvalidation[] = [];
+  /** Callers waiting for the first attempt at publishing what they added. */
+  private waiting: Array<() => void> = [];
   private pendingItems = 0;
   private inFlightItems = 0;
   private flushScheduled: NodeJS.Immediate | undefined;
@@ -56,9 +58,19 @@ export class PublishQueue {
     return this.pendingItems + this.inFlightItems;
   }
 
-  /** Queues an invalidation for the next tick. Synchronous, never throws. */
-  add(invalidation: BusInvalidation): void {
-    if (this.closed || this.folded) return; // a pending clear of the namespace covers everything
+  /**
+   * Queues an invalidation for the next tick. Synchronous, never throws. Resolves once the first
+   * attempt at publishing it has succeeded or failed (a failed one is retried in the background).
+   */
+  add(invalidation: BusInvalidation): Promise<void> {
+    const attempted = new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.enqueue(invalidation);
+    return attempted;
+  }
+
+  private enqueue(invalidation: BusInvalidation): void {
+    if (this.closed) return this.release();
+    if (this.folded) return this.schedule(); // a pending clear of the namespace covers everything
     const items = countItems(invalidation);
     const rootClear = this.isRootClear(invalidation);
     if (rootClear || this.size + items > this.options.maxQueued) {
@@ -87,6 +99,7 @@ export class PublishQueue {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.flushScheduled = this.retryTimer = undefined;
     await this.flush();
+    this.release();
   }
 
   private schedule(): void {
@@ -98,6 +111,23 @@ export class PublishQueue {
   }
 
   private async flush(): Promise<void> {
+    const waiting = this.waiting;
+    this.waiting = [];
+    try {
+      await this.publishPending();
+    } finally {
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  /** Resolves every caller still waiting. */
+  private release(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  private async publishPending(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     const batchItems = this.pendingItems;

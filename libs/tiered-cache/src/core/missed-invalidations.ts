@@ -2,49 +2,97 @@ import type { InvalidationEvent } from './invalidation.js';
 
 /** How many missed invalidations a tier remembers; past that it clears its whole namespace instead. */
 export const MAX_MISSED_INVALIDATIONS = 1_000;
+/** Most keys replayed by one delete. */
+export const REPLAY_KEY_BATCH = 100;
 
 /**
  * The invalidations a tier could not apply (it failed, timed out or was skipped by the open
- * circuit breaker), oldest first. Until they are replayed the tier must not serve reads: it may
- * still hold the very entries they were meant to remove. Deletions commute with one another, so
- * replaying them late and in order is enough; one beyond the limit turns the queue into a single
- * clear of the namespace, which removes everything they could have.
+ * circuit breaker), including the keys whose new value it could not store. Until they are
+ * replayed the tier must not serve reads: it may still hold the very entries they were meant to
+ * remove. Deletions commute with one another, so they are replayed late and in any order: keys are
+ * kept once each (a key written a thousand times during an outage is one entry) and replayed in
+ * batches, patterns, tags and prefixes one by one.
+ *
+ * Bounded: past `max` waiting keys and invalidations, everything is folded into one clear of the
+ * namespace, which removes everything they could have. That fold has a price: once the tier is
+ * back, every entry of the namespace in that tier is gone (SCAN + UNLINK in batches, so Redis is
+ * never blocked), and every instance's reads of that tier miss until the origin has refilled it.
+ *
+ * One invalidation at a time is taken out for replay ({@link take}); it still counts in
+ * {@link size} until {@link settle} says whether it was applied, so the tier stays closed to reads
+ * meanwhile, and anything recorded during the replay is kept for the next one.
  */
 export class MissedInvalidations {
-  private queue: InvalidationEvent[] = [];
+  private readonly keys = new Set<string>();
+  private others: InvalidationEvent[] = [];
+  /** Everything waiting was folded into one clear of the namespace. */
+  private folded = false;
+  private inFlight: InvalidationEvent | undefined;
+  /** How many times the queue overflowed into a namespace clear. */
+  folds = 0;
 
   /**
    * @param prefix The namespace prefix of every key of the engine (`<namespace>:`), cleared on overflow.
-   * @param max How many invalidations are remembered one by one.
+   * @param max How many keys and invalidations are remembered one by one.
    */
   constructor(
     private readonly prefix: string,
     private readonly max = MAX_MISSED_INVALIDATIONS,
   ) {}
 
-  /** How many are waiting (0 on the hot path: one comparison). */
+  /** How many are waiting or being replayed (0 on the hot path). */
   get size(): number {
-    return this.queue.length;
+    return (
+      (this.folded ? 1 : this.keys.size + this.others.length) +
+      (this.inFlight === undefined ? 0 : 1)
+    );
   }
 
   /** Remembers one; past the limit, everything is folded into one clear of the namespace. */
   add(invalidation: InvalidationEvent): void {
-    const first = this.queue[0];
-    if (first !== undefined && first.kind === 'clear' && first.prefix === this.prefix) return; // already clearing it all
-    if (this.queue.length >= this.max) {
-      this.queue = [{ kind: 'clear', prefix: this.prefix }];
-      return;
+    if (this.folded) return; // the clear still to come removes it too
+    if (invalidation.kind === 'clear' && invalidation.prefix === this.prefix)
+      return this.fold(false);
+    if (invalidation.kind === 'keys') for (const key of invalidation.keys) this.keys.add(key);
+    else this.others.push(invalidation);
+    if (this.keys.size + this.others.length > this.max) this.fold();
+  }
+
+  /** Takes the next invalidation to replay (keys in batches); undefined when none waits or one is in flight. */
+  take(): InvalidationEvent | undefined {
+    if (this.inFlight !== undefined) return undefined;
+    if (this.folded) {
+      this.folded = false;
+      this.inFlight = { kind: 'clear', prefix: this.prefix };
+    } else if (this.keys.size !== 0) {
+      const keys: string[] = [];
+      for (const key of this.keys) {
+        keys.push(key);
+        if (keys.length === REPLAY_KEY_BATCH) break;
+      }
+      for (const key of keys) this.keys.delete(key);
+      this.inFlight = { kind: 'keys', keys };
+    } else {
+      this.inFlight = this.others.shift();
     }
-    this.queue.push(invalidation);
+    return this.inFlight;
   }
 
-  /** The oldest waiting invalidation. */
-  peek(): InvalidationEvent | undefined {
-    return this.queue[0];
+  /** Ends the replay of what {@link take} returned: dropped once applied, kept for the next attempt if not. */
+  settle(applied: boolean): void {
+    const taken = this.inFlight;
+    this.inFlight = undefined;
+    if (taken === undefined || applied) return;
+    if (taken.kind === 'clear' && taken.prefix === this.prefix) this.fold(false);
+    else if (taken.kind === 'keys') this.add(taken);
+    else if (!this.folded) this.others.unshift(taken);
   }
 
-  /** Drops `applied` once replayed, if it is still the oldest (an overflow may have replaced the queue meanwhile). */
-  done(applied: InvalidationEvent): void {
-    if (this.queue[0] === applied) this.queue.shift();
+  /** Replaces everything waiting by one clear of the namespace (`counted`: a new overflow). */
+  private fold(counted = true): void {
+    if (counted && !this.folded) this.folds++;
+    this.folded = true;
+    this.keys.clear();
+    this.others = [];
   }
 }

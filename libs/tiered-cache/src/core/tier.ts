@@ -5,8 +5,9 @@ import { hashKey } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
 import { CircuitBreaker, type BreakerSettings } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
+import { FailedWrites } from './failed-writes.js';
 import { LatencyReservoir } from './latency.js';
-import { MissedInvalidations } from './missed-invalidations.js';
+import { MissedReplay } from './missed-replay.js';
 import type { InvalidationEvent } from './invalidation.js';
 
 /** Which tier: L1 in the process, or L2 shared between processes. */
@@ -59,6 +60,12 @@ export class Tier {
   readonly backend: CacheBackend;
   /** Told about every failure (the engine turns it into an `error` event). */
   onError: ((code: string) => void) | undefined;
+  /**
+   * Told about each missed invalidation once it has been replayed on this tier (the engine
+   * publishes it, so that other instances drop those entries from their L1 too). Keys recorded
+   * one by one may be replayed, and reported, in batches.
+   */
+  onReplayed: ((invalidation: InvalidationEvent) => void) | undefined;
   private readonly breaker: CircuitBreaker;
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   private readonly label: string;
@@ -68,10 +75,10 @@ export class Tier {
   private reads = 0;
   /** Deadline of a bulk operation as a whole. */
   private readonly bulkTimeoutMs: number;
-  /** Invalidations this tier could not apply; it serves no read until they are replayed. */
-  private readonly missed: MissedInvalidations;
-  /** The replay of `missed` in progress, if any. */
-  private replaying: Promise<void> | undefined;
+  /** Invalidations this tier could not apply, and their replay; it serves no read until they are replayed. */
+  private readonly missed: MissedReplay;
+  /** The writes this tier could not make, followed up by deletes: their keys are a miss until done. */
+  private readonly failedWrites: FailedWrites;
 
   constructor(
     readonly config: TierConfig,
@@ -81,8 +88,27 @@ export class Tier {
     this.backend = config.backend;
     this.synchronous = config.backend.synchronous === true;
     this.bulkTimeoutMs = Math.max(BULK_TIMEOUT_MS, config.timeoutMs);
-    this.missed = new MissedInvalidations(config.prefix);
     this.label = `${config.role} tier (${config.backend.name})`;
+    this.missed = new MissedReplay({
+      prefix: config.prefix,
+      maxDelayMs: config.breaker.openMs,
+      apply: async (invalidation) => (await this.apply(invalidation)) !== undefined,
+      replayed: (invalidation) => this.announce(invalidation),
+      emptied: (count) =>
+        this.logger.log(
+          `${this.label}: replayed ${count} invalidation(s) missed while it was unavailable`,
+        ),
+      overflowed: () =>
+        this.logger.warn(
+          `${this.label}: more invalidations were missed than it remembers; it will clear its namespace once reachable`,
+        ),
+    });
+    this.failedWrites = new FailedWrites({
+      remove: async (key) =>
+        (await this.run('delete', key, () => this.backend.delete([key]), undefined, true)) !==
+        undefined,
+      missed: (key) => this.missed.add({ kind: 'keys', keys: [key] }),
+    });
     this.breaker = new CircuitBreaker({ ...config.breaker, clock }, (state, cause) => {
       if (state === 'open') {
         const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, this.label);
@@ -106,11 +132,12 @@ export class Tier {
    * twice would cost more than an in-process read itself.
    */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
-    if (this.missed.size !== 0) {
+    if (this.missed.pending) {
       // It may still hold entries that were invalidated while it was unreachable: a miss until replayed.
-      this.replayMissed();
+      this.missed.now();
       return undefined;
     }
+    if (this.failedWrites.has(key)) return undefined;
     if (!this.breaker.allow()) return undefined;
     const timed = !this.synchronous || this.reads++ % SYNC_SAMPLE_EVERY === 0;
     const started = timed ? performance.now() : 0;
@@ -129,9 +156,17 @@ export class Tier {
     return this.settle(result, 'get', key, undefined, this.latency.get, started);
   }
 
-  /** Writes an entry (capped to this tier's TTL); failures are counted and logged, never thrown. */
+  /**
+   * Writes an entry (capped to this tier's TTL); failures are counted and logged, never thrown.
+   * A write that fails, times out or is skipped by the open breaker makes this tier forget the key
+   * (see {@link FailedWrites}; a skipped one is a missed invalidation): its previous value must not
+   * be served again.
+   */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
-    if (!this.breaker.allow()) return;
+    if (!this.breaker.allow()) {
+      this.missed.add({ kind: 'keys', keys: [key] });
+      return;
+    }
     const cap = this.config.maxTtlMs;
     const started = performance.now();
     let result: void | Promise<void>;
@@ -142,10 +177,22 @@ export class Tier {
           : this.backend.set(key, entry, ttlMs);
     } catch (err) {
       this.fail(err, 'set', key);
+      this.failedWrites.forget(key, undefined);
       return;
     }
-    if (result instanceof Promise)
-      return this.settle(result, 'set', key, undefined, this.latency.set, started);
+    if (result instanceof Promise) {
+      const written = result;
+      return this.settle(
+        written,
+        'set',
+        key,
+        undefined,
+        this.latency.set,
+        started,
+        undefined,
+        (late) => this.failedWrites.forget(key, late ? written : undefined),
+      );
+    }
     this.latency.set.record(performance.now() - started);
     if (this.breaker.isOpen) this.breaker.success();
   }
@@ -174,9 +221,23 @@ export class Tier {
     return (await this.invalidate({ kind: 'clear', prefix })) !== undefined;
   }
 
+  /** True while invalidations this tier missed wait to be replayed (it serves no read meanwhile). */
+  get hasMissed(): boolean {
+    return this.missed.pending;
+  }
+
   /** Resolves once no replay of missed invalidations is running (for tests and orderly shutdown). */
   async replayed(): Promise<void> {
-    while (this.replaying !== undefined) await this.replaying;
+    await this.missed.idle();
+  }
+
+  /**
+   * Resolves once nothing runs in the background: no replay, and no follow-up of a failed write
+   * (including the wait for a write that missed its deadline to land or fail).
+   */
+  async idle(): Promise<void> {
+    await this.failedWrites.idle();
+    await this.missed.idle();
   }
 
   /** Applies an invalidation; one that fails is remembered and replayed before this tier serves reads again. */
@@ -215,22 +276,15 @@ export class Tier {
     }
   }
 
-  /** Replays the missed invalidations in order, in the background; stops at the first that fails again. */
-  private replayMissed(): void {
-    if (this.replaying !== undefined) return;
-    this.replaying = (async () => {
-      let replayed = 0;
-      for (let next = this.missed.peek(); next !== undefined; next = this.missed.peek()) {
-        if ((await this.apply(next)) === undefined) return;
-        this.missed.done(next);
-        replayed++;
-      }
-      this.logger.log(
-        `${this.label}: replayed ${replayed} invalidation(s) missed while it was unavailable`,
+  /** Tells `onReplayed` about a replayed invalidation; a listener that throws is logged. */
+  private announce(invalidation: InvalidationEvent): void {
+    try {
+      this.onReplayed?.(invalidation);
+    } catch (err) {
+      this.logger.warn(
+        `${this.label}: the replay listener threw: ${err instanceof Error ? err.message : String(err)}`,
       );
-    })().finally(() => {
-      this.replaying = undefined;
-    });
+    }
   }
 
   /** A real round trip under the deadline, bypassing the breaker (for health checks). Rejects on failure. */
@@ -238,14 +292,23 @@ export class Tier {
     return withDeadline(this.backend.ping(), timeoutMs, `${this.label} ping`);
   }
 
-  /** Closes the backend; errors are logged. */
+  /**
+   * Stops replaying missed invalidations, closes the backend, then waits for what was still running
+   * against it (a replay step, the follow-up of a failed write): closing the backend makes those
+   * fail fast. Each wait is bounded (the larger of the tier's deadline and 2 s); errors are logged.
+   */
   async close(): Promise<void> {
+    this.missed.stop();
+    this.failedWrites.close();
+    await this.closeStep('close', () => this.backend.close());
+    // A step on a client the cache does not own (not closed) may take a bulk operation's time.
+    await this.closeStep('background work', () => this.idle());
+  }
+
+  private async closeStep(what: string, step: () => Promise<void>): Promise<void> {
+    const boundMs = Math.max(this.config.timeoutMs, 2_000);
     try {
-      await withDeadline(
-        this.backend.close(),
-        Math.max(this.config.timeoutMs, 2_000),
-        `${this.label} close`,
-      );
+      await withDeadline(step(), boundMs, `${this.label} ${what}`);
     } catch (err) {
       this.logger.warn(
         `${this.label} did not close cleanly: ${err instanceof Error ? err.message : String(err)}`,
@@ -265,13 +328,15 @@ export class Tier {
     return this.run(op, key, () => call(this.backend));
   }
 
+  /** `call` under the tier's rules; `force` makes it even while the breaker is open. */
   private async run<T>(
     op: string,
     key: string | undefined,
     call: () => T | Promise<T>,
     timeoutMs = this.config.timeoutMs,
+    force = false,
   ): Promise<T | undefined> {
-    if (!this.breaker.allow()) return undefined;
+    if (!this.breaker.allow() && !force) return undefined;
     try {
       const result = call();
       if (result instanceof Promise)
@@ -292,11 +357,13 @@ export class Tier {
     latency?: LatencyReservoir,
     started = 0,
     timeoutMs = this.config.timeoutMs,
+    failed?: (timedOut: boolean) => void,
   ): Promise<T | F> {
     // One promise per call: the deadline, the latency, the breaker and the fallback in one place.
     return new Promise<T | F>((resolve) => {
       const deadline = startDeadline(timeoutMs, () => {
         this.fail(timeoutError(`${this.label} ${op}`, timeoutMs), op, key);
+        failed?.(true);
         resolve(fallback);
       });
       promise.then(
@@ -309,6 +376,7 @@ export class Tier {
         (err: unknown) => {
           if (!deadline.finish()) return;
           this.fail(err, op, key);
+          failed?.(false);
           resolve(fallback);
         },
       );

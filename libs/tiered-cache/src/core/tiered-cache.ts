@@ -8,6 +8,7 @@ import type {
 import type { BusStats, InvalidationBus } from '../bus/invalidation-bus.js';
 import { CacheEvents } from './cache-events.js';
 import { Changes } from './changes.js';
+import { startDeadline } from './deadline.js';
 import { SingleFlight } from './single-flight.js';
 import type { InvalidationEvent } from './invalidation.js';
 import type { Tier } from './tier.js';
@@ -74,9 +75,10 @@ export class TieredCache {
     } finally {
       end();
     }
-    this.bus?.publish(
+    await this.published(
       { kind: 'keys', keys: [key] },
-      { redisChanged: tier !== 'local' && this.shared !== undefined },
+      tier !== 'local' && this.shared !== undefined,
+      false,
     );
   }
 
@@ -91,7 +93,7 @@ export class TieredCache {
       end();
     }
     // Redis tells the other instances itself (tracking) of every key the DEL actually removed.
-    this.published({ kind: 'keys', keys }, counts[1] === keys.length);
+    await this.published({ kind: 'keys', keys }, counts[1] === keys.length);
     return Math.max(counts[0] ?? 0, counts[1] ?? 0);
   }
 
@@ -121,6 +123,10 @@ export class TieredCache {
     this.bus = bus;
     bus.onRemoteInvalidation((invalidation) => void this.evictLocal(invalidation));
     bus.onGap(() => void this.dropLocal());
+    // An invalidation Redis missed (it was unreachable) is told again once it is applied there, so
+    // every other instance's L1 drops what it may have copied from Redis meanwhile.
+    if (this.shared !== undefined)
+      this.shared.onReplayed = (invalidation) => bus.publish(invalidation);
   }
 
   /** The bus's state and counters, with the L1 drops it caused; undefined without a bus. */
@@ -209,7 +215,7 @@ export class TieredCache {
     } finally {
       end();
     }
-    this.published(event, false);
+    await this.published(event, false);
     return Math.max(counts[0] ?? 0, counts[1] ?? 0);
   }
 
@@ -227,10 +233,26 @@ export class TieredCache {
     ]);
   }
 
-  /** Tells the bus and the listeners about an invalidation that is done. */
-  private published(event: InvalidationEvent, redisChanged: boolean): void {
-    this.bus?.publish(event, { redisChanged });
-    this.notify(event);
+  /**
+   * Tells the listeners and the bus about a write or an invalidation that is done, and waits (at
+   * most the shared tier's deadline) for the first attempt at publishing it: once it resolves,
+   * Redis has handed the message to every other instance, as it does for the changes it tracks.
+   */
+  private published(
+    event: InvalidationEvent,
+    redisChanged: boolean,
+    notify = true,
+  ): Promise<void> | undefined {
+    if (notify) this.notify(event);
+    const sent = this.bus?.publish(event, { redisChanged });
+    if (sent === undefined) return undefined;
+    const timeoutMs = this.shared?.config.timeoutMs ?? 1_000;
+    return new Promise<void>((resolve) => {
+      const deadline = startDeadline(timeoutMs, resolve);
+      void sent.then(() => {
+        if (deadline.finish()) resolve();
+      });
+    });
   }
 
   private notify(event: InvalidationEvent): void {

@@ -6,19 +6,23 @@ import { cacheViewOf, type CacheService } from '../cache.service.js';
 import { DEFAULT_LEASE_MS, type OriginPlan } from '../core/origin-plan.js';
 import type { TieredCache } from '../core/tiered-cache.js';
 import { encodeKeyPart } from '../keys/key-encoding.js';
-import { parseTemplate, type Placeholder } from '../keys/key-template.js';
+import {
+  parseTemplate,
+  type Binding,
+  type Getter,
+  type Placeholder,
+} from '../keys/key-template.js';
 import { createTestCache } from '../../test/test-cache.js';
 import {
   compileCachedPlan,
   compileInvalidatePlan,
   compileWith,
   defaultMethodKey,
-  defaultRouteKey,
   methodBinder,
-  routeBinder,
   runInvalidation,
   type HttpRequestLike,
 } from './cache-plans.js';
+import { defaultRouteKey, routeBinder } from './route-keys.js';
 
 const ph = (raw: string): Placeholder => {
   const [part] = parseTemplate(`{${raw}}`, 'test') as [Placeholder];
@@ -29,101 +33,13 @@ function req(overrides: Partial<HttpRequestLike> = {}): HttpRequestLike {
   return { method: 'GET', url: '/', headers: {}, ...overrides };
 }
 
-const ROUTE_AVAILABLE = '{id}, {orgId}, {query.*}, {body.*}, {user.*}, {header.*}';
+/** The getter of what a binder bound (a bare getter, or a binding's). */
+function getterOf<C>(bound: Getter<C> | Binding<C> | undefined): Getter<C> {
+  expect(bound).toBeDefined();
+  return typeof bound === 'function' ? bound : bound!.get;
+}
 
-describe('routeBinder', () => {
-  const binder = routeBinder(['id', 'orgId']);
-  const request = req({
-    params: { id: '7', orgId: 'acme' },
-    query: { page: '2', filter: { status: 'open' } },
-    body: { name: 'Ada', nested: { list: [10, 20] } },
-    user: { id: 'u1', roles: ['admin'] },
-    headers: { 'x-tenant': 't1', authorization: 'Bearer x' },
-  });
-  const read = (raw: string) => {
-    const getter = binder.bind(ph(raw));
-    expect(getter).toBeDefined();
-    return getter!(request);
-  };
-
-  it('lists what is available', () => {
-    expect(binder.available).toBe(ROUTE_AVAILABLE);
-    expect(routeBinder([]).available).toBe('{query.*}, {body.*}, {user.*}, {header.*}');
-  });
-
-  it('binds route params by bare name and as params.x', () => {
-    expect(read('id')).toBe('7');
-    expect(read('orgId')).toBe('acme');
-    expect(read('params.id')).toBe('7');
-    expect(read('params.orgId')).toBe('acme');
-  });
-
-  it('refuses names that are not route params', () => {
-    expect(binder.bind(ph('idx'))).toBeUndefined();
-    expect(binder.bind(ph('params.idx'))).toBeUndefined();
-    expect(binder.bind(ph('page'))).toBeUndefined();
-    // a bare source name is not a route param either
-    expect(binder.bind(ph('query'))).toBeUndefined();
-    expect(binder.bind(ph('user'))).toBeUndefined();
-    expect(binder.bind(ph('header'))).toBeUndefined();
-  });
-
-  it('binds query, body and user paths', () => {
-    expect(read('query.page')).toBe('2');
-    expect(read('query.filter.status')).toBe('open');
-    expect(read('query.missing')).toBeUndefined();
-    expect(read('body.name')).toBe('Ada');
-    expect(read('body.nested.list.1')).toBe(20);
-    expect(read('user.id')).toBe('u1');
-    expect(read('user.roles.0')).toBe('admin');
-  });
-
-  it('reads sources that are absent as undefined', () => {
-    const empty = req();
-    expect(binder.bind(ph('query.page'))!(empty)).toBeUndefined();
-    expect(binder.bind(ph('body.name'))!(empty)).toBeUndefined();
-    expect(binder.bind(ph('user.id'))!(empty)).toBeUndefined();
-    expect(binder.bind(ph('id'))!(empty)).toBeUndefined();
-    expect(binder.bind(ph('header.x-tenant'))!(empty)).toBeUndefined();
-  });
-
-  it('binds one header, by its lower-cased name', () => {
-    expect(read('header.X-Tenant')).toBe('t1');
-    expect(read('header.x-tenant')).toBe('t1');
-    expect(read('header.Authorization')).toBe('Bearer x');
-    expect(binder.bind(ph('header.x-tenant.length'))).toBeUndefined();
-  });
-
-  it('refuses unknown heads', () => {
-    for (const raw of ['cookies.sid', 'session.id', 'request.url', 'headers.x-tenant', 'id2.x']) {
-      expect(binder.bind(ph(raw))).toBeUndefined();
-    }
-  });
-
-  it('requires the placeholders that name the user: user.* and header.*', () => {
-    expect(binder.required(ph('user.id'))).toBe(true);
-    expect(binder.required(ph('user.profile.email'))).toBe(true);
-    expect(binder.required(ph('header.x-tenant'))).toBe(true);
-    for (const raw of ['id', 'params.id', 'query.page', 'body.name', 'user']) {
-      expect(binder.required(ph(raw))).toBe(false);
-    }
-  });
-
-  it('says user.* and header.* name the user', () => {
-    expect(binder.namesUser(ph('user.id'))).toBe(true);
-    expect(binder.namesUser(ph('header.x-tenant'))).toBe(true);
-    for (const raw of ['id', 'params.id', 'query.user', 'body.user', 'user', 'header']) {
-      expect(binder.namesUser(ph(raw))).toBe(false);
-    }
-  });
-
-  it('binds a route param named like a source when the route has one', () => {
-    const withUserParam = routeBinder(['user']);
-    expect(withUserParam.bind(ph('user'))!(req({ params: { user: 'p' }, user: { id: 'u' } }))).toBe(
-      'p',
-    );
-  });
-});
+const ROUTE_AVAILABLE = '{id}, {orgId}, {query}, {query.*}, {body.*}, {user.*}, {header.*}';
 
 describe('methodBinder', () => {
   const binder = methodBinder(['id', undefined, 'options']);
@@ -136,21 +52,21 @@ describe('methodBinder', () => {
   });
 
   it('binds parameters by name and by position', () => {
-    expect(binder.bind(ph('id'))!(args)).toBe(42);
-    expect(binder.bind(ph('0'))!(args)).toBe(42);
-    expect(binder.bind(ph('options'))!(args)).toBe(args[2]);
-    expect(binder.bind(ph('2'))!(args)).toBe(args[2]);
+    expect(getterOf(binder.bind(ph('id')))(args)).toBe(42);
+    expect(getterOf(binder.bind(ph('0')))(args)).toBe(42);
+    expect(getterOf(binder.bind(ph('options')))(args)).toBe(args[2]);
+    expect(getterOf(binder.bind(ph('2')))(args)).toBe(args[2]);
   });
 
   it('binds paths into parameters', () => {
-    expect(binder.bind(ph('options.deep.flag'))!(args)).toBe(true);
-    expect(binder.bind(ph('2.deep.flag'))!(args)).toBe(true);
-    expect(binder.bind(ph('1.from'))!(args)).toBe('destructured');
-    expect(binder.bind(ph('options.missing.x'))!(args)).toBeUndefined();
+    expect(getterOf(binder.bind(ph('options.deep.flag')))(args)).toBe(true);
+    expect(getterOf(binder.bind(ph('2.deep.flag')))(args)).toBe(true);
+    expect(getterOf(binder.bind(ph('1.from')))(args)).toBe('destructured');
+    expect(getterOf(binder.bind(ph('options.missing.x')))(args)).toBeUndefined();
   });
 
   it('binds destructured parameters only by position', () => {
-    expect(binder.bind(ph('1'))!(args)).toEqual({ from: 'destructured' });
+    expect(getterOf(binder.bind(ph('1')))(args)).toEqual({ from: 'destructured' });
     expect(binder.bind(ph('undefined'))).toBeUndefined();
   });
 
@@ -165,19 +81,30 @@ describe('methodBinder', () => {
     const rest = methodBinder(['first', 'others']); // (first, ...others)
     expect(rest.bind(ph('2'))).toBeUndefined();
     expect(rest.bind(ph('5'))).toBeUndefined();
-    expect(rest.bind(ph('others.1'))!(['a', ['b', 'c']])).toBe('c');
+    expect(getterOf(rest.bind(ph('others.1')))(['a', ['b', 'c']])).toBe('c');
   });
 
   it('reads missing arguments as undefined', () => {
-    expect(binder.bind(ph('options.deep'))!([1])).toBeUndefined();
-    expect(binder.bind(ph('id'))!([])).toBeUndefined();
+    expect(getterOf(binder.bind(ph('options.deep')))([1])).toBeUndefined();
+    expect(getterOf(binder.bind(ph('id')))([])).toBeUndefined();
   });
 
-  it('requires nothing and never names the user', () => {
-    for (const raw of ['id', '0', 'options.user']) {
-      expect(binder.required(ph(raw))).toBe(false);
-      expect(binder.namesUser(ph(raw))).toBe(false);
-    }
+  it('binds bare getters: nullish arguments are keyed, never a reason to skip', () => {
+    for (const raw of ['id', '0', 'options.user'])
+      expect(binder.bind(ph(raw))).toBeInstanceOf(Function);
+  });
+
+  it('never names the user', () => {
+    expect(binder.credentials([ph('id'), ph('user.id'), ph('options.user')])).toEqual({
+      namesUser: false,
+    });
+  });
+
+  it('refuses optional placeholders: a provider method has no viewer', () => {
+    expect(binder.refuse(ph('id'))).toBeUndefined();
+    expect(binder.refuse(ph('id?'))).toBe(
+      'a provider method has no viewer: only {user.*} placeholders of routes may be optional ({user.id?})',
+    );
   });
 });
 
@@ -197,10 +124,23 @@ describe('compileWith', () => {
 
   it('reports a template naming the user', () => {
     expect(compileWith('me:{user.id}', routeBinder([]), 'W').namesUser).toBe(true);
+    expect(compileWith('me:{user.id?}', routeBinder([]), 'W').namesUser).toBe(true);
+    expect(compileWith('t:{header.authorization}', routeBinder([]), 'W').namesUser).toBe(true);
+    // a header that is not a credential does not say who is asking
     expect(compileWith('t:{header.x-tenant}:{query.page}', routeBinder([]), 'W').namesUser).toBe(
-      true,
+      false,
     );
     expect(compileWith('t:{query.page}', routeBinder([]), 'W').namesUser).toBe(false);
+  });
+
+  it('names the template and the placeholder when the binder refuses it', () => {
+    const err = catchCacheError(() =>
+      compileWith('a:{id?}', routeBinder(['id']), '@Cached on ArticlesController.get key'),
+    );
+    expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
+    expect(err.message).toBe(
+      '@Cached on ArticlesController.get key: key template "a:{id?}" names {id?}: only {user.*} placeholders may be optional: {user.id?} names the viewer when there is one, and a shared anonymous entry for requests without a user or credentials',
+    );
   });
 
   it('skips the key when a user placeholder has no value', () => {
@@ -254,73 +194,6 @@ describe('compileWith', () => {
     expect(err.message).toMatch(
       /^@Cached on A\.b key: malformed placeholder in key template "user:\{"/,
     );
-  });
-});
-
-describe('defaultRouteKey', () => {
-  it('keys by the path when there is no query', () => {
-    expect(defaultRouteKey(req({ url: '/users/7' }))).toBe('http:/users/7');
-    expect(defaultRouteKey(req({ url: '/users/7', query: {} }))).toBe('http:/users/7');
-    expect(
-      defaultRouteKey(req({ url: '/users/7', query: null as unknown as Record<string, unknown> })),
-    ).toBe('http:/users/7');
-  });
-
-  it('keys by the path and the query sorted by name', () => {
-    const key = defaultRouteKey(req({ url: '/users?b=2&a=1', query: { b: '2', a: '1' } }));
-    expect(key).toBe(
-      `http:/users?${encodeKeyPart([
-        ['a', '1'],
-        ['b', '2'],
-      ])}`,
-    );
-    expect(key).toBe('http:/users?!%5B%5B"a","1"%5D,%5B"b","2"%5D%5D');
-  });
-
-  it('gives the same key for the same query in another order', () => {
-    const one = defaultRouteKey(req({ url: '/s?a=1&b=2&c=x', query: { a: '1', b: '2', c: 'x' } }));
-    const two = defaultRouteKey(req({ url: '/s?c=x&b=2&a=1', query: { c: 'x', b: '2', a: '1' } }));
-    expect(one).toBe(two);
-  });
-
-  it('gives different keys for different queries and paths', () => {
-    const keys = new Set([
-      defaultRouteKey(req({ url: '/s?a=1', query: { a: '1' } })),
-      defaultRouteKey(req({ url: '/s?a=2', query: { a: '2' } })),
-      defaultRouteKey(req({ url: '/s?a=1&a=2', query: { a: ['1', '2'] } })),
-      defaultRouteKey(req({ url: '/s?b=1', query: { b: '1' } })),
-      defaultRouteKey(req({ url: '/t?a=1', query: { a: '1' } })),
-      defaultRouteKey(req({ url: '/s' })),
-    ]);
-    expect(keys.size).toBe(6);
-  });
-
-  it('takes the query from req.query, not from the url', () => {
-    expect(defaultRouteKey(req({ url: '/s?ignored=1' }))).toBe('http:/s');
-  });
-
-  it('prefers originalUrl over url', () => {
-    expect(defaultRouteKey(req({ url: '/7', originalUrl: '/api/users/7' }))).toBe(
-      'http:/api/users/7',
-    );
-    expect(
-      defaultRouteKey(req({ url: '/7?x=1', originalUrl: '/api/users/7?x=1', query: { x: '1' } })),
-    ).toMatch(/^http:\/api\/users\/7\?/);
-  });
-
-  it('encodes the path so that no glob metacharacter or separator comes from it', () => {
-    const key = defaultRouteKey(req({ url: '/files/*/a:b/[x]/\\?q=1', query: { q: '*' } }));
-    expect(key).toBe(`http:/files/%2A/a%3Ab/%5Bx%5D/%5C?${encodeKeyPart([['q', '*']])}`);
-    const [path, query] = key!.slice('http:'.length).split('?') as [string, string];
-    expect(path).not.toMatch(/[*?[\]\\:]/);
-    expect(query).not.toMatch(/[*?[\]\\:]/);
-    expect(key!.split('?')).toHaveLength(2);
-  });
-
-  it('cannot let a path pose as a path with a query', () => {
-    const withQuery = defaultRouteKey(req({ url: '/a?x=1', query: { x: '1' } }));
-    const encodedQuestionMark = defaultRouteKey(req({ url: '/a%3Fx=1' }));
-    expect(withQuery).not.toBe(encodedQuestionMark);
   });
 });
 
@@ -395,18 +268,50 @@ describe('plans on a real cache', () => {
       expect(plan.key(req({ params: { id: '*' } }))).toBe('user:%2A');
     });
 
-    it('shares with credentials for scope public or a key naming the user', () => {
+    it('shares with credentials for scope public, or a key naming the user or a credential header', () => {
       const shared = (options: Parameters<typeof compileCachedPlan>[0]) =>
         compileCachedPlan(options, cache, routeBinder(['id']), routeDefault, 'W')
           .sharedWithCredentials;
       expect(shared({ scope: 'public' })).toBe(true);
       expect(shared({ scope: 'public', key: 'x:{id}' })).toBe(true);
       expect(shared({ key: 'me:{user.id}' })).toBe(true);
-      expect(shared({ key: 't:{header.X-Tenant}:{id}' })).toBe(true);
+      expect(shared({ key: 'a:{id}:{user.id?}' })).toBe(true);
+      expect(shared({ key: 't:{header.Authorization}:{id}' })).toBe(true);
+      expect(shared({ key: 't:{header.cookie}:{id}' })).toBe(true);
+      expect(shared({ key: 't:{header.X-Tenant}:{id}' })).toBe(false);
+      expect(shared({ key: 't:{header.accept-language}:{id}' })).toBe(false);
       expect(shared({ key: 'x:{id}:{query.page}' })).toBe(false);
+      expect(shared({ key: 'x:{id}:{query}' })).toBe(false);
       expect(shared({})).toBe(false);
       // a tag naming the user does not make the key per-user
       expect(shared({ key: 'x:{id}', tags: ['u:{user.id}'] })).toBe(false);
+    });
+
+    it('refuses, in the key, a request carrying a credential the key does not name', () => {
+      const key = (template: string, scope?: 'public') =>
+        compileCachedPlan(
+          { key: template, ...(scope && { scope }) },
+          cache,
+          routeBinder([]),
+          routeDefault,
+          'W',
+        ).key;
+      const both = { authorization: 'Bearer t', cookie: 'sid=1' };
+      const byToken = key('feed:{header.authorization}');
+      expect(byToken(req({ headers: { authorization: 'Bearer t' } }))).toBe('feed:Bearer%20t');
+      expect(byToken(req({ headers: both }))).toBeUndefined();
+      expect(byToken(req({ headers: { cookie: 'sid=1' } }))).toBeUndefined(); // named header missing
+      const bySession = key('feed:{header.cookie}');
+      expect(bySession(req({ headers: { cookie: 'sid=1' } }))).toBe('feed:sid=1');
+      expect(bySession(req({ headers: both }))).toBeUndefined();
+      const byBoth = key('feed:{header.authorization}:{header.cookie}');
+      expect(byBoth(req({ headers: both }))).toBe('feed:Bearer%20t:sid=1');
+      // scope: 'public' shares whatever the credentials
+      expect(key('feed:{header.authorization}', 'public')(req({ headers: both }))).toBe(
+        'feed:Bearer%20t',
+      );
+      // a key naming the user leaves the decision to its user placeholders
+      expect(key('me:{user.id}')(req({ headers: both, user: { id: 'u1' } }))).toBe('me:u1');
     });
 
     it('resolves durations and options against the cache defaults', () => {

@@ -9,12 +9,13 @@ import type {
   CachedOptions,
   InvalidateCacheOptions,
 } from '../interfaces/decorator-options.interface.js';
-import { encodeKeyPart, tryEncodeKeyPart } from '../keys/key-encoding.js';
+import { tryEncodeKeyPart } from '../keys/key-encoding.js';
 import {
   assertSafePath,
   compileTemplate,
   parseTemplate,
   pathGetter,
+  type Binding,
   type Getter,
   type Placeholder,
   type TemplateResolver,
@@ -43,7 +44,13 @@ export interface CachedRoute<C = HttpRequestLike> {
   readonly key: TemplateResolver<C>;
   /** Upper-case HTTP methods that are cached (routes only). */
   readonly methods: ReadonlySet<string>;
-  /** Whether requests with credentials may use this key: `scope: 'public'`, or a key naming the user. */
+  /**
+   * Whether requests with credentials (`Authorization`, a cookie) may use this route's cache at
+   * all: `scope: 'public'`, or a key naming the user (`{user.*}`) or a credential header
+   * (`{header.authorization}`, `{header.cookie}`). Such a key then refuses (`key` gives
+   * `undefined`) a request whose credentials it does not cover: one with a credential header the
+   * key does not name, or with credentials but no `request.user` for an optional `{user.id?}`.
+   */
   readonly sharedWithCredentials: boolean;
   /** Whether a computed value may be stored: never a `StreamableFile`; `null` and `undefined` only with `cacheNullish`. */
   readonly store: (value: unknown) => boolean;
@@ -76,15 +83,34 @@ export interface MethodPlans<C> {
   readonly invalidate?: InvalidatePlan<C>;
 }
 
+/**
+ * Whether, and when, requests that carry credentials (`Authorization`, a cookie) may use a key,
+ * decided at bootstrap from the placeholders of its template.
+ */
+export interface CredentialRule<C> {
+  /** The key names who is asking (routes: `{user.*}`, or a credential header itself). */
+  readonly namesUser: boolean;
+  /** When set, a request uses the key only if this admits it (it carries no credential the key does not name). */
+  readonly admits?: (context: C) => boolean;
+}
+
 /** Binds a template's placeholders to a context; throws naming what is available. */
 export interface TemplateBinder<C> {
-  bind(placeholder: Placeholder): Getter<C> | undefined;
-  /** Placeholders whose nullish value means "do not cache this call". */
-  required(placeholder: Placeholder): boolean;
+  /** How a placeholder is read, or `undefined` when the route or method does not have it. */
+  bind(placeholder: Placeholder): Getter<C> | Binding<C> | undefined;
+  /** Why a placeholder cannot be used as written here (`{id?}`, `{query:int}`), or `undefined`. */
+  refuse(placeholder: Placeholder): string | undefined;
   /** The placeholders that exist, for the error message. */
   readonly available: string;
-  /** Whether a placeholder names the user (routes: `{user.*}` or `{header.*}`). */
-  namesUser(placeholder: Placeholder): boolean;
+  /** The credential rule of a key with these placeholders. */
+  credentials(placeholders: readonly Placeholder[]): CredentialRule<C>;
+}
+
+/** A compiled template, with what its placeholders say about credentials. */
+export interface CompiledTemplate<C> extends CredentialRule<C> {
+  readonly resolve: TemplateResolver<C>;
+  /** The template has no placeholder. */
+  readonly constant: boolean;
 }
 
 /** Compiles one template against a binder, or throws `E_INVALID_TEMPLATE` naming the culprit. */
@@ -92,71 +118,28 @@ export function compileWith<C>(
   template: string,
   binder: TemplateBinder<C>,
   where: string,
-): { resolve: TemplateResolver<C>; namesUser: boolean; constant: boolean } {
+): CompiledTemplate<C> {
   const parts = parseTemplate(template, where);
-  const constant = parts.every((part) => typeof part === 'string');
-  let namesUser = false;
-  const resolve = compileTemplate<C>(
-    parts,
-    (placeholder) => {
-      assertSafePath(placeholder, where);
-      const getter = binder.bind(placeholder);
-      if (getter === undefined) {
-        throw new CacheError(
-          CacheErrorCode.E_INVALID_TEMPLATE,
-          `${where}: key template "${template}" names {${placeholder.raw}}, which it does not have; available: ${binder.available}`,
-        );
-      }
-      namesUser ||= binder.namesUser(placeholder);
-      return getter;
-    },
-    (placeholder) => binder.required(placeholder),
-  );
-  return { resolve, namesUser, constant };
-}
-
-function namesUser(placeholder: Placeholder): boolean {
-  return (
-    (placeholder.path[0] === 'user' || placeholder.path[0] === 'header') &&
-    placeholder.path.length > 1
-  );
-}
-
-/** Placeholders of a route: its path params, and `query.*`, `body.*`, `user.*`, `header.*`, `params.*`. */
-export function routeBinder(routeParams: readonly string[]): TemplateBinder<HttpRequestLike> {
-  const sources: Record<string, (req: HttpRequestLike) => unknown> = {
-    params: (req) => req.params,
-    query: (req) => req.query,
-    body: (req) => req.body,
-    user: (req) => req.user,
-    header: (req) => req.headers,
-  };
-  return {
-    available: [
-      ...routeParams.map((p) => `{${p}}`),
-      '{query.*}',
-      '{body.*}',
-      '{user.*}',
-      '{header.*}',
-    ].join(', '),
-    bind(placeholder) {
-      const [head, ...rest] = placeholder.path as [string, ...string[]];
-      if (rest.length === 0)
-        return routeParams.includes(head) ? pathGetter(sources.params!, [head]) : undefined;
-      if (head === 'params')
-        return routeParams.includes(rest[0]!) ? pathGetter(sources.params!, rest) : undefined;
-      if (head === 'header')
-        return rest.length === 1
-          ? pathGetter(sources.header!, [rest[0]!.toLowerCase()])
-          : undefined;
-      const source = sources[head];
-      return source === undefined ? undefined : pathGetter(source, rest);
-    },
-    // A key that names the user may be shared with requests that carry credentials, so when the
-    // user (or the header) is missing the request must not use the cache at all.
-    required: namesUser,
-    namesUser,
-  };
+  const placeholders = parts.filter((part): part is Placeholder => typeof part !== 'string');
+  const resolve = compileTemplate<C>(parts, (placeholder) => {
+    assertSafePath(placeholder, where);
+    const refused = binder.refuse(placeholder);
+    if (refused !== undefined) {
+      throw new CacheError(
+        CacheErrorCode.E_INVALID_TEMPLATE,
+        `${where}: key template "${template}" names {${placeholder.raw}}: ${refused}`,
+      );
+    }
+    const binding = binder.bind(placeholder);
+    if (binding === undefined) {
+      throw new CacheError(
+        CacheErrorCode.E_INVALID_TEMPLATE,
+        `${where}: key template "${template}" names {${placeholder.raw}}, which it does not have; available: ${binder.available}`,
+      );
+    }
+    return binding;
+  });
+  return { resolve, constant: placeholders.length === 0, ...binder.credentials(placeholders) };
 }
 
 /** Placeholders of a provider method: parameters by name or position, and paths into them. */
@@ -173,23 +156,12 @@ export function methodBinder(
       if (index < 0 || index >= names.length) return undefined;
       return pathGetter((args: readonly unknown[]) => args[index], rest);
     },
-    required: () => false,
-    namesUser: () => false,
+    refuse: (placeholder) =>
+      placeholder.optional
+        ? 'a provider method has no viewer: only {user.*} placeholders of routes may be optional ({user.id?})'
+        : undefined,
+    credentials: () => ({ namesUser: false }),
   };
-}
-
-/** The default route key: the path, then the query sorted by name. */
-export function defaultRouteKey(req: HttpRequestLike): string | undefined {
-  const url = req.originalUrl ?? req.url;
-  const cut = url.indexOf('?');
-  const path = cut === -1 ? url : url.slice(0, cut);
-  const query = req.query;
-  if (query === undefined || query === null) return `http:${encodeKeyPart(path)}`;
-  const names = Object.keys(query);
-  if (names.length === 0) return `http:${encodeKeyPart(path)}`;
-  names.sort();
-  const pairs = tryEncodeKeyPart(names.map((name) => [name, query[name]]));
-  return pairs === undefined ? undefined : `http:${encodeKeyPart(path)}?${pairs}`;
 }
 
 /** The default method key: class, method, and the arguments. */
@@ -216,7 +188,11 @@ export function compileCachedPlan<C>(
   let key = defaultKey;
   if (options.key !== undefined) {
     const compiled = compileWith(options.key, binder, `${where} key`);
-    key = compiled.resolve;
+    const { resolve, admits } = compiled;
+    key =
+      admits === undefined || options.scope === 'public'
+        ? resolve
+        : (context) => (admits(context) ? resolve(context) : undefined);
     namesUser = compiled.namesUser;
   }
   const compiledTags = (options.tags ?? []).map((tag) => compileWith(tag, binder, `${where} tags`));

@@ -25,16 +25,15 @@ import {
   compileCachedPlan,
   compileInvalidatePlan,
   defaultMethodKey,
-  defaultRouteKey,
   methodBinder,
   planOf,
-  routeBinder,
   runInvalidation,
   type CachedPlan,
   type HttpRequestLike,
   type InvalidatePlan,
   type TemplateBinder,
 } from './cache-plans.js';
+import { defaultRouteKey, routeBinder } from './route-keys.js';
 import { routeParamNames } from './route-params.js';
 
 type AnyMethod = (...args: unknown[]) => unknown;

@@ -2,9 +2,11 @@ import type { Duration } from './duration.interface.js';
 import type { TierSelection } from './cache-service.interface.js';
 
 /**
- * Options of `@Cached`. Key templates: on routes `{id}` is a route param and `{query.x}`,
- * `{body.x}`, `{user.x}` (request.user), `{header.x}` reach the rest of the request; on provider
- * methods `{name}` is a parameter by name, `{0}` by position, `{dto.id}` a path into one.
+ * Options of `@Cached`. Key templates: on routes `{id}` is a route param, `{query}` the whole query
+ * sorted by name, and `{query.x}`, `{body.x}`, `{user.x}` (request.user), `{header.x}` reach the
+ * rest of the request; `{user.x?}` is the viewer when there is a user, else a shared anonymous
+ * entry (never for a request that carries credentials without a user). On provider methods
+ * `{name}` is a parameter by name, `{0}` by position, `{dto.id}` a path into one.
  */
 export interface CachedOptions {
   /** Key template. Default: a route's path and sorted query; a method's class, name and arguments. */
@@ -27,7 +29,8 @@ export interface CachedOptions {
   cacheNullish?: boolean;
   /**
    * `'public'`: also serve and store requests that carry credentials (Authorization, Cookie) under
-   * a key that does not name the user. Only for responses that are the same for everyone.
+   * a key that does not name the user (`{user.*}`, `{header.authorization}`, `{header.cookie}`).
+   * Only for responses that are the same for everyone.
    */
   scope?: 'public';
   /** HTTP methods cached on a route. Default `['GET', 'HEAD']`. */

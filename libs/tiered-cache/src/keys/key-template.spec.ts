@@ -51,6 +51,17 @@ describe('parseTemplate', () => {
     expect(parseTemplate('k:{ id }', 'W')).toEqual(['k:', { raw: 'id', path: ['id'] }]);
   });
 
+  it('reads a ? after the path as optional, before any type', () => {
+    expect(parseTemplate('a:{user.id?}', 'W')).toEqual([
+      'a:',
+      { raw: 'user.id?', path: ['user', 'id'], optional: true },
+    ]);
+    expect(parseTemplate('{user.id?:int}', 'W')).toEqual([
+      { raw: 'user.id?:int', path: ['user', 'id'], type: 'int', optional: true },
+    ]);
+    expect(parseTemplate('{ id? }', 'W')).toEqual([{ raw: 'id?', path: ['id'], optional: true }]);
+  });
+
   it('reads {{ and }} as literal braces', () => {
     expect(parseTemplate('{{x}}', 'W')).toEqual(['{x}']);
     expect(parseTemplate('a{{b', 'W')).toEqual(['a{b']);
@@ -90,6 +101,11 @@ describe('parseTemplate', () => {
     '{a/b}',
     '{é}',
     '{:int}',
+    '{?}',
+    '{a??}',
+    '{a.?b}',
+    '{a:int?}',
+    '{?a}',
   ])('rejects the malformed name %s', (template) => {
     const err = catchCacheError(() => parseTemplate(template, 'W'));
     expect(err.code).toBe(CacheErrorCode.E_INVALID_TEMPLATE);
@@ -185,11 +201,11 @@ describe('compileTemplate', () => {
     expect(resolve({ a: '', b: 'null' })).toBe('k:!"":null');
   });
 
-  it('returns undefined when a required placeholder is null or undefined', () => {
-    const resolve = compileTemplate<Ctx>(
-      parseTemplate('me:{user}:{page}', 'W'),
-      bindField,
-      (placeholder) => placeholder.raw === 'user',
+  it("returns undefined when a value is null or undefined and its binding says 'bypass'", () => {
+    const resolve = compileTemplate<Ctx>(parseTemplate('me:{user}:{page}', 'W'), (placeholder) =>
+      placeholder.raw === 'user'
+        ? { get: bindField(placeholder), nullish: 'bypass' }
+        : bindField(placeholder),
     );
     expect(resolve({ user: 'u1', page: 2 })).toBe('me:u1:2');
     expect(resolve({ user: undefined, page: 2 })).toBeUndefined();
@@ -199,14 +215,35 @@ describe('compileTemplate', () => {
     expect(resolve({ user: 0, page: 2 })).toBe('me:0:2');
     expect(resolve({ user: '', page: 2 })).toBe('me:!"":2');
     expect(resolve({ user: false, page: 2 })).toBe('me:false:2');
-    // a non-required placeholder may be nullish
+    // a placeholder without that rule may be nullish
     expect(resolve({ user: 'u1' })).toBe('me:u1:');
   });
 
-  it('asks required once per placeholder', () => {
-    const required = jest.fn((placeholder: Placeholder) => placeholder.raw === 'a');
-    compileTemplate<Ctx>(parseTemplate('{a}:{b}', 'W'), bindField, required);
-    expect(required.mock.calls.map(([p]) => p.raw)).toEqual(['a', 'b']);
+  it('puts the key part a nullish binding gives, unescaped, or skips when it gives none', () => {
+    const nullish = jest.fn((ctx: Ctx) => (ctx.anonymous === true ? '!anon' : undefined));
+    const resolve = compileTemplate<Ctx>(parseTemplate('p:{v:int}:x', 'W'), () => ({
+      get: (ctx: Ctx) => ctx.v,
+      nullish,
+    }));
+    expect(resolve({ v: '07' })).toBe('p:7:x');
+    expect(nullish).not.toHaveBeenCalled();
+    expect(resolve({ anonymous: true })).toBe('p:!anon:x');
+    expect(resolve({ v: null, anonymous: true })).toBe('p:!anon:x');
+    expect(resolve({ anonymous: false })).toBeUndefined();
+    expect(nullish).toHaveBeenCalledTimes(3);
+    // a present value is still typed: no fallback for a value that is not of the type
+    expect(resolve({ v: 'abc', anonymous: true })).toBeUndefined();
+  });
+
+  it('takes an encoded binding as it is, and skips when it gives no string', () => {
+    const resolve = compileTemplate<Ctx>(parseTemplate('q:{raw}', 'W'), (placeholder) => ({
+      get: bindField(placeholder),
+      encoded: true,
+    }));
+    expect(resolve({ raw: 'a=1&b=%2A' })).toBe('q:a=1&b=%2A');
+    expect(resolve({ raw: '' })).toBe('q:');
+    expect(resolve({})).toBeUndefined();
+    expect(resolve({ raw: 42 })).toBeUndefined();
   });
 
   it('propagates an error thrown by bind (at compile time)', () => {

@@ -4,26 +4,51 @@ import { isPlaceholderType, PLACEHOLDER_TYPES, type PlaceholderType } from './pl
 
 /**
  * A placeholder of a template: `{query.page}` is `{ raw: 'query.page', path: ['query', 'page'] }`;
- * `{id:int}` is `{ raw: 'id:int', path: ['id'], type: 'int' }`.
+ * `{id:int}` is `{ raw: 'id:int', path: ['id'], type: 'int' }`; `{user.id?}` is
+ * `{ raw: 'user.id?', path: ['user', 'id'], optional: true }`.
  */
 export interface Placeholder {
   readonly raw: string;
   readonly path: readonly string[];
   /** The declared type (`{id:int}`), whose canonical form replaces the value. */
   readonly type?: PlaceholderType;
+  /** Marked optional with `?` (`{user.id?}`); the binder decides what its absence means. */
+  readonly optional?: true;
 }
 
 /** Reads a placeholder's value from a context (a request, or a method's arguments). */
 export type Getter<C> = (context: C) => unknown;
 
+/**
+ * How one placeholder is read, chosen by a binder at bootstrap. A bare {@link Getter} is a binding
+ * whose value is encoded as it is, `null` and `undefined` included.
+ */
+export interface Binding<C> {
+  /** Reads the value. */
+  readonly get: Getter<C>;
+  /**
+   * What a `null` or `undefined` value does: `'bypass'` skips the cache (a key naming the user
+   * must never be shared by requests without one); a function gives the key part to use instead,
+   * already encoded, or `undefined` to skip the cache. Default: the value is encoded (`undefined`
+   * is nothing, `null` is `!null`).
+   */
+  readonly nullish?: 'bypass' | ((context: C) => string | undefined);
+  /**
+   * The getter returns a key part that is already encoded and safe (`{query}`), or `undefined` to
+   * skip the cache: it is neither typed nor escaped again.
+   */
+  readonly encoded?: boolean;
+}
+
 /** A compiled template: context in, key (or pattern, or tag) out, or undefined when it cannot be keyed. */
 export type TemplateResolver<C> = (context: C) => string | undefined;
 
-const NAME = /^([\w$-]+(?:\.[\w$-]+)*)(?::([\w$-]*))?$/;
+const NAME = /^([\w$-]+(?:\.[\w$-]+)*)(\?)?(?::([\w$-]*))?$/;
 
 /**
  * Splits a template into literal text and placeholders. `{{` and `}}` stand for literal braces.
- * A placeholder may name a type after a colon (`{id:int}`, `{id:uuid}`, `{slug:str}`; see
+ * A placeholder may be marked optional with `?` after its path (`{user.id?}`), and may name a type
+ * after a colon (`{id:int}`, `{id:uuid}`, `{slug:str}`, `{user.id?:int}`; see
  * {@link PLACEHOLDER_TYPES}). Throws `E_INVALID_TEMPLATE` (naming `where`) on an unclosed, empty or
  * malformed placeholder, or an unknown type.
  */
@@ -51,7 +76,12 @@ export function parseTemplate(template: string, where: string): Array<string | P
           `${where}: malformed placeholder in key template "${template}" at position ${i} (use {name}, {0}, {name.path} or {name:int}; {{ and }} for literal braces)`,
         );
       }
-      const [, name, type] = match as unknown as [string, string, string | undefined];
+      const [, name, optional, type] = match as unknown as [
+        string,
+        string,
+        string | undefined,
+        string | undefined,
+      ];
       if (type !== undefined && !isPlaceholderType(type)) {
         throw new CacheError(
           CacheErrorCode.E_INVALID_TEMPLATE,
@@ -60,8 +90,12 @@ export function parseTemplate(template: string, where: string): Array<string | P
       }
       if (literal !== '') parts.push(literal);
       literal = '';
-      const path = name.split('.');
-      parts.push(type === undefined ? { raw, path } : { raw, path, type });
+      parts.push({
+        raw,
+        path: name.split('.'),
+        ...(type !== undefined && { type }),
+        ...(optional !== undefined && { optional: true as const }),
+      });
       i = close;
     } else if (c === '}') {
       throw new CacheError(
@@ -110,35 +144,36 @@ function assertSeparated(
 
 interface CompiledPlaceholder<C> {
   readonly get: Getter<C>;
-  readonly required: boolean;
+  readonly nullish: Binding<C>['nullish'];
+  readonly encoded: boolean;
   readonly canonical: ((value: unknown) => string | undefined) | undefined;
 }
 
 /**
- * Compiles parsed parts into a resolver, with a getter per placeholder chosen by `bind` (at
- * bootstrap). Each value is encoded by {@link tryEncodeKeyPart}, after its type's canonical form
- * when the placeholder is typed. The resolver returns `undefined` instead of a key, so that the
- * call bypasses the cache, and never throws, when:
- * - a placeholder accepted by `required` has a nullish value (a key naming the user must never be
- *   shared by requests without one);
+ * Compiles parsed parts into a resolver, with a {@link Binding} (or a bare getter) per placeholder
+ * chosen by `bind` (at bootstrap). Each value is encoded by {@link tryEncodeKeyPart}, after its
+ * type's canonical form when the placeholder is typed. The resolver returns `undefined` instead of
+ * a key, so that the call bypasses the cache, and never throws, when:
+ * - a placeholder's value is nullish and its binding says so (`nullish`);
  * - a typed placeholder's value is not of its type (`{id:int}` and `abc`);
  * - a value cannot be keyed (a function, a cycle...), or a getter throws;
  * - the key would be empty.
  */
 export function compileTemplate<C>(
   parts: ReadonlyArray<string | Placeholder>,
-  bind: (placeholder: Placeholder) => Getter<C>,
-  required: (placeholder: Placeholder) => boolean = () => false,
+  bind: (placeholder: Placeholder) => Getter<C> | Binding<C>,
 ): TemplateResolver<C> {
-  const compiled = parts.map((part): string | CompiledPlaceholder<C> =>
-    typeof part === 'string'
-      ? part
-      : {
-          get: bind(part),
-          required: required(part),
-          canonical: part.type === undefined ? undefined : PLACEHOLDER_TYPES[part.type],
-        },
-  );
+  const compiled = parts.map((part): string | CompiledPlaceholder<C> => {
+    if (typeof part === 'string') return part;
+    const bound = bind(part);
+    const binding: Binding<C> = typeof bound === 'function' ? { get: bound } : bound;
+    return {
+      get: binding.get,
+      nullish: binding.nullish,
+      encoded: binding.encoded === true,
+      canonical: part.type === undefined ? undefined : PLACEHOLDER_TYPES[part.type],
+    };
+  });
   if (compiled.length === 1 && typeof compiled[0] === 'string') {
     const constant = compiled[0];
     return () => constant;
@@ -153,7 +188,17 @@ export function compileTemplate<C>(
         continue;
       }
       let value = part.get(context);
-      if (part.required && value == null) return undefined;
+      if (value == null && part.nullish !== undefined) {
+        const instead = part.nullish === 'bypass' ? undefined : part.nullish(context);
+        if (instead === undefined) return undefined;
+        out += instead;
+        continue;
+      }
+      if (part.encoded) {
+        if (typeof value !== 'string') return undefined;
+        out += value;
+        continue;
+      }
       if (part.canonical !== undefined) {
         value = part.canonical(value);
         if (value === undefined) return undefined;
