@@ -193,6 +193,14 @@ describe.each(platforms)('HTTP caching headers on $platform', ({ adapter }) => {
     expect(again.headers['cache-control']).toBe('private, max-age=60');
   });
 
+  it('answers a value written under the route key with CacheService (a warm-up) as a value', async () => {
+    await app.get(CacheService).set('plain:9', { id: '9', warmed: true });
+    const hit = await http().get('/h/plain/9').expect(200);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.body).toEqual({ id: '9', warmed: true });
+    expect(calls.counts.get('plain')).toBeUndefined();
+  });
+
   it('never stores an answer that sets a cookie', async () => {
     await http().get('/h/cookie').expect(200);
     const again = await http().get('/h/cookie').expect(200);

@@ -214,11 +214,16 @@ export class CacheInterceptor implements NestInterceptor {
 
   /**
    * Sends a stored answer: what interceptors outside this one see (the `CachedResponse`); the
-   * bytes themselves are sent when the framework replies. A value that is not a stored answer (a
-   * computation this request joined stored nothing) runs this request's own handler instead.
+   * bytes themselves are sent when the framework replies. A computation this request joined that
+   * stored nothing runs this request's own handler instead; a value written under the route's key
+   * by other means (`CacheService.set` or `warm`) is answered as a value, as a handler's would be.
    */
   private replayed(call: RouteCall, value: unknown, status: OriginStatus): Observable<unknown> {
-    if (!(value instanceof CachedResponse)) return call.next.handle();
+    if (!(value instanceof CachedResponse)) {
+      if (status === 'miss') return call.next.handle();
+      this.setCacheHeader(call, status);
+      return of(value);
+    }
     this.setCacheHeader(call, status);
     const notModified = matchesEtag(call.request.headers['if-none-match'], value.etag);
     const cacheControl = this.cacheControl(call);
