@@ -18,6 +18,7 @@ import {
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { Readable } from 'node:stream';
 import { map, type Observable } from 'rxjs';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached, CacheErrorCode } from 'nest-tiered-cache';
@@ -89,6 +90,13 @@ class HeadersController {
   @Cached({ key: 'mine:{user.id}', httpCache: { maxAge: 60, sharedMaxAge: '5m' } })
   mine() {
     return { n: this.calls.count('mine') };
+  }
+
+  @Get('stream')
+  @Cached({ key: 'stream' })
+  stream() {
+    this.calls.count('stream');
+    return Readable.from([Buffer.from('chunk 1, '), Buffer.from('chunk 2')]);
   }
 
   @Get('cookie')
@@ -199,6 +207,20 @@ describe.each(platforms)('HTTP caching headers on $platform', ({ adapter }) => {
     expect(hit.headers['x-cache']).toBe('HIT');
     expect(hit.body).toEqual({ id: '9', warmed: true });
     expect(calls.counts.get('plain')).toBeUndefined();
+  });
+
+  it('never stores a streamed body', async () => {
+    const text = (res: request.Response, done: (err: Error | null, body: string) => void) => {
+      let body = '';
+      const stream = res as unknown as NodeJS.ReadableStream;
+      stream.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      stream.on('end', () => done(null, body));
+    };
+    await http().get('/h/stream').buffer(true).parse(text).expect(200);
+    const second = await http().get('/h/stream').buffer(true).parse(text).expect(200);
+    expect(second.body).toBe('chunk 1, chunk 2');
+    expect(second.headers['x-cache']).toBe('MISS');
+    expect(calls.counts.get('stream')).toBe(2);
   });
 
   it('never stores an answer that sets a cookie', async () => {

@@ -57,7 +57,7 @@ export function analysis(r: BenchResults): string[] {
       `**HTTP hits, 4 KB body, ${platform}.** A route's cache entry is its answer as sent (the bytes the framework wrote, their content type, an ETag), so a hit neither runs the handler nor serializes anything: ` +
         `its CPU per request is ${cell(big.cpuUs, us)} against ${cell(raw4k?.cpuUs, us)} for the raw handler returning the same object, and it serves ${cell(big.ratio, ratio)} of its req/s. ` +
         `Two floors bound it, measured in the same rounds: the same route returning the body already serialized (no interceptor, no serialization per request) reaches ${cell(str?.ratio, ratio)} (${cell(str?.cpuUs, us)}), which is all that skipping serialization can give on this machine; ` +
-        `and the raw route behind an interceptor that does nothing reaches ${cell(noop4k?.ratio, ratio)} (${cell(noop4k?.cpuUs, us)}), the cost of Nest's interceptor pipeline that any interceptor-based cache pays (a hit pays less of it: it never calls the handler, so Nest's handler wrapper, pipes and the promise around them do not run). ` +
+        `and the raw route behind an interceptor that does nothing reaches ${cell(noop4k?.ratio, ratio)} (${cell(noop4k?.cpuUs, us)}), the cost of Nest's interceptor pipeline that any interceptor-based cache pays (a hit pays less of it: it never calls the handler, so Nest's handler wrapper, pipes and the promise around them are skipped). ` +
         `A \`304\` to \`If-None-Match\` (no body written) reaches ${cell(c304?.ratio, ratio)} (${cell(c304?.cpuUs, us)}).`,
       '',
     );

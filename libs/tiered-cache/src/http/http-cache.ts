@@ -1,6 +1,7 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { describeValue, parseDuration } from '../core/duration.js';
 import type { HttpCacheOptions } from '../interfaces/decorator-options.interface.js';
+import type { CachedResponse } from './cached-response.js';
 
 /** The `Cache-Control` values of a route with `httpCache`, computed once at bootstrap. */
 export interface HttpCachePlan {
@@ -64,4 +65,9 @@ export function matchesEtag(ifNoneMatch: unknown, etag: string): boolean {
     if (tag === '*' || tag === etag || (tag.startsWith('W/') && tag.slice(2) === etag)) return true;
   }
   return false;
+}
+
+/** Whole seconds since an answer was stored (`now`: the cache's clock), for `Age`. */
+export function ageOf(answer: CachedResponse, now: number): string {
+  return String(Math.max(0, Math.floor((now - answer.storedAt) / 1000)));
 }

@@ -136,3 +136,15 @@ function headersArgument(args: unknown[] | undefined): unknown {
   if (args === undefined) return undefined;
   return typeof args[1] === 'string' ? args[2] : args[1];
 }
+
+/** A body Nest streams (a Node or web stream, an async iterable, a fetch `Response`): never stored. */
+export function isStream(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<PropertyKey, unknown>;
+  return (
+    typeof v.pipe === 'function' ||
+    typeof v.getReader === 'function' ||
+    (typeof v[Symbol.asyncIterator] === 'function' && typeof v.then !== 'function') ||
+    Object.prototype.toString.call(value) === '[object Response]'
+  );
+}

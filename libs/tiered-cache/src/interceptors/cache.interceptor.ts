@@ -11,8 +11,8 @@ import type { Origin, OriginStatus } from '../core/origin-plan.js';
 import { resolve } from '../core/resolve.js';
 import { CachePlanRegistry } from '../explorer/cache-plan.registry.js';
 import { CachedResponse } from '../http/cached-response.js';
-import { matchesEtag } from '../http/http-cache.js';
-import { captureResponse } from '../http/response-capture.js';
+import { ageOf, matchesEtag } from '../http/http-cache.js';
+import { captureResponse, isStream } from '../http/response-capture.js';
 import { replayFor, type Replay, type ReplayHeaders } from '../http/response-replay.js';
 import {
   planOf,
@@ -257,23 +257,6 @@ export class CacheInterceptor implements NestInterceptor {
     const response: unknown = call.context.getArgByIndex(1); // what switchToHttp().getResponse() reads
     this.httpAdapterHost.httpAdapter.setHeader(response, X_CACHE, X_CACHE_VALUE[status]);
   }
-}
-
-/** Whole seconds since an answer was stored, for `Age`. */
-function ageOf(answer: CachedResponse, now: number): string {
-  return String(Math.max(0, Math.floor((now - answer.storedAt) / 1000)));
-}
-
-/** A body Nest streams (a Node or web stream, an async iterable, a fetch `Response`): never stored. */
-function isStream(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<PropertyKey, unknown>;
-  return (
-    typeof v.pipe === 'function' ||
-    typeof v.getReader === 'function' ||
-    (typeof v[Symbol.asyncIterator] === 'function' && typeof v.then !== 'function') ||
-    Object.prototype.toString.call(value) === '[object Response]'
-  );
 }
 
 /**
