@@ -190,6 +190,11 @@ try {
         'ours-nos',
         'ours-l1l2',
         'ours-redis',
+        'raw-4k',
+        'string-4k',
+        'noop-4k',
+        'ours-memory-4k',
+        'ours-304',
       ],
     });
   }
@@ -198,7 +203,19 @@ try {
       id: 'express',
       title: 'HTTP hit, Express',
       platform: 'express',
-      contenders: ['raw', 'noop', 'origin', 'cm-memory', 'ours-memory', 'ours-nos'],
+      contenders: [
+        'raw',
+        'noop',
+        'origin',
+        'cm-memory',
+        'ours-memory',
+        'ours-nos',
+        'raw-4k',
+        'string-4k',
+        'noop-4k',
+        'ours-memory-4k',
+        'ours-304',
+      ],
     });
   }
   if (only.has('library')) {

@@ -7,6 +7,7 @@ export { Cached } from './decorators/cached.decorator.js';
 export { InvalidateCache } from './decorators/invalidate-cache.decorator.js';
 export { DEFAULT_METRICS_PREFIX } from './metrics/prometheus.metrics.js';
 export { CacheInterceptor, X_CACHE } from './interceptors/cache.interceptor.js';
+export { CachedResponse } from './http/cached-response.js';
 export type { CachedRoute, HttpRequestLike } from './explorer/cache-plans.js';
 export {
   CacheHealthIndicator,
@@ -18,6 +19,7 @@ export {
 } from './health/cache-health.indicator.js';
 export type {
   CachedOptions,
+  HttpCacheOptions,
   InvalidateCacheOptions,
 } from './interfaces/decorator-options.interface.js';
 export type { Duration } from './interfaces/duration.interface.js';

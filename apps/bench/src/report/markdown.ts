@@ -1,8 +1,8 @@
 import type { Summary } from '../infra/stats.js';
-import { analysis, roundRatio } from './analysis.js';
+import { analysis, httpRoundRatio, roundRatio } from './analysis.js';
 import { coherenceBars, coherenceMethod, coherenceSection } from './coherence.js';
 import { bytes, cell, count, ms, ratio, rps, signedUs, us, type Bar } from './format.js';
-import { ITEM, ORIGIN_MS } from '../servers/bodies.js';
+import { BIG_ITEM, ITEM, ORIGIN_MS } from '../servers/bodies.js';
 import type { LibraryScenarioResult } from '../scenarios/library.js';
 import type { HttpScenarioResult } from '../scenarios/http.js';
 import { INVALIDATION_PATTERN } from '../scenarios/invalidation.js';
@@ -82,6 +82,7 @@ function bars(r: BenchResults): Bar[] {
       format: ratio,
       pass: (v) => v >= 0.85,
     },
+    ...http4kBars(r),
     {
       scenario: 'library get',
       measure: '`CacheService.get` L1 hit (`memory-no-serializer`) over raw lru-cache',
@@ -167,6 +168,53 @@ function bars(r: BenchResults): Bar[] {
   return list;
 }
 
+/** Issue 11: the ~4 KB body, and the small body against the peer and the interceptor floor. */
+function http4kBars(r: BenchResults): Bar[] {
+  const http = (res: HttpScenarioResult | undefined, id: string) =>
+    res?.contenders.find((c) => c.id === id);
+  const list: Bar[] = [];
+  for (const [res, name, bar] of [
+    [r.fastify, 'Fastify', 1.3],
+    [r.express, 'Express', 1.0],
+  ] as const) {
+    list.push(
+      {
+        scenario: `HTTP 4 KB body, ${name}`,
+        measure: '`memory` L1 hit over the raw handler returning the same object (issue 11)',
+        bar: `≥ ${bar.toFixed(1)}×`,
+        value: http(res, 'ours-memory-4k')?.ratio,
+        format: ratio,
+        pass: (v) => v >= bar,
+      },
+      {
+        scenario: `HTTP hit, ${name}`,
+        measure: '`memory` L1 hit over @nestjs/cache-manager memory hit, same round (issue 11)',
+        bar: '≥ 1×',
+        value: httpRoundRatio(http(res, 'ours-memory'), http(res, 'cm-memory')),
+        format: ratio,
+        pass: (v) => v >= 1,
+      },
+      {
+        scenario: `HTTP hit, ${name}`,
+        measure: '`memory` L1 hit over the no-op interceptor floor, same round (issue 11)',
+        bar: '≥ 0.97×',
+        value: httpRoundRatio(http(res, 'ours-memory'), http(res, 'noop')),
+        format: ratio,
+        pass: (v) => v >= 0.97,
+      },
+    );
+  }
+  list.push({
+    scenario: 'HTTP L2 hit',
+    measure: 'Redis-only hit over @nestjs/cache-manager on Redis, Fastify, same round (issue 11)',
+    bar: '≥ 1.2×',
+    value: httpRoundRatio(http(r.fastify, 'ours-redis'), http(r.fastify, 'cm-redis')),
+    format: ratio,
+    pass: (v) => v >= 1.2,
+  });
+  return list;
+}
+
 function barCell(b: Bar): string {
   if (b.value === undefined || b.value.n === 0) return 'not run';
   return b.pass(b.value.median) ? '✅ met' : '❌ missed';
@@ -237,6 +285,7 @@ export function buildReport(r: BenchResults): Report {
   out.push(
     `- **HTTP**: each server is its own Node process (a Nest app on Express or Fastify) on loopback; the load generator, autocannon, is another process with ${p.connections} connections, no pipelining, ${p.httpSeconds} s per run after a ${p.warmupSeconds} s warm-up per server. ` +
       `${p.httpRounds} rounds; in each round every contender runs once, in a rotated order (A B C, then B C A, …). The route is \`GET /item/:id\` answering a small JSON constant (${JSON.stringify(ITEM).length} B); the uncached origin waits ${ORIGIN_MS} ms first, as a database query would. ` +
+      `The "4 KB body" rows answer a larger constant (${JSON.stringify(BIG_ITEM).length} B of JSON) and are compared with the raw handler returning that object (Nest serializes it on every request); the 304 row sends \`If-None-Match\` with the answer's ETag on every request. ` +
       "Server CPU per request is the server process's user + system CPU time over the run (`process.cpuUsage()`, read over IPC before and after) divided by the requests completed. " +
       'Before measuring, every cached contender is checked to answer from its cache (`X-Cache: HIT` for ours).',
     `- **Library**: each contender runs in its own process on 1,000 stored keys of the same JSON value; \`${p.libraryMs}\` ms per measurement, ${p.libraryRounds} alternating rounds after a warm-up. ` +
@@ -265,12 +314,12 @@ export function buildReport(r: BenchResults): Report {
     if (res === undefined) continue;
     out.push(`## ${res.scenario.title}`, '');
     out.push(
-      '| contender | req/s | ratio to raw | server CPU / request | extra CPU over raw | p99 latency |',
+      '| contender | req/s | ratio to raw (of its body) | server CPU / request | extra CPU over raw | p99 latency |',
       '|---|---|---|---|---|---|',
     );
     for (const c of res.contenders) {
       out.push(
-        `| ${c.label} | ${cell(c.rps, rps)} | ${cell(c.ratio, ratio)} | ${cell(c.cpuUs, us)} | ${c.id === 'raw' ? '—' : cell(c.extraCpuUs, signedUs)} | ${cell(c.p99Ms, ms)} |`,
+        `| ${c.label} | ${cell(c.rps, rps)} | ${cell(c.ratio, ratio)} | ${cell(c.cpuUs, us)} | ${c.id === 'raw' || c.id === 'raw-4k' ? '—' : cell(c.extraCpuUs, signedUs)} | ${cell(c.p99Ms, ms)} |`,
       );
     }
     out.push('');

@@ -5,6 +5,7 @@ import {
 import {
   Controller,
   Get,
+  Header,
   Injectable,
   Module,
   Param,
@@ -18,7 +19,7 @@ import {
 import type { Observable } from 'rxjs';
 import { createKeyv } from '@keyv/redis';
 import { CacheModule, Cached, type CacheModuleOptions } from 'nest-tiered-cache';
-import { ITEM, ORIGIN_MS, sleep, STAMPEDE_ORIGIN_MS } from './bodies.js';
+import { BIG_ITEM, ITEM, ORIGIN_MS, sleep, STAMPEDE_ORIGIN_MS } from './bodies.js';
 
 /** Counts calls of the origin (the stampede scenario reads it over IPC). */
 @Injectable()
@@ -31,6 +32,27 @@ class RawController {
   @Get('item/:id')
   item(@Param('id') _id: string) {
     return ITEM;
+  }
+}
+
+/** The raw handler of the ~4 KB body: Nest serializes the object on every request. */
+@Controller()
+class RawBigController {
+  @Get('item/:id')
+  item(@Param('id') _id: string) {
+    return BIG_ITEM;
+  }
+}
+
+/** The ~4 KB body serialized once at startup: what a route costs without serializing it per request. */
+const BIG_ITEM_JSON = JSON.stringify(BIG_ITEM);
+
+@Controller()
+class StringBigController {
+  @Get('item/:id')
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  item(@Param('id') _id: string) {
+    return BIG_ITEM_JSON;
   }
 }
 
@@ -48,6 +70,15 @@ class NoopInterceptorController {
   @Get('item/:id')
   item(@Param('id') _id: string) {
     return ITEM;
+  }
+}
+
+@Controller()
+@UseInterceptors(NoopInterceptor)
+class NoopInterceptorBigController {
+  @Get('item/:id')
+  item(@Param('id') _id: string) {
+    return BIG_ITEM;
   }
 }
 
@@ -99,6 +130,16 @@ class TieredController {
   }
 }
 
+@Controller()
+class TieredBigController {
+  @Get('item/:id')
+  @Cached({ key: 'big:{id}', ttl: '1h' })
+  async item(@Param('id') _id: string) {
+    await sleep(ORIGIN_MS);
+    return BIG_ITEM;
+  }
+}
+
 const HOUR_MS = 3_600_000;
 
 function app(controller: Type, imports: Array<DynamicModule | Type> = []): Type {
@@ -107,10 +148,8 @@ function app(controller: Type, imports: Array<DynamicModule | Type> = []): Type 
   return BenchAppModule;
 }
 
-function ours(options: CacheModuleOptions): Type {
-  return app(TieredController, [
-    CacheModule.forRoot({ namespace: 'bench', ttl: '1h', ...options }),
-  ]);
+function ours(options: CacheModuleOptions, controller: Type = TieredController): Type {
+  return app(controller, [CacheModule.forRoot({ namespace: 'bench', ttl: '1h', ...options })]);
 }
 
 /** An HTTP contender: what the server runs, and whether it serves from a cache. */
@@ -119,6 +158,12 @@ export interface HttpContender {
   readonly module: (redisUrl: string) => Type;
   /** Whether its answers should carry `X-Cache: HIT` once warm. */
   readonly xCache: boolean;
+  /** The body it answers: the small constant (default) or the ~4 KB one. */
+  readonly body?: 'small' | '4k';
+  /** The contender its req/s are divided by, in the same round (default `raw`). */
+  readonly baseline?: 'raw' | 'raw-4k';
+  /** Its requests carry `If-None-Match` with the answer's ETag, and are answered `304`. */
+  readonly conditional?: boolean;
 }
 
 /** Every HTTP contender, by id. */
@@ -169,6 +214,42 @@ export const HTTP_CONTENDERS = {
     label: 'nest-tiered-cache, Redis only (L2 hit)',
     module: (redisUrl) => ours({ shared: { backend: 'redis', url: redisUrl } }),
     xCache: true,
+  },
+  'raw-4k': {
+    label: '4 KB body: raw Nest handler returning the object',
+    module: () => app(RawBigController),
+    xCache: false,
+    body: '4k',
+    baseline: 'raw-4k',
+  },
+  'string-4k': {
+    label: '4 KB body: raw handler returning it pre-serialized (no serialization per request)',
+    module: () => app(StringBigController),
+    xCache: false,
+    body: '4k',
+    baseline: 'raw-4k',
+  },
+  'noop-4k': {
+    label: '4 KB body: raw handler + a no-op interceptor (interceptor floor)',
+    module: () => app(NoopInterceptorBigController),
+    xCache: false,
+    body: '4k',
+    baseline: 'raw-4k',
+  },
+  'ours-memory-4k': {
+    label: '4 KB body: nest-tiered-cache, memory L1 hit',
+    module: () => ours({ local: { backend: 'memory' } }, TieredBigController),
+    xCache: true,
+    body: '4k',
+    baseline: 'raw-4k',
+  },
+  'ours-304': {
+    label: '4 KB body: nest-tiered-cache, memory L1 hit, If-None-Match → 304',
+    module: () => ours({ local: { backend: 'memory' } }, TieredBigController),
+    xCache: true,
+    body: '4k',
+    baseline: 'raw-4k',
+    conditional: true,
   },
 } satisfies Record<string, HttpContender>;
 

@@ -12,6 +12,7 @@ declare module 'autocannon' {
     duration?: number;
     amount?: number;
     timeout?: number;
+    headers?: Record<string, string>;
     requests?: AutocannonRequest[];
   }
   interface Histogram {
@@ -30,6 +31,8 @@ declare module 'autocannon' {
     errors: number;
     timeouts: number;
     non2xx: number;
+    /** Answers by status code. */
+    statusCodeStats: Record<string, { count: number }>;
     duration: number;
     start: Date;
     finish: Date;

@@ -5,7 +5,7 @@ import { ValueCodec } from '../serialization/value-codec.js';
 
 /** What a {@link MemoryRecord} holds in `data`. */
 export const enum Held {
-  /** A string, finite number, boolean or null: immutable, handed out as is. */
+  /** A string, finite number, boolean or null, or a route's answer: immutable, handed out as is. */
   Primitive,
   /** The JSON text of the value, not yet read. */
   JsonText,
@@ -42,6 +42,9 @@ export class MemoryRecord {
         held = Held.Primitive; // JSON round-trips it exactly, and it cannot be mutated
         data = value;
       }
+    } else if (codec === ValueCodec.HttpResponse) {
+      held = Held.Primitive; // a CachedResponse: immutable, its body already a private copy
+      data = value;
     } else {
       held = Held.V8Bytes;
       data = Uint8Array.prototype.slice.call(bytes, offset); // its own small ArrayBuffer

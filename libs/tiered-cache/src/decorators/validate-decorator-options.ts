@@ -4,6 +4,7 @@ import type {
   CachedOptions,
   InvalidateCacheOptions,
 } from '../interfaces/decorator-options.interface.js';
+import { validateHttpCache } from '../http/http-cache.js';
 import { parseTemplate } from '../keys/key-template.js';
 
 const CACHED_KEYS = [
@@ -19,6 +20,7 @@ const CACHED_KEYS = [
   'scope',
   'methods',
   'cache',
+  'httpCache',
 ];
 const INVALIDATE_KEYS = ['keys', 'patterns', 'tags', 'cache'];
 const HTTP_METHODS = new Set([
@@ -88,6 +90,7 @@ export function validateCachedOptions(options: CachedOptions, where: string): vo
     throw fail(where, 'cacheNullish', 'must be a boolean');
   if (options.cache !== undefined && (typeof options.cache !== 'string' || options.cache === ''))
     throw fail(where, 'cache', 'must name a forFeature cache');
+  validateHttpCache(options.httpCache, where);
   if (options.methods !== undefined) {
     if (!Array.isArray(options.methods) || options.methods.length === 0)
       throw fail(where, 'methods', 'must be a non-empty array of HTTP methods');

@@ -3,6 +3,7 @@ import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { cacheViewOf, type CacheService } from '../cache.service.js';
 import type { CacheView } from '../core/cache-view.js';
 import { originPlan, type OriginPlan } from '../core/origin-plan.js';
+import { compileHttpCache, type HttpCachePlan } from '../http/http-cache.js';
 import type { TierSelection } from '../interfaces/cache-service.interface.js';
 import type {
   CachedOptions,
@@ -64,6 +65,8 @@ export interface CachedPlan<C> extends CachedRoute<C> {
   readonly origin: OriginPlan | ((context: C) => OriginPlan);
   /** The tiers the plan reads and writes (`undefined`: both). */
   readonly tier: TierSelection | undefined;
+  /** Routes: the `Cache-Control` of `httpCache`, if given. */
+  readonly httpCache: HttpCachePlan | undefined;
 }
 
 /** What `@InvalidateCache` does on one route or method, compiled at bootstrap. */
@@ -213,6 +216,7 @@ export function compileCachedPlan<C>(
     key,
     origin,
     tier: base.tier,
+    httpCache: compileHttpCache(options.httpCache),
     store: (value) => !(value instanceof StreamableFile) && (cacheNullish || value != null),
     methods: new Set((options.methods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase())),
     sharedWithCredentials: options.scope === 'public' || namesUser,

@@ -137,6 +137,12 @@ export class CacheExplorer implements OnModuleInit {
       const binder = methodBinder(parameterNames(method));
       let call: AnyMethod = method;
       if (cachedOptions !== undefined) {
+        if (cachedOptions.httpCache !== undefined) {
+          throw new CacheError(
+            CacheErrorCode.E_INVALID_OPTION,
+            `@Cached on ${where}: invalid option "httpCache": it sets HTTP headers, so it applies to controller routes only; remove it from this provider method`,
+          );
+        }
         const plan = this.cachedPlan(
           cachedOptions,
           binder,

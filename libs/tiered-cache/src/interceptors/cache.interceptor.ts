@@ -1,15 +1,19 @@
 import {
   Injectable,
-  StreamableFile,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { from, lastValueFrom, mergeMap, of, type Observable } from 'rxjs';
-import type { Origin, OriginStatus, Outcome } from '../core/origin-plan.js';
+import type { ServerResponse } from 'node:http';
+import { lastValueFrom, mergeMap, Observable, of, type Subscription } from 'rxjs';
+import type { Origin, OriginStatus } from '../core/origin-plan.js';
 import { resolve } from '../core/resolve.js';
 import { CachePlanRegistry } from '../explorer/cache-plan.registry.js';
+import { CachedResponse } from '../http/cached-response.js';
+import { ageOf, matchesEtag } from '../http/http-cache.js';
+import { captureResponse, isStream } from '../http/response-capture.js';
+import { replayFor, type Replay, type ReplayHeaders } from '../http/response-replay.js';
 import {
   planOf,
   runInvalidation,
@@ -36,12 +40,26 @@ interface RouteCall {
   readonly plan: CachedPlan<HttpRequestLike>;
   /** Whether this request's own handler ran (it did not join another request's computation). */
   ran: boolean;
+  /** Whether this request's own handler failed (a stale answer may then stand in). */
+  failed: boolean;
+  /** Sends this request's own handler value on (set once its answer is subscribed to). */
+  deliver: ((value: unknown) => void) | undefined;
+  /** The handler's value, when it came before `deliver` was set. */
+  early: { readonly value: unknown } | undefined;
 }
+
+const NO_HEADERS: ReplayHeaders = { cacheControl: undefined, age: undefined };
 
 /**
  * Serves `@Cached` routes from the cache and runs `@InvalidateCache` after successful routes.
  * Bound by the decorators themselves. Plans are compiled at bootstrap, so a request does a map
  * lookup, resolves its key, and on an L1 hit answers synchronously.
+ *
+ * A route's cache entry is its answer as sent (a {@link CachedResponse}: the bytes Express or
+ * Fastify wrote, after every interceptor and serializer of the app, their content type and an
+ * ETag), captured from the response of a miss. A hit sends those bytes: interceptors outside this
+ * one still run and see the `CachedResponse`, but what they make of it is not sent, so a hit
+ * answers exactly what the miss answered, and skips the framework's serialization.
  *
  * To customise it, extend it, override the `protected` hooks ({@link isRequestCacheable},
  * {@link trackBy}, {@link isCacheable}) and register the subclass as a provider (for example
@@ -50,16 +68,15 @@ interface RouteCall {
  */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
-  /** What a miss runs: the route handler, planned per request; made once. */
+  /** What a miss runs: the route handler and the capture of its answer; made once. */
   private readonly origin: Origin<RouteCall> = {
     tier: (call) => call.plan.tier,
     plan: (call) => planOf(call.plan, call.request),
-    run: (call) => {
-      call.ran = true;
-      return lastValueFrom(call.next.handle(), { defaultValue: undefined });
-    },
-    store: (value, call) => this.isCacheable(value, call.context, call.plan),
+    run: (call) => this.runHandler(call),
+    store: (value) => value instanceof CachedResponse,
   };
+  /** How this application's HTTP adapter sends a stored answer (`null`: an adapter it does not know). */
+  private replayer: Replay | null | undefined;
 
   constructor(
     private readonly registry: CachePlanRegistry,
@@ -74,10 +91,25 @@ export class CacheInterceptor implements NestInterceptor {
     const request = requestOf(context);
     let out: Observable<unknown> | undefined;
     const cached = plans.cached;
-    if (cached !== undefined && this.isRequestCacheable(context, cached)) {
+    if (
+      cached !== undefined &&
+      this.replay() !== null &&
+      this.isRequestCacheable(context, cached)
+    ) {
       const key = this.trackBy(context, cached);
-      if (key !== undefined)
-        out = this.serve({ context, next, request, plan: cached, ran: false }, key);
+      if (key !== undefined) {
+        const call: RouteCall = {
+          context,
+          next,
+          request,
+          plan: cached,
+          ran: false,
+          failed: false,
+          deliver: undefined,
+          early: undefined,
+        };
+        out = this.serve(call, key);
+      }
     }
     out ??= next.handle();
     const invalidate = plans.invalidate;
@@ -107,29 +139,118 @@ export class CacheInterceptor implements NestInterceptor {
   }
 
   /**
-   * Whether what the handler returned may be stored. By default: never a `StreamableFile`, and
-   * `null` or `undefined` only with `cacheNullish`.
+   * Whether what the handler returned may be stored (its answer is then stored as sent, if that is
+   * a `200` without `Set-Cookie`). By default: never a `StreamableFile`, and `null` or `undefined`
+   * only with `cacheNullish`. Streams (async iterables, web streams) are never stored either way.
    */
   protected isCacheable(value: unknown, _context: ExecutionContext, route: CachedRoute): boolean {
     return route.store(value);
   }
 
+  /**
+   * Answers a request from the cache: an L1 hit synchronously; otherwise once the lookup settles,
+   * with this request's own handler value on a miss it ran, or the stored answer of a hit, of a
+   * computation it joined, or of a stale entry standing in for a handler that failed or is slow.
+   */
   private serve(call: RouteCall, key: string): Observable<unknown> {
     const view = call.plan.view;
     const found = resolve(view, view.fullKey(key), this.origin, call);
-    if (!(found instanceof Promise)) {
-      this.setCacheHeader(call, 'hit');
-      return of(found.value);
-    }
-    return from(found.then((outcome) => this.answer(call, outcome)));
+    if (!(found instanceof Promise)) return this.replayed(call, found.value, 'hit');
+    return new Observable<unknown>((subscriber) => {
+      let answered = false;
+      let inner: Subscription | undefined;
+      const answer = (send: () => void) => {
+        if (answered) return;
+        answered = true;
+        send();
+      };
+      call.deliver = (value) =>
+        answer(() => {
+          this.setCacheHeader(call, 'miss');
+          subscriber.next(value);
+          subscriber.complete();
+        });
+      if (call.early !== undefined) call.deliver(call.early.value);
+      found.then(
+        (outcome) => {
+          // A request whose own handler ran is answered by it, unless it failed (a stale answer
+          // then stands in); a slow one is still waited for, since its answer is what gets stored.
+          if (answered || (call.ran && !call.failed)) return;
+          answer(() => {
+            inner = this.replayed(call, outcome.value, outcome.status).subscribe(subscriber);
+          });
+        },
+        (err: unknown) => answer(() => subscriber.error(err)),
+      );
+      return () => inner?.unsubscribe();
+    });
   }
 
-  private answer(call: RouteCall, outcome: Outcome): unknown {
-    // A stream can be read once: a request that joined another's computation runs its own handler.
-    if (!call.ran && outcome.value instanceof StreamableFile)
-      return lastValueFrom(call.next.handle(), { defaultValue: undefined });
-    this.setCacheHeader(call, outcome.status);
-    return outcome.value;
+  /**
+   * Runs this request's handler as the origin of a miss: its value goes on to the response (and
+   * through the app's interceptors and serializer), and the answer sent is captured; it resolves
+   * to that answer when it may be stored, else to `undefined`.
+   */
+  private runHandler(call: RouteCall): Promise<CachedResponse | undefined> {
+    call.ran = true;
+    const response: unknown = call.context.getArgByIndex(1);
+    const raw = ((response as { raw?: ServerResponse }).raw ?? response) as ServerResponse;
+    const clock = call.plan.view.engine.clock;
+    const capture = captureResponse(raw, clock, this.cacheControl(call));
+    return lastValueFrom(call.next.handle(), { defaultValue: undefined }).then(
+      (value) => {
+        if (isStream(value) || !this.isCacheable(value, call.context, call.plan)) capture.cancel();
+        if (call.deliver !== undefined) call.deliver(value);
+        else call.early = { value };
+        return capture.sent;
+      },
+      (err: unknown) => {
+        capture.cancel();
+        call.failed = true;
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Sends a stored answer: what interceptors outside this one see (the `CachedResponse`); the
+   * bytes themselves are sent when the framework replies. A computation this request joined that
+   * stored nothing runs this request's own handler instead; a value written under the route's key
+   * by other means (`CacheService.set` or `warm`) is answered as a value, as a handler's would be.
+   */
+  private replayed(call: RouteCall, value: unknown, status: OriginStatus): Observable<unknown> {
+    if (!(value instanceof CachedResponse)) {
+      if (status === 'miss') return call.next.handle();
+      this.setCacheHeader(call, status);
+      return of(value);
+    }
+    this.setCacheHeader(call, status);
+    const notModified = matchesEtag(call.request.headers['if-none-match'], value.etag);
+    const cacheControl = this.cacheControl(call);
+    const headers =
+      cacheControl === undefined
+        ? NO_HEADERS
+        : { cacheControl, age: ageOf(value, call.plan.view.engine.clock()) };
+    this.replayer!(call.context.getArgByIndex(1), value, notModified, headers);
+    return of(value);
+  }
+
+  /** The `Cache-Control` of this request's answer (`httpCache`), if any. */
+  private cacheControl(call: RouteCall): string | undefined {
+    const plan = call.plan.httpCache;
+    if (plan === undefined) return undefined;
+    const route = call.plan;
+    const personal =
+      hasCredentials(call.request) ||
+      (route.sharedWithCredentials && route.options.scope !== 'public');
+    return personal ? plan.private : plan.public;
+  }
+
+  /** This application's replay, found once (`null` for an HTTP adapter other than Express and Fastify). */
+  private replay(): Replay | null {
+    if (this.replayer === undefined)
+      this.replayer = replayFor(this.httpAdapterHost.httpAdapter.getType()) ?? null;
+    return this.replayer;
   }
 
   private setCacheHeader(call: RouteCall, status: OriginStatus): void {

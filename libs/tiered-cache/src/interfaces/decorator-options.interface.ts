@@ -37,6 +37,30 @@ export interface CachedOptions {
   methods?: string[];
   /** Name of a `forFeature` cache to use instead of the root cache. */
   cache?: string;
+  /**
+   * Routes only: let browsers (and, with `sharedMaxAge`, CDNs and proxies) keep the answer too,
+   * with `Cache-Control` and, on hits, `Age` headers. Without it, answers carry no `Cache-Control`.
+   */
+  httpCache?: HttpCacheOptions;
+}
+
+/**
+ * `@Cached({ httpCache })` on a route: the `Cache-Control` of its cached answers. Durations are
+ * sent in whole seconds (rounded down).
+ */
+export interface HttpCacheOptions {
+  /**
+   * How long a browser may keep the answer: `Cache-Control: private, max-age=N`. `0` makes it
+   * revalidate every time (with `If-None-Match`, answered `304` by a hit).
+   */
+  maxAge: Duration;
+  /**
+   * How long shared caches (CDNs, proxies) may keep it: the answer becomes
+   * `public, max-age=N, s-maxage=M`, except for requests with credentials and routes whose key
+   * names the user, which stay `private`. Only for answers that are the same for every anonymous
+   * user.
+   */
+  sharedMaxAge?: Duration;
 }
 
 /** Options of `@InvalidateCache`: what to remove after the method succeeds (all templates). */

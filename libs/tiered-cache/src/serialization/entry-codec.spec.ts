@@ -415,7 +415,7 @@ describe('corrupt envelopes', () => {
   });
 
   it('rejects an unknown codec byte', () => {
-    for (const codec of [0, 3, 255]) {
+    for (const codec of [0, 4, 255]) {
       const buf = good();
       buf[1] = codec;
       expectCorrupt(buf, new RegExp(`unknown value codec ${codec}`));

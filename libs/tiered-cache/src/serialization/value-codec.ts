@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { CachedResponse } from '../http/cached-response.js';
 
 /** How a value's bytes are encoded inside an entry (one byte in the envelope). */
 export const enum ValueCodec {
@@ -7,6 +8,8 @@ export const enum ValueCodec {
   Json = 1,
   /** V8 structured-clone bytes: Date, Map, Set, BigInt, Buffer, typed arrays, cycles. */
   V8 = 2,
+  /** The answer of a `@Cached` route as it was sent (`CachedResponse`): body, content type, ETag. */
+  HttpResponse = 3,
 }
 
 /** An encoded value: the codec that was used and its bytes. */
@@ -16,6 +19,8 @@ export interface EncodedValue {
 }
 
 let needsStructuredClone = false;
+/** Whether a `toJSON` (other than Date's and Buffer's) replaced a value during the JSON pass. */
+let sawToJson = false;
 
 /**
  * JSON.stringify replacer that notices anything JSON would not round-trip exactly. `this[key]` is
@@ -26,6 +31,8 @@ function detectNonJson(this: Record<string, unknown>, key: string, value: unknow
   const raw = this[key];
   switch (typeof raw) {
     case 'object':
+      if (raw !== value && raw !== null && !(raw instanceof Date) && !ArrayBuffer.isView(raw))
+        sawToJson = true;
       if (
         raw !== null &&
         !Array.isArray(raw) &&
@@ -61,21 +68,29 @@ function detectNonJson(this: Record<string, unknown>, key: string, value: unknow
  * Encodes a value. JSON is used when it round-trips the value exactly (the common case, and
  * readable in `redis-cli`); anything richer goes through V8's structured-clone serializer, which
  * keeps Date, Map, Set, BigInt, Buffer, typed arrays and cycles. Class instances become plain
- * objects either way. Functions and symbols cannot be cached: they throw `E_UNSERIALIZABLE`.
+ * objects either way. An object with a `toJSON` (other than a Date or a Buffer) is stored as what
+ * its `toJSON` returns, on both paths, so what `toJSON` leaves out is never stored. Functions and
+ * symbols cannot be cached: they throw `E_UNSERIALIZABLE`. A route's {@link CachedResponse} has
+ * its own codec.
  */
 export function encodeValue(value: unknown): EncodedValue {
+  if (value instanceof CachedResponse)
+    return { codec: ValueCodec.HttpResponse, bytes: value.encode() };
   needsStructuredClone = false;
+  sawToJson = false;
   let json: string | undefined;
   try {
     json = JSON.stringify(value, detectNonJson);
   } catch {
-    needsStructuredClone = true; // cycles, or a toJSON that throws: let V8 try
+    // Cycles, or a toJSON that throws: let V8 try, applying every toJSON (the pass stopped early).
+    needsStructuredClone = true;
+    sawToJson = true;
   }
   if (!needsStructuredClone && json !== undefined) {
     return { codec: ValueCodec.Json, bytes: Buffer.from(json, 'utf8') };
   }
   try {
-    return { codec: ValueCodec.V8, bytes: v8.serialize(value) };
+    return { codec: ValueCodec.V8, bytes: v8.serialize(sawToJson ? applyToJson(value) : value) };
   } catch (err) {
     throw new CacheError(
       CacheErrorCode.E_UNSERIALIZABLE,
@@ -96,10 +111,73 @@ export function decodeValue(codec: number, bytes: Buffer, offset = 0): unknown {
     if (codec === ValueCodec.Json) return JSON.parse(bytes.toString('utf8', offset));
     if (codec === ValueCodec.V8)
       return v8.deserialize(offset === 0 ? bytes : bytes.subarray(offset));
+    if (codec === ValueCodec.HttpResponse) return CachedResponse.decode(bytes, offset);
   } catch (err) {
+    if (err instanceof CacheError) throw err;
     throw new CacheError(CacheErrorCode.E_CORRUPT_ENTRY, 'stored value cannot be decoded', {
       cause: err,
     });
   }
   throw new CacheError(CacheErrorCode.E_CORRUPT_ENTRY, `unknown value codec ${codec}`);
+}
+
+/**
+ * A copy of `value` in which every object with a `toJSON` method (other than a Date or a Buffer,
+ * which structured clone keeps) is replaced by what that method returns, at any depth, as
+ * `JSON.stringify` does; Maps, Sets, Dates, BigInts, typed arrays and cycles stay as they are for
+ * structured clone. Class instances become plain objects of their own enumerable properties (as
+ * structured clone would make them).
+ */
+export function applyToJson(value: unknown): unknown {
+  return project(value, '', new Map());
+}
+
+function project(value: unknown, key: string, seen: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Date || ArrayBuffer.isView(value) || value instanceof ArrayBuffer)
+    return value;
+  const done = seen.get(value);
+  if (done !== undefined) return done;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    const replaced: unknown = toJSON.call(value, key);
+    // A toJSON that returns its own object (or another with a toJSON) is taken as JSON would.
+    if (replaced === value || typeof replaced !== 'object' || replaced === null) return replaced;
+    seen.set(value, replaced);
+    const out = project(replaced, key, seen);
+    seen.set(value, out);
+    return out;
+  }
+  if (value instanceof Map) {
+    const out = new Map<unknown, unknown>();
+    seen.set(value, out);
+    for (const [k, v] of value) out.set(project(k, '', seen), project(v, String(k), seen));
+    return out;
+  }
+  if (value instanceof Set) {
+    const out = new Set<unknown>();
+    seen.set(value, out);
+    for (const item of value) out.add(project(item, '', seen));
+    return out;
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array<unknown>(value.length);
+    seen.set(value, out);
+    for (let i = 0; i < value.length; i++) out[i] = project(value[i], String(i), seen);
+    return out;
+  }
+  if (value instanceof RegExp || value instanceof Error) return value;
+  const out: Record<string, unknown> = {};
+  seen.set(value, out);
+  for (const name of Object.keys(value)) {
+    const item = project((value as Record<string, unknown>)[name], name, seen);
+    // A plain data property, "__proto__" included, as structured clone would define it.
+    Object.defineProperty(out, name, {
+      value: item,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
 }
