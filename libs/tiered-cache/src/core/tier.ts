@@ -241,7 +241,7 @@ export class Tier {
   }
 
   /** Applies an invalidation; one that fails is remembered and replayed before this tier serves reads again. */
-  private async invalidate(invalidation: InvalidationEvent): Promise<number | undefined> {
+  async invalidate(invalidation: InvalidationEvent): Promise<number | undefined> {
     const removed = await this.apply(invalidation);
     if (removed === undefined) this.missed.add(invalidation);
     return removed;

@@ -148,20 +148,7 @@ export class TieredCache {
         ? this.changes.beginKeys(invalidation.keys)
         : this.changes.beginBroad();
     try {
-      switch (invalidation.kind) {
-        case 'keys':
-          await local.delete(invalidation.keys);
-          break;
-        case 'pattern':
-          await local.deletePattern(invalidation.glob);
-          break;
-        case 'tags':
-          await local.deleteByTags(invalidation.tags);
-          break;
-        case 'clear':
-          await local.clear(invalidation.prefix);
-          break;
-      }
+      await local.invalidate(invalidation);
     } finally {
       end();
     }

@@ -10,6 +10,7 @@ import { lastValueFrom, mergeMap, Observable, of, type Subscription } from 'rxjs
 import type { Origin, OriginStatus } from '../core/origin-plan.js';
 import { resolve } from '../core/resolve.js';
 import { CachePlanRegistry } from '../explorer/cache-plan.registry.js';
+import { hasCredentials } from '../explorer/route-keys.js';
 import { CachedResponse } from '../http/cached-response.js';
 import { ageOf, matchesEtag } from '../http/http-cache.js';
 import { captureResponse, isStream } from '../http/response-capture.js';
@@ -265,10 +266,6 @@ export class CacheInterceptor implements NestInterceptor {
  */
 function requestOf(context: ExecutionContext): HttpRequestLike {
   return context.getArgByIndex<HttpRequestLike>(0);
-}
-
-function hasCredentials(request: HttpRequestLike): boolean {
-  return request.headers.authorization !== undefined || request.headers.cookie !== undefined;
 }
 
 async function invalidateThen(
