@@ -2,8 +2,10 @@ import { Cluster, type Redis } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import { escapeGlob, globToRegExp, scanPattern } from '../keys/glob.js';
+import { groupBySlot, keyPrefixOf, masterOfKey } from './redis-cluster.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
 import { BUS_CONNECTION } from '../core/bus-connection.js';
+import { BREAKER_SCOPE, type BreakerScope } from '../core/breaker-scope.js';
 import { runScript, TAG_ADD, UNTAG } from './redis-scripts.js';
 
 /** Prefix of the Redis sets that index tagged keys: `__tags:<namespace>:<tag>`. */
@@ -30,6 +32,16 @@ export class RedisStore implements ByteStore {
   /** The connection the invalidation bus publishes on and tracks (see `core/bus-connection.ts`). */
   [BUS_CONNECTION](): Redis | Cluster {
     return this.client;
+  }
+
+  /**
+   * On a cluster, the master a key's slot is on now (the tier keeps a circuit breaker per master,
+   * see `core/tier-breakers.ts`); undefined on a single node or Sentinel.
+   */
+  [BREAKER_SCOPE](): BreakerScope | undefined {
+    const client = this.client;
+    if (!(client instanceof Cluster)) return undefined;
+    return (key) => masterOfKey(client, key);
   }
 
   constructor(
@@ -176,20 +188,35 @@ export class RedisStore implements ByteStore {
     );
   }
 
-  /** UNLINKs keys in batches: one command per batch on a single node, one per key on a cluster. */
+  /**
+   * UNLINKs keys, at most {@link UNLINK_BATCH} per command and per step. On a cluster, keys are
+   * grouped by hash slot first (a multi-key command must stay in one slot), and the commands of a
+   * step are sent together (ioredis pipelines them per node).
+   */
   protected async unlink(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    if (this.isCluster) {
+    const groups = this.isCluster ? groupBySlot(keys, keyPrefixOf(this.client)) : [keys];
+    let removed = 0;
+    let step: (readonly string[])[] = [];
+    let stepKeys = 0;
+    const flush = async () => {
       const counts = await this.step(
-        Promise.all(keys.map((key) => this.client.unlink(key))),
+        Promise.all(step.map((batch) => this.client.unlink(...batch))),
         'UNLINK',
       );
-      return counts.reduce((a, b) => a + b, 0);
+      for (const count of counts) removed += count;
+      step = [];
+      stepKeys = 0;
+    };
+    for (const group of groups) {
+      for (let i = 0; i < group.length; i += UNLINK_BATCH) {
+        const batch = group.slice(i, i + UNLINK_BATCH);
+        if (stepKeys + batch.length > UNLINK_BATCH) await flush();
+        step.push(batch);
+        stepKeys += batch.length;
+      }
     }
-    let removed = 0;
-    for (let i = 0; i < keys.length; i += UNLINK_BATCH) {
-      removed += await this.step(this.client.unlink(...keys.slice(i, i + UNLINK_BATCH)), 'UNLINK');
-    }
+    if (step.length > 0) await flush();
     return removed;
   }
 

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
 import {
   decodeBusMessage,
@@ -13,6 +13,7 @@ import {
   type ResolvedBusOptions,
 } from './bus-options.js';
 import { BusSubscription, type BusGapReason } from './bus-subscription.js';
+import { clusterSubscriberOpener } from './cluster-subscriber.js';
 import { PublishQueue } from './publish-queue.js';
 import type { BusStats } from './bus-stats.js';
 
@@ -33,8 +34,10 @@ export interface PublishOptions {
  * see `bus-message.ts`) go over pub/sub on the engine's connection, merged per tick and retried
  * from a bounded queue. A dedicated subscriber connection receives them and, in tracking mode,
  * Redis's own invalidations of `<namespace>:*` keys changed by any other client. Tracking is used
- * whenever the server accepts `CLIENT TRACKING` (Redis 6+, not refused by an ACL or a proxy);
- * otherwise every invalidation travels as an explicit message.
+ * whenever the server accepts `CLIENT TRACKING` (Redis 6+, not refused by an ACL or a proxy) on a
+ * single node or through Sentinel; otherwise, and always on a Redis Cluster (where tracking would
+ * be per node: see the README, "Redis Cluster and Sentinel"), every invalidation travels as an
+ * explicit message, which a cluster delivers to the subscribers of every node.
  */
 export class InvalidationBus {
   readonly instanceId: string;
@@ -44,7 +47,7 @@ export class InvalidationBus {
   /** `<namespace>:`, the prefix Redis tracks for this bus. */
   private readonly prefix: string;
   private readonly options: ResolvedBusOptions;
-  private readonly connection: Redis;
+  private readonly connection: Redis | Cluster;
   private readonly logger: LoggerService;
   private readonly queue: PublishQueue;
   private readonly subscription: BusSubscription;
@@ -64,7 +67,8 @@ export class InvalidationBus {
     this.channel = this.options.channel;
     const prefix = `${this.options.namespace}:`;
     this.prefix = prefix;
-    const keyPrefix = this.connection.options.keyPrefix ?? '';
+    const keyPrefix = (this.connection.options as { keyPrefix?: string }).keyPrefix ?? '';
+    const cluster = (this.connection as { isCluster?: unknown }).isCluster === true;
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
       clearPrefix: prefix,
@@ -75,7 +79,8 @@ export class InvalidationBus {
       connection: this.connection,
       channel: this.channel,
       // ioredis's keyPrefix is part of every key in Redis, so of what tracking reports.
-      trackingPrefix: this.options.tracking ? keyPrefix + prefix : undefined,
+      trackingPrefix: this.options.tracking && !cluster ? keyPrefix + prefix : undefined,
+      ...(cluster ? { openSubscriber: clusterSubscriberOpener(this.connection as Cluster) } : {}),
       commandTimeoutMs: this.options.publishTimeoutMs,
       heartbeatMs: this.options.heartbeatMs,
       logger: this.logger,

@@ -3,12 +3,14 @@ import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { hashKey } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
-import { CircuitBreaker, type BreakerSettings } from './circuit-breaker.js';
+import { breakerScopeOf } from './breaker-scope.js';
+import type { BreakerSettings, CircuitBreaker } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
 import { FailedWrites } from './failed-writes.js';
 import { LatencyReservoir } from './latency.js';
 import { MissedReplay } from './missed-replay.js';
 import type { InvalidationEvent } from './invalidation.js';
+import { TierBreakers } from './tier-breakers.js';
 
 /** Which tier: L1 in the process, or L2 shared between processes. */
 export type TierRole = 'local' | 'shared';
@@ -51,7 +53,8 @@ const SYNC_SAMPLE_EVERY = 32;
 /**
  * One tier around its backend: every asynchronous call runs under the tier's deadline, failures
  * are counted, logged once (not per call) and turned into a miss or a skipped write, and a circuit
- * breaker stops calling a store that keeps failing. Nothing here ever throws at a caller.
+ * breaker stops calling a store that keeps failing (one per server when the backend spreads keys
+ * over several, see {@link TierBreakers}). Nothing here ever throws at a caller.
  */
 export class Tier {
   readonly counters: TierCounters = { hits: 0, misses: 0, errors: 0 };
@@ -66,7 +69,7 @@ export class Tier {
    * one by one may be replayed, and reported, in batches.
    */
   onReplayed: ((invalidation: InvalidationEvent) => void) | undefined;
-  private readonly breaker: CircuitBreaker;
+  private readonly breakers: TierBreakers;
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   private readonly label: string;
   /** Whether the backend answers synchronously (an in-process store). */
@@ -109,21 +112,38 @@ export class Tier {
         undefined,
       missed: (key) => this.missed.add({ kind: 'keys', keys: [key] }),
     });
-    this.breaker = new CircuitBreaker({ ...config.breaker, clock }, (state, cause) => {
+    const onChange = (state: 'open' | 'closed', cause: unknown, scope: string | undefined) => {
+      const what = scope === undefined ? this.label : `${this.label} server ${scope}`;
       if (state === 'open') {
-        const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, this.label);
+        const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, what);
+        const rest = scope === undefined ? 'it' : 'its keys';
         this.logger.error(
-          `${this.label} is unavailable [${err.code}] ${err.message}; serving without it until it recovers`,
+          `${what} is unavailable [${err.code}] ${err.message}; serving without ${rest} until it recovers`,
         );
       } else {
-        this.logger.log(`${this.label} recovered`);
+        this.logger.log(`${what} recovered`);
       }
-    });
+    };
+    this.breakers = new TierBreakers(
+      { ...config.breaker, clock },
+      onChange,
+      breakerScopeOf(config.backend),
+    );
   }
 
-  /** True while the circuit breaker keeps this tier out of the way. */
+  /** True while the (tier-wide) circuit breaker keeps this tier out of the way. */
   get unavailable(): boolean {
-    return this.breaker.isOpen;
+    return this.breakers.whole.isOpen;
+  }
+
+  /** True while the breaker of `key`'s server (the tier's, on a single server) is open. */
+  unavailableFor(key: string): boolean {
+    return this.breakers.for(key).isOpen;
+  }
+
+  /** The servers whose own breaker is open (a Redis Cluster's dead masters); empty on one server. */
+  get unavailableServers(): string[] {
+    return this.breakers.openScopes;
   }
 
   /**
@@ -138,22 +158,23 @@ export class Tier {
       return undefined;
     }
     if (this.failedWrites.has(key)) return undefined;
-    if (!this.breaker.allow()) return undefined;
+    const breaker = this.breakers.for(key);
+    if (!breaker.allow()) return undefined;
     const timed = !this.synchronous || this.reads++ % SYNC_SAMPLE_EVERY === 0;
     const started = timed ? performance.now() : 0;
     let result: CacheEntry | undefined | Promise<CacheEntry | undefined>;
     try {
       result = this.backend.get(key);
     } catch (err) {
-      this.fail(err, 'get', key);
+      this.fail(err, 'get', key, breaker);
       return undefined;
     }
     if (!(result instanceof Promise)) {
       if (timed) this.latency.get.record(performance.now() - started);
-      if (this.breaker.isOpen) this.breaker.success();
+      if (breaker.isOpen) breaker.success();
       return result;
     }
-    return this.settle(result, 'get', key, undefined, this.latency.get, started);
+    return this.settle(result, 'get', key, breaker, undefined, this.latency.get, started);
   }
 
   /**
@@ -163,7 +184,8 @@ export class Tier {
    * be served again.
    */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
-    if (!this.breaker.allow()) {
+    const breaker = this.breakers.for(key);
+    if (!breaker.allow()) {
       this.missed.add({ kind: 'keys', keys: [key] });
       return;
     }
@@ -176,7 +198,7 @@ export class Tier {
           ? this.backend.set(key, capEntry(entry, this.clock() + cap), cap)
           : this.backend.set(key, entry, ttlMs);
     } catch (err) {
-      this.fail(err, 'set', key);
+      this.fail(err, 'set', key, breaker);
       this.failedWrites.forget(key, undefined);
       return;
     }
@@ -186,6 +208,7 @@ export class Tier {
         written,
         'set',
         key,
+        breaker,
         undefined,
         this.latency.set,
         started,
@@ -194,7 +217,7 @@ export class Tier {
       );
     }
     this.latency.set.record(performance.now() - started);
-    if (this.breaker.isOpen) this.breaker.success();
+    if (breaker.isOpen) breaker.success();
   }
 
   /** Deletes keys; resolves to how many existed, or undefined when the tier failed (then it is replayed later). */
@@ -250,8 +273,12 @@ export class Tier {
   /** Runs an invalidation against the backend: how many keys it removed (0 for a clear), or undefined on failure. */
   private apply(invalidation: InvalidationEvent): Promise<number | undefined> {
     switch (invalidation.kind) {
-      case 'keys':
-        return this.run('delete', undefined, () => this.backend.delete(invalidation.keys));
+      case 'keys': {
+        const { keys } = invalidation;
+        // One key goes through its server's breaker; several (maybe on several servers), the tier's.
+        const one = keys.length === 1 ? keys[0] : undefined;
+        return this.run('delete', one, () => this.backend.delete(keys));
+      }
       case 'pattern':
         return this.run(
           'deletePattern',
@@ -336,15 +363,16 @@ export class Tier {
     timeoutMs = this.config.timeoutMs,
     force = false,
   ): Promise<T | undefined> {
-    if (!this.breaker.allow() && !force) return undefined;
+    const breaker = this.breakers.for(key);
+    if (!breaker.allow() && !force) return undefined;
     try {
       const result = call();
       if (result instanceof Promise)
-        return await this.settle(result, op, key, undefined, undefined, 0, timeoutMs);
-      if (this.breaker.isOpen) this.breaker.success();
+        return await this.settle(result, op, key, breaker, undefined, undefined, 0, timeoutMs);
+      if (breaker.isOpen) breaker.success();
       return result;
     } catch (err) {
-      this.fail(err, op, key);
+      this.fail(err, op, key, breaker);
       return undefined;
     }
   }
@@ -353,6 +381,8 @@ export class Tier {
     promise: Promise<T>,
     op: string,
     key: string | undefined,
+    /** The breaker chosen when the call was made (a slot map refreshed meanwhile may name another). */
+    breaker: CircuitBreaker,
     fallback: F,
     latency?: LatencyReservoir,
     started = 0,
@@ -362,7 +392,7 @@ export class Tier {
     // One promise per call: the deadline, the latency, the breaker and the fallback in one place.
     return new Promise<T | F>((resolve) => {
       const deadline = startDeadline(timeoutMs, () => {
-        this.fail(timeoutError(`${this.label} ${op}`, timeoutMs), op, key);
+        this.fail(timeoutError(`${this.label} ${op}`, timeoutMs), op, key, breaker);
         failed?.(true);
         resolve(fallback);
       });
@@ -370,12 +400,12 @@ export class Tier {
         (value) => {
           if (!deadline.finish()) return; // too late: the fallback was returned
           latency?.record(performance.now() - started);
-          this.breaker.success();
+          breaker.success();
           resolve(value);
         },
         (err: unknown) => {
           if (!deadline.finish()) return;
-          this.fail(err, op, key);
+          this.fail(err, op, key, breaker);
           failed?.(false);
           resolve(fallback);
         },
@@ -383,13 +413,13 @@ export class Tier {
     });
   }
 
-  private fail(cause: unknown, op: string, key: string | undefined): void {
+  private fail(cause: unknown, op: string, key: string | undefined, breaker: CircuitBreaker): void {
     this.counters.errors++;
     const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
     this.onError?.(err.code);
     if (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError)) {
       // An outage is logged once, by the breaker when it opens; failures below its threshold are only counted.
-      this.breaker.failure(err);
+      breaker.failure(err);
       return;
     }
     this.logOnce(err, op, key);
