@@ -73,6 +73,7 @@ export function openRedisConnection(options: RedisTarget): RedisConnection {
   }
   if (options.sentinel !== undefined) {
     const client = new Redis({
+      ...sentinelDefaults(),
       ...base,
       sentinels: options.sentinel.sentinels,
       name: options.sentinel.name,
@@ -80,6 +81,21 @@ export function openRedisConnection(options: RedisTarget): RedisConnection {
     return { client, owned: true };
   }
   return { client: new Redis(options.url!, base), owned: true };
+}
+
+/**
+ * Defaults of a connection through Sentinel (under the `redisOptions` given). A failover ends with
+ * the sentinels announcing the new master (`+switch-master`); the old one, if it is still up (a
+ * `SENTINEL FAILOVER`, a partition), stays a writable master until the sentinels demote it 10 to
+ * 20 s later, and then answers every write with READONLY. `failoverDetector` makes ioredis listen
+ * to the sentinels and reconnect to the new master at once; `reconnectOnError` reconnects (through
+ * the sentinels) on a READONLY reply, without sending the failed command again.
+ */
+function sentinelDefaults(): RedisOptions {
+  return {
+    failoverDetector: true,
+    reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
+  };
 }
 
 /**

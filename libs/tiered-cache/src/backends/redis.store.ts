@@ -5,7 +5,7 @@ import { escapeGlob, globToRegExp, scanPattern } from '../keys/glob.js';
 import { groupBySlot, keyPrefixOf, masterOfKey } from './redis-cluster.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
 import { BUS_CONNECTION } from '../core/bus-connection.js';
-import { BREAKER_SCOPE, type BreakerScope } from '../core/breaker-scope.js';
+import { STORE_TOPOLOGY, type StoreTopology } from '../core/store-topology.js';
 import { runScript, TAG_ADD, UNTAG } from './redis-scripts.js';
 
 /** Prefix of the Redis sets that index tagged keys: `__tags:<namespace>:<tag>`. */
@@ -36,12 +36,21 @@ export class RedisStore implements ByteStore {
 
   /**
    * On a cluster, the master a key's slot is on now (the tier keeps a circuit breaker per master,
-   * see `core/tier-breakers.ts`); undefined on a single node or Sentinel.
+   * see `core/tier-breakers.ts`). Changes: every (re)connection, and on a cluster every slot map
+   * refresh (each second), so that a tier replays what it missed as soon as a failover is over.
    */
-  [BREAKER_SCOPE](): BreakerScope | undefined {
+  [STORE_TOPOLOGY](): StoreTopology {
     const client = this.client;
-    if (!(client instanceof Cluster)) return undefined;
-    return (key) => masterOfKey(client, key);
+    const events = client instanceof Cluster ? ['ready', 'refresh'] : ['ready'];
+    return {
+      ...(client instanceof Cluster ? { scopeOf: (key: string) => masterOfKey(client, key) } : {}),
+      onChange: (listener) => {
+        for (const event of events) client.on(event, listener);
+        return () => {
+          for (const event of events) client.off(event, listener);
+        };
+      },
+    };
   }
 
   constructor(

@@ -1,5 +1,5 @@
 import { CircuitBreaker, type BreakerSettings } from './circuit-breaker.js';
-import type { BreakerScope } from './breaker-scope.js';
+import type { BreakerScope } from './store-topology.js';
 
 /** Past this many per-server breakers, closed ones are forgotten (servers come and go). */
 const MAX_SCOPED = 64;

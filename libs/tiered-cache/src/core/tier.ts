@@ -3,13 +3,13 @@ import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { hashKey } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
-import { breakerScopeOf } from './breaker-scope.js';
 import type { BreakerSettings, CircuitBreaker } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
 import { FailedWrites } from './failed-writes.js';
 import { LatencyReservoir } from './latency.js';
 import { MissedReplay } from './missed-replay.js';
 import type { InvalidationEvent } from './invalidation.js';
+import { storeTopologyOf } from './store-topology.js';
 import { TierBreakers } from './tier-breakers.js';
 
 /** Which tier: L1 in the process, or L2 shared between processes. */
@@ -69,6 +69,14 @@ export class Tier {
    * one by one may be replayed, and reported, in batches.
    */
   onReplayed: ((invalidation: InvalidationEvent) => void) | undefined;
+  /**
+   * Told about each invalidation this tier missed (it failed, or a write it could not make), as it
+   * is recorded for replay: the engine tells the other instances, whose own reads of this shared
+   * store must wait for it to be replayed too (see {@link recordMissed}).
+   */
+  onMissed: ((invalidation: InvalidationEvent) => void) | undefined;
+  /** Stops listening to the backend's topology changes. */
+  private readonly stopWatching: (() => void) | undefined;
   private readonly breakers: TierBreakers;
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   private readonly label: string;
@@ -110,7 +118,7 @@ export class Tier {
       remove: async (key) =>
         (await this.run('delete', key, () => this.backend.delete([key]), undefined, true)) !==
         undefined,
-      missed: (key) => this.missed.add({ kind: 'keys', keys: [key] }),
+      missed: (key) => this.miss({ kind: 'keys', keys: [key] }),
     });
     const onChange = (state: 'open' | 'closed', cause: unknown, scope: string | undefined) => {
       const what = scope === undefined ? this.label : `${this.label} server ${scope}`;
@@ -124,11 +132,12 @@ export class Tier {
         this.logger.log(`${what} recovered`);
       }
     };
-    this.breakers = new TierBreakers(
-      { ...config.breaker, clock },
-      onChange,
-      breakerScopeOf(config.backend),
-    );
+    const topology = storeTopologyOf(config.backend);
+    this.breakers = new TierBreakers({ ...config.breaker, clock }, onChange, topology.scopeOf);
+    // Reconnected, or a new topology (a failover is over): replay what was missed now.
+    this.stopWatching = topology.onChange?.(() => {
+      if (this.missed.pending) this.missed.now();
+    });
   }
 
   /** True while the (tier-wide) circuit breaker keeps this tier out of the way. */
@@ -153,10 +162,16 @@ export class Tier {
    */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     if (this.missed.pending) {
-      // It may still hold entries that were invalidated while it was unreachable: a miss until replayed.
+      // It may still hold entries invalidated while it was unreachable: those are a miss until replayed.
       this.missed.now();
-      return undefined;
+      const blocked = this.missed.blocks(key);
+      if (blocked === true) return undefined;
+      if (blocked !== false) return this.readUnlessTagged(key, blocked);
     }
+    return this.read(key);
+  }
+
+  private read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     if (this.failedWrites.has(key)) return undefined;
     const breaker = this.breakers.for(key);
     if (!breaker.allow()) return undefined;
@@ -177,6 +192,15 @@ export class Tier {
     return this.settle(result, 'get', key, breaker, undefined, this.latency.get, started);
   }
 
+  /** {@link read}, but a miss for an entry carrying any of `tags` (their invalidation waits). */
+  private async readUnlessTagged(
+    key: string,
+    tags: ReadonlySet<string>,
+  ): Promise<CacheEntry | undefined> {
+    const entry = await this.read(key);
+    return entry?.tags.some((tag) => tags.has(tag)) ? undefined : entry;
+  }
+
   /**
    * Writes an entry (capped to this tier's TTL); failures are counted and logged, never thrown.
    * A write that fails, times out or is skipped by the open breaker makes this tier forget the key
@@ -186,7 +210,7 @@ export class Tier {
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
     const breaker = this.breakers.for(key);
     if (!breaker.allow()) {
-      this.missed.add({ kind: 'keys', keys: [key] });
+      this.miss({ kind: 'keys', keys: [key] });
       return;
     }
     const cap = this.config.maxTtlMs;
@@ -266,8 +290,27 @@ export class Tier {
   /** Applies an invalidation; one that fails is remembered and replayed before this tier serves reads again. */
   async invalidate(invalidation: InvalidationEvent): Promise<number | undefined> {
     const removed = await this.apply(invalidation);
-    if (removed === undefined) this.missed.add(invalidation);
+    if (removed === undefined) this.miss(invalidation);
     return removed;
+  }
+
+  /**
+   * Records an invalidation another instance missed on this same shared store: this tier serves
+   * no read until it has applied it itself (the store may still hold what it removes).
+   */
+  recordMissed(invalidation: InvalidationEvent): void {
+    this.missed.add(invalidation);
+  }
+
+  private miss(invalidation: InvalidationEvent): void {
+    this.missed.add(invalidation);
+    try {
+      this.onMissed?.(invalidation);
+    } catch (err) {
+      this.logger.warn(
+        `${this.label}: the missed-invalidation listener threw: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
 
   /** Runs an invalidation against the backend: how many keys it removed (0 for a clear), or undefined on failure. */
@@ -325,6 +368,7 @@ export class Tier {
    * fail fast. Each wait is bounded (the larger of the tier's deadline and 2 s); errors are logged.
    */
   async close(): Promise<void> {
+    this.stopWatching?.();
     this.missed.stop();
     this.failedWrites.close();
     await this.closeStep('close', () => this.backend.close());
