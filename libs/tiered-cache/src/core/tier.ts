@@ -43,6 +43,13 @@ const AVAILABILITY_CODES: ReadonlySet<string> = new Set([
   CacheErrorCode.E_BACKEND_TIMEOUT,
   CacheErrorCode.E_BACKEND_ERROR,
 ]);
+/**
+ * Replies of a Redis Cluster in transition (a master failed and no replica took over yet, slots
+ * moving): every node answers so, at once, for a second or two. They say nothing about the health
+ * of the server that answered, so they are counted and logged but do not trip its breaker (which
+ * would keep a healthy master out for the breaker's open time after the cluster is back).
+ */
+const CLUSTER_IN_TRANSITION = /^(CLUSTERDOWN|TRYAGAIN)\b/;
 /** A given error code is logged at most once per this many ms per tier, with a count of the rest. */
 const LOG_INTERVAL_MS = 60_000;
 /** Overall deadline of a bulk operation (pattern, tag and prefix deletes), in ms. */
@@ -461,7 +468,8 @@ export class Tier {
     this.counters.errors++;
     const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
     this.onError?.(err.code);
-    if (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError)) {
+    const transient = cause instanceof Error && CLUSTER_IN_TRANSITION.test(cause.message);
+    if (!transient && (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError))) {
       // An outage is logged once, by the breaker when it opens; failures below its threshold are only counted.
       breaker.failure(err);
       return;
