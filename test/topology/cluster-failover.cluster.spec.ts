@@ -151,4 +151,56 @@ describe('Redis Cluster failover with two app instances', () => {
     for (const key of keys.victim.slice(4))
       expect((await b.request({ op: 'get', key })).result.value).toBe('old');
   });
+
+  it('SIGSTOP of a master: its keys fail fast, the healthy masters are served until Redis itself fails over', async () => {
+    const [a, b] = workers as [CacheWorker, CacheWorker];
+    const port = await cluster.masterWithReplica();
+    const keys = await seed(port, 'frozen');
+    const traffic = new Traffic(workers, [...keys.victim, ...keys.healthy], keys.healthy);
+    traffic.start();
+    await delay(300);
+    const pausedAt = now();
+    await cluster.pause(port);
+    let failedOver = false;
+    const failover = cluster.waitForFailover(port).then(() => {
+      failedOver = true;
+      figures.frozenClusterFailoverMs = now() - pausedAt;
+    });
+    const [victimProbe, healthyProbe] = await Promise.all([
+      probe(a, b, keys.probes, {
+        intervalMs: 50,
+        timeoutMs: 15_000,
+        stopAtFirstSuccess: false,
+        until: () => failedOver,
+      }),
+      probe(a, b, keys.healthyProbes, {
+        intervalMs: 50,
+        timeoutMs: 15_000,
+        stopAtFirstSuccess: false,
+        until: () => failedOver,
+      }),
+    ]);
+    await failover;
+    const after = await probe(a, b, keys.probes.slice(300), {
+      intervalMs: 50,
+      timeoutMs: 10_000,
+      stopAtFirstSuccess: true,
+    });
+    await traffic.stop();
+    cluster.node(port).resume(); // it comes back as a replica of its heir
+    figures.frozenRecoveryMs = after.recoveredAt! - pausedAt;
+    figures.frozenHealthyLongestOutageMs = healthyProbe.longestOutageMs;
+    expect(traffic.errors).toEqual([]);
+    expect(after.recoveredAt! - pausedAt).toBeLessThan(RECOVERY_BOUND_MS);
+    // Until the cluster can have marked the master failed (the node timeout; then every node
+    // answers CLUSTERDOWN until a replica took over), only the frozen master's own keys are out.
+    const beforeFail = (r: { readEnd: number }) => r.readEnd < pausedAt + NODE_TIMEOUT_MS;
+    expect(victimProbe.rounds.filter((r) => beforeFail(r) && r.ok)).toEqual([]);
+    // (A round can still miss its deadline on this shared machine: at most one in four may fail.)
+    const healthyBefore = healthyProbe.rounds.filter(beforeFail);
+    figures.frozenHealthyRoundsFailedBeforeFail = healthyBefore.filter((r) => !r.ok).length;
+    figures.frozenHealthyRoundsBeforeFail = healthyBefore.length;
+    expect(healthyBefore.length).toBeGreaterThanOrEqual(4);
+    expect(healthyBefore.filter((r) => !r.ok).length).toBeLessThanOrEqual(healthyBefore.length / 4);
+  });
 });

@@ -71,6 +71,8 @@ export interface ProbeReport {
   failures: number;
   /** Longest stretch of failed rounds, in ms (from the first failed round's start to the next success's start). */
   longestOutageMs: number;
+  /** Every round: when it began and whether the value was read back. */
+  rounds: { start: number; ok: boolean; writeMs: number; readEnd: number }[];
 }
 
 /**
@@ -91,7 +93,12 @@ export async function probe(
   },
 ): Promise<ProbeReport> {
   const started = now();
-  const report: ProbeReport = { recoveredAt: undefined, failures: 0, longestOutageMs: 0 };
+  const report: ProbeReport = {
+    recoveredAt: undefined,
+    failures: 0,
+    longestOutageMs: 0,
+    rounds: [],
+  };
   let failingSince: number | undefined;
   for (let i = 0; ; i++) {
     if (i >= keys.length) throw new Error('probe ran out of keys');
@@ -99,8 +106,14 @@ export async function probe(
     const key = keys[i]!;
     const roundStart = now();
     const value = `p${i}`;
-    await writer.request({ op: 'set', key, value });
+    const write = await writer.request({ op: 'set', key, value });
     const read = await reader.request({ op: 'get', key });
+    report.rounds.push({
+      start: roundStart,
+      ok: read.result.value === value,
+      writeMs: write.end - write.begin,
+      readEnd: read.end,
+    });
     if (read.result.value === value) {
       report.recoveredAt ??= roundStart;
       if (failingSince !== undefined)
