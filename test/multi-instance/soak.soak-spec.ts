@@ -52,7 +52,6 @@ const WORKERS = 4;
 /** Violations described in a failure message. */
 const SHOWN = 12;
 
-
 /**
  * How long another process's L1 may keep serving a value after the change that replaced it
  * resolved: the bus's delivery delay (see the README, "Running several instances"), which is the
