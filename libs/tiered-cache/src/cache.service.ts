@@ -98,7 +98,9 @@ export class CacheService {
    * Partial update of an object entry: the given fields (those not `undefined`) replace the stored
    * ones and every other field stays. Keeps the entry's remaining TTL and tags unless `options`
    * give new ones. When there is no fresh entry it does nothing, so a partial object is never
-   * served as if it were whole. Not atomic across processes.
+   * served as if it were whole. Not atomic across processes. Every field, `__proto__`,
+   * `constructor` and `prototype` included, is set as an own data property: a merge never changes
+   * the stored object's prototype, on any backend.
    */
   async merge(key: string, partial: Record<string, unknown>, options?: SetOptions): Promise<void> {
     const full = this.view.fullKey(key);
@@ -112,9 +114,19 @@ export class CacheService {
         `merge needs an object entry; "${key}" holds ${Array.isArray(current) ? 'an array' : typeof current}`,
       );
     }
+    // Spread and defineProperty make every field an own data property: a JSON-parsed `__proto__`
+    // (or `constructor`, `prototype`) is stored as a field, never as the object's prototype.
     const merged: Record<string, unknown> = { ...(current as Record<string, unknown>) };
-    for (const field of Object.keys(partial))
-      if (partial[field] !== undefined) merged[field] = partial[field];
+    for (const field of Object.keys(partial)) {
+      const value = partial[field];
+      if (value !== undefined)
+        Object.defineProperty(merged, field, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+    }
     const ttlMs =
       options?.ttl === undefined
         ? found.expiresAt - now
