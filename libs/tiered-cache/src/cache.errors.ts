@@ -58,9 +58,43 @@ export function toCacheError(err: unknown, code: CacheErrorCode, context: string
   const detail = err instanceof Error ? err.message : String(err);
   const timedOut =
     /timed out|ETIMEDOUT/i.test(detail) || (err as { code?: unknown } | null)?.code === 'ETIMEDOUT';
+  // The original message may quote a value; it stays reachable as `cause`, never in the message.
   return new CacheError(
     timedOut ? CacheErrorCode.E_BACKEND_TIMEOUT : code,
-    `${context}: ${detail}`,
+    `${context}: ${describeError(err)}`,
     { cause: err },
   );
+}
+
+/** A class or constructor name that is an identifier (anything else is not printed). */
+const SAFE_NAME = /^[A-Za-z_$][\w$]{0,63}$/;
+/** An error code such as `ECONNREFUSED` or `ERR_STREAM_DESTROYED`. */
+const SAFE_CODE = /^[A-Z][A-Z0-9_]{1,39}$/;
+/** The error prefix a Redis error reply starts with (`OOM`, `WRONGTYPE`, `NOAUTH`...). */
+const REPLY_PREFIX = /^([A-Z][A-Z_]{1,23})(?: |$)/;
+
+/**
+ * What may be logged of any thrown value: its class and code, never its content. A foreign error's
+ * message may quote a value (V8 quotes a function's source or a symbol's description, an
+ * application's error a user's data), so it is left out: the class (`TypeError`, `ReplyError`), a
+ * string `code` (`ECONNREFUSED`), and the prefix of a Redis error reply (`ReplyError OOM`). A
+ * {@link CacheError} is described by its code and message, which the library writes without values.
+ * Never throws.
+ */
+export function describeError(err: unknown): string {
+  if (err instanceof CacheError) return `CacheError ${err.code}: ${err.message}`;
+  if (typeof err !== 'object' || err === null) return `a thrown ${typeof err}`;
+  try {
+    const ctor = (Object.getPrototypeOf(err) as { constructor?: { name?: unknown } } | null)
+      ?.constructor?.name;
+    const name = typeof ctor === 'string' && SAFE_NAME.test(ctor) ? ctor : 'object';
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && SAFE_CODE.test(code)) return `${name} ${code}`;
+    const message = (err as { message?: unknown }).message;
+    const reply =
+      name === 'ReplyError' && typeof message === 'string' ? REPLY_PREFIX.exec(message) : null;
+    return reply === null ? name : `${name} ${reply[1]}`;
+  } catch {
+    return 'object'; // a proxy or a getter that throws
+  }
 }

@@ -17,6 +17,7 @@ import type {
   WarmReport,
 } from './interfaces/cache-service.interface.js';
 import { NO_TAGS } from './serialization/entry-codec.js';
+import { keyRef } from './keys/key-encoding.js';
 import { longKeyPattern, storedPattern } from './keys/stored-key.js';
 
 /**
@@ -111,7 +112,7 @@ export class CacheService {
     if (typeof current !== 'object' || current === null || Array.isArray(current)) {
       throw new CacheError(
         CacheErrorCode.E_UNSUPPORTED,
-        `merge needs an object entry; "${key}" holds ${Array.isArray(current) ? 'an array' : typeof current}`,
+        `merge needs an object entry; ${keyRef(full)} holds ${Array.isArray(current) ? 'an array' : typeof current}`,
       );
     }
     // Spread and defineProperty make every field an own data property: a JSON-parsed `__proto__`

@@ -1,4 +1,6 @@
+import { describeError } from '../cache.errors.js';
 import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
+import { keyRef } from '../keys/key-encoding.js';
 import { atLeastOnce, atMostOnce, atomicTier } from './atomic-origin.js';
 import type { CacheView } from './cache-view.js';
 import { entryOf, type Origin, type OriginPlan, type Outcome } from './origin-plan.js';
@@ -34,7 +36,7 @@ export async function runOrigin<C>(
     if (result !== TIMED_OUT) return result;
     computation.catch((err: unknown) => {
       engine.logger.warn(
-        `background refresh failed; the stale value stays: ${err instanceof Error ? err.message : String(err)}`,
+        `background refresh of ${keyRef(key)} failed (${describeError(err)}); the stale value stays`,
       );
     });
   } catch {

@@ -1,4 +1,5 @@
-import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { CacheError, CacheErrorCode, describeError } from '../cache.errors.js';
+import { keyRef } from '../keys/key-encoding.js';
 import type {
   SetOptions,
   WarmEntry,
@@ -48,9 +49,7 @@ export async function warmUp(
       } catch (err) {
         report.failed++;
         if (report.failed === 1)
-          logger.warn(
-            `${label}: a load failed: ${err instanceof Error ? err.message : String(err)}`,
-          );
+          logger.warn(`${label}: a load failed (${keyOf(view, item.key)}${describeError(err)})`);
       }
       const done = report.loaded + report.failed;
       if (done % step === 0)
@@ -65,4 +64,9 @@ export async function warmUp(
     `${label}: ${report.loaded} loaded, ${report.failed} failed in ${Math.round(durationMs)} ms`,
   );
   return { ...report, durationMs };
+}
+
+/** How the log names a warm-up entry's key (by hash), followed by ': '; empty for an invalid key. */
+function keyOf(view: CacheView, key: unknown): string {
+  return typeof key === 'string' && key !== '' ? `${keyRef(view.storedKey(key))}: ` : '';
 }
