@@ -1,7 +1,7 @@
 import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { GetOrSetOptions, TierSelection } from '../interfaces/cache-service.interface.js';
 import type { CacheViewConfig } from './cache-view.js';
-import { parseDuration, parsePositiveDuration } from './duration.js';
+import { MAX_TIMER_MS, parseDuration, parsePositiveDuration } from './duration.js';
 
 /** Default lease of `atomic: 'at-most-once'`, in ms. */
 export const DEFAULT_LEASE_MS = 10_000;
@@ -65,7 +65,9 @@ export function originPlan(
     tags,
     tier: options?.tier,
     timeoutMs:
-      options?.timeout === undefined ? undefined : parseDuration(options.timeout, name('timeout')),
+      options?.timeout === undefined
+        ? undefined
+        : parseDuration(options.timeout, name('timeout'), MAX_TIMER_MS),
     atomic: options?.atomic,
     leaseMs:
       options?.lease === undefined

@@ -451,6 +451,55 @@ describe('resolveOptions rejects', () => {
   });
 });
 
+describe('the clock option (issue 13, point 10)', () => {
+  it.each<[string, () => unknown, string]>([
+    ['a Date', () => new Date(), 'it returned a Date'],
+    ['a string', () => String(Date.now()), 'it returned a value of type string'],
+    ['a bigint', () => BigInt(Date.now()), 'it returned a value of type bigint'],
+    ['NaN', () => Number.NaN, 'it returned NaN'],
+    ['Infinity', () => Number.POSITIVE_INFINITY, 'it returned Infinity'],
+    ['a negative number', () => -1, 'it returned -1'],
+    ['undefined', () => undefined, 'it returned a value of type undefined'],
+  ])('refuses a clock returning %s, naming the option', (_what, clock, said) => {
+    const err = expectInvalid({ clock }, 'clock');
+    expect(err.message).toContain('epoch milliseconds');
+    expect(err.message).toContain(said);
+  });
+
+  it('refuses a clock that throws, by its error class only', () => {
+    const err = expectInvalid(
+      {
+        clock: () => {
+          throw new RangeError('secret detail');
+        },
+      },
+      'clock',
+    );
+    expect(err.message).toContain('it threw (RangeError)');
+    expect(err.message).not.toContain('secret detail');
+  });
+
+  it('refuses durations Redis or a timer cannot take, naming the option', () => {
+    expectInvalid({ ttl: '36501d' }, 'ttl', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid({ grace: 1e17 }, 'grace', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid(
+      { local: { backend: 'memory', timeout: '25d' } },
+      'local.timeout',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
+    expectInvalid(
+      { shared: { backend: 'redis', url: 'redis://127.0.0.1:1', connectTimeout: '30d' } },
+      'shared.connectTimeout',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
+  });
+
+  it('accepts a fractional clock (rounded where Redis needs whole ms)', () => {
+    const clock = () => performance.timeOrigin + performance.now();
+    expect(resolve({ clock }).clock).toBe(clock);
+  });
+});
+
 describe('custom backends', () => {
   it('accepts a complete instance, keeping the tier as given', () => {
     const backend = new FakeBackend();

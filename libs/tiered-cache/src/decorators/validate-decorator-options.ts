@@ -1,5 +1,10 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
-import { parseDuration, parsePositiveDuration, describeValue } from '../core/duration.js';
+import {
+  describeValue,
+  MAX_TIMER_MS,
+  parseDuration,
+  parsePositiveDuration,
+} from '../core/duration.js';
 import type {
   CachedOptions,
   InvalidateCacheOptions,
@@ -68,7 +73,8 @@ export function validateCachedOptions(options: CachedOptions, where: string): vo
   checkTemplates(options.tags, 'tags', where);
   if (options.ttl !== undefined) parsePositiveDuration(options.ttl, `${where} ttl`);
   if (options.grace !== undefined) parseDuration(options.grace, `${where} grace`);
-  if (options.timeout !== undefined) parsePositiveDuration(options.timeout, `${where} timeout`);
+  if (options.timeout !== undefined)
+    parsePositiveDuration(options.timeout, `${where} timeout`, MAX_TIMER_MS);
   if (options.lease !== undefined) parsePositiveDuration(options.lease, `${where} lease`);
   if (options.tier !== undefined && !['local', 'shared', 'both'].includes(options.tier)) {
     throw fail(where, 'tier', `${describeValue(options.tier)} must be 'local', 'shared' or 'both'`);
