@@ -27,6 +27,11 @@ export const CacheErrorCode = {
   E_INVALID_TEMPLATE: 'E_INVALID_TEMPLATE',
   /** An operation needs a capability the configured backend does not have. */
   E_UNSUPPORTED: 'E_UNSUPPORTED',
+  /**
+   * An origin (a `getOrSet` factory, a `@Cached` method or route) did not settle within its
+   * `hardTimeout`: every caller waiting for it was released with an {@link OriginTimeoutError}.
+   */
+  E_ORIGIN_TIMEOUT: 'E_ORIGIN_TIMEOUT',
 } as const;
 
 /** One of the {@link CacheErrorCode} values. */
@@ -37,7 +42,7 @@ export type CacheErrorCode = (typeof CacheErrorCode)[keyof typeof CacheErrorCode
  * never contains cached values (keys appear only as hashes at runtime).
  */
 export class CacheError extends Error {
-  override readonly name = 'CacheError';
+  override readonly name: string = 'CacheError';
 
   constructor(
     /** Stable machine-readable code. */
@@ -46,6 +51,29 @@ export class CacheError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * Thrown to every caller of an origin (a `getOrSet` factory, a `@Cached` provider method or route)
+ * that did not settle within its `hardTimeout` (code `E_ORIGIN_TIMEOUT`). The next call starts a
+ * fresh origin call; the late result of this one is stored only if nothing changed the key since
+ * it began. On a route it reaches the application's exception filters as it is: Nest's default
+ * filter answers `500`; map it to `504` with an `@Catch(OriginTimeoutError)` filter.
+ */
+export class OriginTimeoutError extends CacheError {
+  override readonly name: string = 'OriginTimeoutError';
+
+  constructor(
+    /** The `hardTimeout` that passed, in ms. */
+    readonly timeoutMs: number,
+    /** How the key is named in messages: `key#` and the start of its hash. */
+    keyRef: string,
+  ) {
+    super(
+      CacheErrorCode.E_ORIGIN_TIMEOUT,
+      `the origin of ${keyRef} did not settle within its hardTimeout of ${timeoutMs} ms`,
+    );
   }
 }
 
@@ -82,7 +110,7 @@ const REPLY_PREFIX = /^([A-Z][A-Z_]{1,23})(?: |$)/;
  * Never throws.
  */
 export function describeError(err: unknown): string {
-  if (err instanceof CacheError) return `CacheError ${err.code}: ${err.message}`;
+  if (err instanceof CacheError) return `${err.name} ${err.code}: ${err.message}`;
   if (typeof err !== 'object' || err === null) return `a thrown ${typeof err}`;
   try {
     const ctor = (Object.getPrototypeOf(err) as { constructor?: { name?: unknown } } | null)

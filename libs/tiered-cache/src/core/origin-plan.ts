@@ -17,6 +17,8 @@ export interface OriginPlan {
   readonly tier: TierSelection | undefined;
   /** Soft timeout of the origin when a stale value exists, in ms. */
   readonly timeoutMs: number | undefined;
+  /** Hard timeout of the origin, in ms: past it every caller waiting for it is released. */
+  readonly hardTimeoutMs: number | undefined;
   readonly atomic: 'at-most-once' | 'at-least-once' | undefined;
   /** Lease of `at-most-once`, in ms: longer than the origin can take. */
   readonly leaseMs: number;
@@ -44,6 +46,11 @@ export interface Origin<C> {
   run(context: C): unknown;
   /** Whether a computed value is stored (`undefined` never is; `null` per `cacheNullish`). */
   store(value: unknown, context: C): boolean;
+  /**
+   * Told when the hard timeout released the callers of the computation this call started: its
+   * own work goes on unseen (a route stops capturing its answer).
+   */
+  abandoned?(context: C): void;
 }
 
 /**
@@ -68,6 +75,10 @@ export function originPlan(
       options?.timeout === undefined
         ? undefined
         : parseDuration(options.timeout, name('timeout'), MAX_TIMER_MS),
+    hardTimeoutMs:
+      options?.hardTimeout === undefined
+        ? undefined
+        : parsePositiveDuration(options.hardTimeout, name('hardTimeout'), MAX_TIMER_MS),
     atomic: options?.atomic,
     leaseMs:
       options?.lease === undefined

@@ -19,6 +19,7 @@ const CACHED_KEYS = [
   'tier',
   'grace',
   'timeout',
+  'hardTimeout',
   'atomic',
   'lease',
   'cacheNullish',
@@ -75,6 +76,8 @@ export function validateCachedOptions(options: CachedOptions, where: string): vo
   if (options.grace !== undefined) parseDuration(options.grace, `${where} grace`);
   if (options.timeout !== undefined)
     parsePositiveDuration(options.timeout, `${where} timeout`, MAX_TIMER_MS);
+  if (options.hardTimeout !== undefined)
+    parsePositiveDuration(options.hardTimeout, `${where} hardTimeout`, MAX_TIMER_MS);
   if (options.lease !== undefined) parsePositiveDuration(options.lease, `${where} lease`);
   if (options.tier !== undefined && !['local', 'shared', 'both'].includes(options.tier)) {
     throw fail(where, 'tier', `${describeValue(options.tier)} must be 'local', 'shared' or 'both'`);
