@@ -69,9 +69,9 @@ describe('getOrSet with a hard origin timeout', () => {
     slow.resolve('v');
     expect(await call).toBe('v');
     expect(jest.getTimerCount()).toBe(0);
-    await expect(cache.getOrSet('bad', () => Promise.reject(new Error('db')), hard)).rejects.toThrow(
-      'db',
-    );
+    await expect(
+      cache.getOrSet('bad', () => Promise.reject(new Error('db')), hard),
+    ).rejects.toThrow('db');
     expect(jest.getTimerCount()).toBe(0);
   });
 
@@ -121,7 +121,7 @@ describe('getOrSet with a hard origin timeout', () => {
   });
 
   it('refuses a hardTimeout that is zero, unparsable or longer than a timer can wait', async () => {
-    for (const hardTimeout of [0, 'soon', '25d']) {
+    for (const hardTimeout of [0, 'soon', '25d'] as GetOrSetOptions['hardTimeout'][]) {
       await expect(cache.getOrSet('x', () => 1, { hardTimeout })).rejects.toMatchObject({
         code: CacheErrorCode.E_INVALID_DURATION,
         message: expect.stringContaining('"hardTimeout"'),

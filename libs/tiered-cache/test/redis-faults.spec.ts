@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { Redis } from 'ioredis';
 import type { CacheService } from '../src/cache.service.js';
 import type { TieredCache } from '../src/core/tiered-cache.js';
+import type { Duration } from '../src/interfaces/duration.interface.js';
 import { closeRedis } from './bus-test-node.js';
 import { RedisServerHarness } from './redis-server.harness.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -45,11 +46,11 @@ describe('Redis faults, two instances on a real redis-server', () => {
     readonly engine: TieredCache;
   }
 
-  /** One instance: memory L1 and Redis L2 (at `url`, with a 250 ms deadline (the default) unless given), and the bus. */
+  /** One instance: memory L1 and Redis L2 (at `url`; the default 250 ms deadline unless given), and the bus. */
   async function instance(
     namespace: string,
     url = redis.url,
-    timeout = '100ms',
+    timeout: Duration = '250ms',
   ): Promise<Instance> {
     const { cache, engine } = await createTestCache(
       {

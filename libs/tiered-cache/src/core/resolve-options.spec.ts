@@ -428,12 +428,23 @@ describe('resolveOptions rejects', () => {
     ['reserved "__"', '__internal'],
     ['not a string', 42],
     ['too long', 'n'.repeat(257)],
+    ['with a lone high surrogate', 'doc\ud800'],
+    ['with a lone low surrogate', '\udfffdoc'],
+    ['with surrogates in the wrong order', 'a\udc00\ud800'],
   ])('a namespace %s', (_what, namespace) => {
     expectInvalid({ namespace }, 'namespace');
   });
 
   it('namespaces that are fine', () => {
-    for (const namespace of ['a', 'app:v2', '_single', 'a__b', 'n'.repeat(256), 'ünï-cödé.1']) {
+    for (const namespace of [
+      'a',
+      'app:v2',
+      '_single',
+      'a__b',
+      'n'.repeat(256),
+      'ünï-cödé.1',
+      '🔑:v1',
+    ]) {
       expect(resolve({ namespace }).namespace).toBe(namespace);
     }
     expect(() => validateNamespace('feature:name', 'namespace')).not.toThrow();

@@ -160,7 +160,7 @@ function resolveBusChoice(option: unknown, enabled: boolean): ResolvedBusChoice 
   };
 }
 
-/** Checks a namespace: printable, no glob metacharacters, not reserved. */
+/** Checks a namespace: printable, well-formed Unicode, no glob metacharacters, not reserved. */
 export function validateNamespace(namespace: unknown, option: string): asserts namespace is string {
   if (typeof namespace !== 'string' || namespace === '')
     throw invalidOption(option, 'must be a non-empty string');
@@ -169,6 +169,14 @@ export function validateNamespace(namespace: unknown, option: string): asserts n
     throw invalidOption(
       option,
       `${JSON.stringify(namespace)} may not contain whitespace, braces or glob characters (* ? [ ] \\)`,
+    );
+  }
+  if (/\p{Cs}/u.test(namespace)) {
+    // UTF-8 cannot carry a lone surrogate: Redis and the filesystem would store "a\ud800" and
+    // "a\udfff" under the same bytes, so two namespaces would share (and clear) each other's keys.
+    throw invalidOption(
+      option,
+      'may not contain a lone surrogate (a \\ud800-\\udfff character outside a pair): it has no UTF-8 form',
     );
   }
   if (namespace.startsWith('__'))
