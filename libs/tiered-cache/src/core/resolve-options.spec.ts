@@ -490,6 +490,15 @@ describe('the clock option (issue 13, point 10)', () => {
     expect(err.message).not.toContain('secret detail');
   });
 
+  it('never quotes a Redis URL that does not parse: it may carry a password', () => {
+    const err = expectInvalid(
+      { shared: { backend: 'redis', url: 'redis//:hunter2@cache:6379' } },
+      'shared.url',
+    );
+    expect(err.message).toContain('is not a URL');
+    expect(err.message).not.toContain('hunter2');
+  });
+
   it('refuses durations Redis or a timer cannot take, naming the option', () => {
     expectInvalid({ ttl: '36501d' }, 'ttl', CacheErrorCode.E_INVALID_DURATION);
     expectInvalid({ grace: 1e17 }, 'grace', CacheErrorCode.E_INVALID_DURATION);
