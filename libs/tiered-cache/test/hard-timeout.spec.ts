@@ -120,6 +120,25 @@ describe('getOrSet with a hard origin timeout', () => {
     expect(await cache.get('r')).toBeUndefined();
   });
 
+  it('bounds each load of a warm-up: a hung one counts as failed and stores nothing', async () => {
+    const hung = deferred<string>();
+    const warming = cache.warm(
+      [
+        { key: 'w1', load: () => 'one' },
+        { key: 'w2', load: () => hung.promise },
+        { key: 'w3', load: async () => 'three' },
+      ],
+      { hardTimeout: '1s', concurrency: 2 },
+    );
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(await warming).toMatchObject({ loaded: 2, failed: 1 });
+    expect(logger.matching('warn', 'E_ORIGIN_TIMEOUT')).toHaveLength(1);
+    hung.resolve('late');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await cache.mget(['w1', 'w2', 'w3'])).toEqual(['one', undefined, 'three']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
   it('refuses a hardTimeout that is zero, unparsable or longer than a timer can wait', async () => {
     for (const hardTimeout of [0, 'soon', '25d'] as GetOrSetOptions['hardTimeout'][]) {
       await expect(cache.getOrSet('x', () => 1, { hardTimeout })).rejects.toMatchObject({

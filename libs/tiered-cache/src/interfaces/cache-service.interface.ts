@@ -64,6 +64,8 @@ export interface WarmOptions {
   concurrency?: number;
   /** TTL of entries that give none. Default the cache's `ttl`. */
   ttl?: Duration;
+  /** Longest one load may take: past it, it counts as failed and its value is not stored. */
+  hardTimeout?: Duration;
 }
 
 /** Outcome of `CacheService.warm`. */
