@@ -6,6 +6,7 @@ import type {
   TierStats,
 } from '../interfaces/cache-service.interface.js';
 import type { BusStats, EngineBus } from '../bus/bus-stats.js';
+import { describeError } from '../cache.errors.js';
 import { CacheEvents } from './cache-events.js';
 import { Changes } from './changes.js';
 import { startDeadline } from './deadline.js';
@@ -257,9 +258,7 @@ export class TieredCache {
       try {
         listener(event);
       } catch (err) {
-        this.logger.warn(
-          `an invalidation listener threw: ${err instanceof Error ? err.message : String(err)}`,
-        );
+        this.logger.warn(`an invalidation listener threw (${describeError(err)})`);
       }
     }
   }

@@ -13,7 +13,7 @@ import { CachePlanRegistry } from '../explorer/cache-plan.registry.js';
 import { hasCredentials } from '../explorer/route-keys.js';
 import { CachedResponse } from '../http/cached-response.js';
 import { ageOf, matchesEtag } from '../http/http-cache.js';
-import { captureResponse, isStream } from '../http/response-capture.js';
+import { captureResponse, isStream, type ResponseCapture } from '../http/response-capture.js';
 import { replayFor, type Replay, type ReplayHeaders } from '../http/response-replay.js';
 import {
   planOf,
@@ -41,8 +41,10 @@ interface RouteCall {
   readonly plan: CachedPlan<HttpRequestLike>;
   /** Whether this request's own handler ran (it did not join another request's computation). */
   ran: boolean;
-  /** Whether this request's own handler failed (a stale answer may then stand in). */
+  /** Whether this request's own handler failed or was given up on (a stale answer may then stand in). */
   failed: boolean;
+  /** The capture of this request's answer, while its handler runs as the origin of a miss. */
+  capture: ResponseCapture | undefined;
   /** Whether this request has been answered (by its own handler, a stored answer, or an error). */
   answered: boolean;
   /** Who receives this request's answer, once its Observable is subscribed to. */
@@ -77,6 +79,12 @@ export class CacheInterceptor implements NestInterceptor {
     plan: (call) => planOf(call.plan, call.request),
     run: (call) => this.runHandler(call),
     store: (value) => value instanceof CachedResponse,
+    // Past the hard timeout this request is answered without its handler (the stale answer, or
+    // the error through the app's exception filters): what the handler sends late is not stored.
+    abandoned: (call) => {
+      call.failed = true;
+      call.capture?.cancel();
+    },
   };
   /** How this application's HTTP adapter sends a stored answer (`null`: an adapter it does not know). */
   private replayer: Replay | null | undefined;
@@ -108,6 +116,7 @@ export class CacheInterceptor implements NestInterceptor {
           plan: cached,
           ran: false,
           failed: false,
+          capture: undefined,
           answered: false,
           subscriber: undefined,
           early: undefined,
@@ -211,6 +220,7 @@ export class CacheInterceptor implements NestInterceptor {
     const raw = ((response as { raw?: ServerResponse }).raw ?? response) as ServerResponse;
     const clock = call.plan.view.engine.clock;
     const capture = captureResponse(raw, clock, this.cacheControl(call));
+    call.capture = capture;
     return lastValueFrom(call.next.handle(), { defaultValue: undefined }).then(
       (value) => {
         if (isStream(value) || !this.isCacheable(value, call.context, call.plan)) capture.cancel();

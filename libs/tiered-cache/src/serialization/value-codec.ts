@@ -1,5 +1,5 @@
 import v8 from 'node:v8';
-import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { CacheError, CacheErrorCode, describeError } from '../cache.errors.js';
 import { CachedResponse } from '../http/cached-response.js';
 
 /** How a value's bytes are encoded inside an entry (one byte in the envelope). */
@@ -105,7 +105,8 @@ function serializeOrThrow(value: unknown, projected = false): Buffer {
   } catch (err) {
     throw new CacheError(
       CacheErrorCode.E_UNSERIALIZABLE,
-      `value cannot be serialized (${err instanceof Error ? err.message : String(err)})`,
+      // V8's message quotes the function's source or the symbol's description: never in the message.
+      `value cannot be serialized: it holds a function, a symbol or another value structured clone refuses, or a toJSON threw (${describeError(err)})`,
       { cause: err },
     );
   }
