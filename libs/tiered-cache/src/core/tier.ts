@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
-import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
+import { CacheError, CacheErrorCode, describeError, toCacheError } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
-import { hashKey } from '../keys/key-encoding.js';
+import { keyRef } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
 import type { BreakerSettings, CircuitBreaker } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
@@ -358,9 +358,7 @@ export class Tier {
     try {
       this.onReplayed?.(invalidation);
     } catch (err) {
-      this.logger.warn(
-        `${this.label}: the replay listener threw: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.logger.warn(`${this.label}: the replay listener threw (${describeError(err)})`);
     }
   }
 
@@ -388,9 +386,7 @@ export class Tier {
     try {
       await withDeadline(step(), boundMs, `${this.label} ${what}`);
     } catch (err) {
-      this.logger.warn(
-        `${this.label} did not close cleanly: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.logger.warn(`${this.label} did not close cleanly (${describeError(err)})`);
     }
   }
 
@@ -489,7 +485,7 @@ export class Tier {
         ? ` (${seen.suppressed} more since the last report)`
         : '';
     this.lastLogged.set(err.code, { at: now, suppressed: 0 });
-    const where = key === undefined ? '' : ` key#${hashKey(key).slice(0, 12)}`;
+    const where = key === undefined ? '' : ` ${keyRef(key)}`;
     this.logger.warn(`${this.label} ${op}${where} failed [${err.code}] ${err.message}${more}`);
   }
 }
