@@ -133,11 +133,6 @@ describe('Redis Sentinel failover with two app instances', () => {
     );
     figures.readonlyRecoveryMs = rounds.recoveredAt! - demotedAt;
     figures.readonlyFailedRounds = rounds.failures;
-    console.log(
-      JSON.stringify(
-        rounds.rounds.map((r) => [Math.round(r.start - demotedAt), Math.round(r.writeMs), r.ok]),
-      ),
-    );
     expect(rounds.recoveredAt).toBeDefined();
     expect(rounds.failures).toBeGreaterThan(0); // READONLY was met
   });
