@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Cluster } from 'ioredis';
+import { keySlot } from '../../src/backends/redis-cluster.js';
+import { openRedisConnection } from '../../src/backends/redis-connection.js';
+import { luaScript, runScript } from '../../src/backends/redis-scripts.js';
+import { RedisStore } from '../../src/backends/redis.store.js';
+import { RedisClusterHarness } from '../redis-cluster.harness.js';
+import { respCommand } from '../resp-command.js';
+
+/**
+ * The Redis store on a real cluster (3 masters, 3 replicas), measured with the servers' own
+ * command counters (INFO commandstats): multi-key commands grouped by slot, scripts loaded once
+ * per master, and a pattern delete that cannot reach a master fails (to be replayed) instead of
+ * skipping its keys. The harness itself: formed, slots as CLUSTER KEYSLOT says, a killed master
+ * taken over by its replica and rejoining as a replica.
+ */
+describe('RedisStore on a Redis Cluster', () => {
+  let cluster: RedisClusterHarness;
+  let store: RedisStore;
+  let client: Cluster;
+
+  beforeAll(async () => {
+    cluster = await RedisClusterHarness.start();
+    const connection = openRedisConnection({ cluster: { nodes: cluster.startupNodes } });
+    client = connection.client as Cluster;
+    store = new RedisStore(connection, { commandTimeoutMs: 1_000 });
+    await new Promise((resolve) => client.once('ready', resolve));
+  });
+  afterAll(async () => {
+    await store?.close();
+    await cluster?.stop();
+  });
+
+  /** Calls of a command on every live master since the last reset. */
+  async function calls(command: string): Promise<number> {
+    let total = 0;
+    for (const port of await cluster.masterPorts()) {
+      const info = String(await respCommand(port, ['INFO', 'commandstats']));
+      const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
+      total += match === null ? 0 : Number(match[1]);
+    }
+    return total;
+  }
+  async function resetStats(): Promise<void> {
+    for (const port of await cluster.masterPorts())
+      await respCommand(port, ['CONFIG', 'RESETSTAT']);
+  }
+
+  it('forms 3 masters and 3 replicas on free ports, and hashes keys as Redis does', async () => {
+    expect(await cluster.masterPorts()).toHaveLength(3);
+    expect(cluster.nodes.every((n) => n.port !== 6379)).toBe(true);
+    const port = cluster.nodes[0]!.port;
+    for (const key of ['a', 'ns:user:1', '{tag}x', 'x{tag}', 'é{ü}', 'a{}b', '{}{x}']) {
+      expect(keySlot(key)).toBe(Number(await respCommand(port, ['CLUSTER', 'KEYSLOT', key])));
+    }
+  });
+
+  it('deletes many keys with one UNLINK per slot, not one per key', async () => {
+    const keys = [
+      ...Array.from({ length: 50 }, (_, i) => `ns:{a}${i}`),
+      ...Array.from({ length: 50 }, (_, i) => `ns:{b}${i}`),
+    ];
+    for (const key of keys) await client.set(key, '1');
+    await resetStats();
+    expect(await store.delete(keys)).toBe(100);
+    expect(await calls('unlink')).toBe(2);
+  });
+
+  it('loads a script once per master on a cold cluster, never EVAL', async () => {
+    const script = luaScript(`return redis.call('INCR', KEYS[1]) -- ${Date.now()}`);
+    await resetStats();
+    const keys = Array.from({ length: 30 }, (_, i) => `ns:script:${i}`);
+    await Promise.all(keys.map((key) => runScript(client, script, [key], [])));
+    expect(await calls('eval')).toBe(0);
+    expect(await calls('script\\|load')).toBe(3);
+    await Promise.all(keys.map((key) => runScript(client, script, [key], [])));
+    expect(await calls('script\\|load')).toBe(3);
+    expect(await calls('evalsha')).toBeGreaterThanOrEqual(60);
+  });
+
+  it('a pattern delete that cannot reach a master fails rather than skip its keys; after the failover it removes them all', async () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `ns:p:${i}`);
+    for (const key of keys) await client.set(key, '1');
+    const port = await cluster.masterWithReplica();
+    await cluster.kill(port);
+    await expect(store.deletePattern('ns:p:*')).rejects.toThrow(/Redis Cluster|SCAN|master/);
+    const heir = await cluster.waitForFailover(port);
+    expect(heir).not.toBe(port);
+    // The client learns the new slot map by itself (refreshed every second).
+    await expect(store.deletePattern('ns:p:*')).resolves.toBeGreaterThan(0);
+    for (const key of keys) expect(await client.exists(key)).toBe(0);
+    // The old master comes back as a replica of its heir.
+    await cluster.node(port).restart();
+    await cluster.waitUntilOk();
+    expect(await cluster.masterPorts()).toHaveLength(3);
+  });
+});
