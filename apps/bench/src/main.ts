@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--out <page.md>] [--only fastify,express,library,l2,stampede,memory,invalidation,coherence]`
+ * `npm run bench [-- --quick] [--out <page.md>] [--only fastify,express,library,l2,stampede,memory,invalidation,coherence,cluster]`
  * `npm run bench -- --report <results.json> [--out <page.md>]` rebuilds the page from saved results.
  *
  * Measures nest-tiered-cache side by side with @nestjs/cache-manager, bentocache, lru-cache and
@@ -17,6 +17,7 @@ import { BenchRedis, killAllRedis, redisServerVersion } from './infra/redis-serv
 import { FULL, QUICK } from './profile.js';
 import { buildReport, CHART_DIR, RESULTS_FILE } from './report/markdown.js';
 import type { BenchResults, Environment } from './report/results.js';
+import { runClusterScenario } from './scenarios/cluster.js';
 import { runCoherenceScenario } from './scenarios/coherence.js';
 import type { BenchContext } from './scenarios/context.js';
 import { runHttpScenario } from './scenarios/http.js';
@@ -34,6 +35,7 @@ const SCENARIOS = [
   'memory',
   'invalidation',
   'coherence',
+  'cluster',
 ] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 
@@ -255,6 +257,7 @@ try {
   if (only.has('memory')) results.memory = await runMemoryScenario(ctx);
   if (only.has('invalidation')) results.invalidation = await runInvalidationScenario(ctx);
   if (only.has('coherence')) results.coherence = await runCoherenceScenario(ctx);
+  if (only.has('cluster')) results.cluster = await runClusterScenario(ctx);
 } catch (err) {
   failed = true;
   console.error('bench failed:', err instanceof Error ? err.stack : err);

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 
 const running = new Set<ChildProcess>();
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

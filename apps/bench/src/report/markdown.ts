@@ -357,6 +357,7 @@ export function buildReport(r: BenchResults): Report {
   for (const [res, file, bar, what] of [
     [r.libraryGet, 'library-get.svg', 0.25, 'ratio to raw lru-cache'],
     [r.l2, 'l2-throughput.svg', 0.8, 'ratio to raw ioredis'],
+    [r.cluster, 'cluster-throughput.svg', 0.8, 'ratio to raw ioredis on one node'],
   ] as const) {
     if (res === undefined) continue;
     out.push(`## ${res.scenario.title}`, '');

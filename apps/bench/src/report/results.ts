@@ -26,6 +26,7 @@ export interface BenchResults {
   readonly express?: HttpScenarioResult;
   readonly libraryGet?: LibraryScenarioResult;
   readonly l2?: LibraryScenarioResult;
+  readonly cluster?: LibraryScenarioResult;
   readonly stampede?: StampedeResult;
   readonly memory?: MemoryResult;
   readonly invalidation?: InvalidationResult;

@@ -11,6 +11,8 @@ export interface LibraryScenario {
   readonly contenders: readonly string[];
   /** Concurrent callers. */
   readonly inflight: number;
+  /** The Redis each contender uses, when not the bench's single node (a cluster's URL). */
+  readonly redisUrls?: Readonly<Record<string, string>>;
 }
 
 /** The figures of one contender across rounds. */
@@ -47,7 +49,7 @@ export async function runLibraryScenario(
         id,
         Child.start(`library worker ${id}`, 'workers/library-worker.js', [
           id,
-          ctx.redisUrl,
+          scenario.redisUrls?.[id] ?? ctx.redisUrl,
           String(KEYS),
         ]),
       );

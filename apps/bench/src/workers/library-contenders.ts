@@ -3,6 +3,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { Redis } from 'ioredis';
 import { CacheModule, CacheService, type CacheModuleOptions } from 'nest-tiered-cache';
+import { clusterClient, clusterNodes } from '../infra/redis-cluster.js';
 import { ITEM } from '../servers/bodies.js';
 
 /** A library-level contender, set up with `keys` already stored; `op` reads one key. */
@@ -225,6 +226,30 @@ export const LIBRARY_CONTENDERS: Record<
   'ours-redis': {
     label: 'nest-tiered-cache, Redis only, `getOrSet` hit',
     create: (url, keys) => ours({ shared: { backend: 'redis', url } }, keys, 'getOrSet'),
+  },
+  'ioredis-cluster-raw': {
+    label: 'ioredis 6 Cluster, raw `get`, auto-pipelining (3 masters)',
+    create: async (url, keys) => {
+      const client = clusterClient(url);
+      const payload = JSON.stringify(ITEM);
+      for (const key of keys) await client.set(`raw:${key}`, payload, 'PX', TTL_MS);
+      const op = (key: string) => client.get(`raw:${key}`);
+      return {
+        op,
+        sync: false,
+        check: async (key) => (await op(key)) === payload,
+        close: async () => void (await client.quit()),
+      };
+    },
+  },
+  'ours-redis-cluster': {
+    label: 'nest-tiered-cache, Redis Cluster only (3 masters), `getOrSet` hit',
+    create: (url, keys) =>
+      ours(
+        { shared: { backend: 'redis', cluster: { nodes: clusterNodes(url) } } },
+        keys,
+        'getOrSet',
+      ),
   },
   'ours-l2-after-l1': {
     label: 'nest-tiered-cache, memory L1 + Redis L2, L2 hit (L1 evicted)',
