@@ -24,12 +24,15 @@ export async function runScript(
   keys: readonly string[],
   args: ReadonlyArray<string | number | Buffer>,
 ): Promise<unknown> {
+  const state = loadState(client, script);
+  const loadsBefore = state.loads;
   try {
     return await client.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (err) {
     if (!isNoScript(err)) throw err;
   }
-  await loadScript(client, script);
+  // Sent before a load that has completed since: no need for another one.
+  if (state.loads === loadsBefore) await loadScript(client, script, state);
   try {
     return await client.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (err) {
@@ -42,22 +45,34 @@ function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
-/** The SCRIPT LOADs in flight, per client and script SHA. */
-const loading = new WeakMap<Redis | Cluster, Map<string, Promise<void>>>();
+/** Per client and script: the SCRIPT LOAD in flight, and how many have completed. */
+interface LoadState {
+  pending: Promise<void> | undefined;
+  loads: number;
+}
+
+const states = new WeakMap<Redis | Cluster, Map<string, LoadState>>();
+
+function loadState(client: Redis | Cluster, script: LuaScript): LoadState {
+  let perClient = states.get(client);
+  if (perClient === undefined) states.set(client, (perClient = new Map()));
+  let state = perClient.get(script.sha);
+  if (state === undefined) perClient.set(script.sha, (state = { pending: undefined, loads: 0 }));
+  return state;
+}
 
 /** Loads a script on the node (every master of a cluster), once however many ask meanwhile. */
-function loadScript(client: Redis | Cluster, script: LuaScript): Promise<void> {
-  let inFlight = loading.get(client);
-  if (inFlight === undefined) loading.set(client, (inFlight = new Map()));
-  const pending = inFlight.get(script.sha);
-  if (pending !== undefined) return pending;
+function loadScript(client: Redis | Cluster, script: LuaScript, state: LoadState): Promise<void> {
+  if (state.pending !== undefined) return state.pending;
   const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
   // A master that cannot load it fails the calls routed to it, and only those.
-  const load = Promise.allSettled(nodes.map((node) => node.script('LOAD', script.lua)))
-    .then(() => undefined)
-    .finally(() => inFlight.delete(script.sha));
-  inFlight.set(script.sha, load);
-  return load;
+  state.pending = Promise.allSettled(nodes.map((node) => node.script('LOAD', script.lua))).then(
+    () => {
+      state.pending = undefined;
+      state.loads++;
+    },
+  );
+  return state.pending;
 }
 
 /** Adds a key to a tag set and makes the set live at least as long as that key. */
