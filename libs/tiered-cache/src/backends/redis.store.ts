@@ -45,15 +45,20 @@ export class RedisStore implements ByteStore {
 
   /**
    * On a cluster, the master a key's slot is on now (the tier keeps a circuit breaker per master,
-   * see `core/tier-breakers.ts`). Changes: every (re)connection, and on a cluster every slot map
-   * refresh (each second), so that a tier replays what it missed as soon as a failover is over.
+   * see `core/tier-breakers.ts`). Changes: every (re)connection (a possible change of server
+   * through Sentinel), and on a cluster every slot map refresh (each second; a change of server
+   * when a slot's master changed), so that a tier replays what it missed, and what the old server
+   * may have lost, as soon as a failover is over.
    */
   [STORE_TOPOLOGY](): StoreTopology {
     const client = this.client;
     if (!(client instanceof Cluster)) {
+      // Through Sentinel a reconnection may land on another server (a failover); to a single
+      // node it lands on the same one, which lost nothing it acknowledged unless it restarted.
+      const sentinel = (client.options.sentinels?.length ?? 0) > 0;
       return {
         onChange: (listener) => {
-          const ready = () => listener(true);
+          const ready = () => listener(sentinel);
           client.on('ready', ready);
           return () => client.off('ready', ready);
         },
