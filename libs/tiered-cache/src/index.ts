@@ -22,7 +22,8 @@ export type {
   HttpCacheOptions,
   InvalidateCacheOptions,
 } from './interfaces/decorator-options.interface.js';
-export type { Duration } from './interfaces/duration.interface.js';
+export type { Duration, DurationPart, DurationUnit } from './interfaces/duration.interface.js';
+export { duration } from './duration.js';
 export type { CacheEventMap, CacheEventName } from './interfaces/cache-events.interface.js';
 export type {
   AtomicCacheBackend,

@@ -1,5 +1,7 @@
 import {
+  Inject,
   Injectable,
+  Optional,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
@@ -7,6 +9,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { lastValueFrom, mergeMap, Observable, of, type Subscription } from 'rxjs';
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { Origin, OriginStatus } from '../core/origin-plan.js';
 import { resolve } from '../core/resolve.js';
 import { CachePlanRegistry } from '../explorer/cache-plan.registry.js';
@@ -79,10 +82,16 @@ export class CacheInterceptor implements NestInterceptor {
   /** How this application's HTTP adapter sends a stored answer (`null`: an adapter it does not know). */
   private replayer: Replay | null | undefined;
 
+  private readonly registry: CachePlanRegistry;
+
   constructor(
-    private readonly registry: CachePlanRegistry,
+    @Optional() @Inject(CachePlanRegistry) registry: CachePlanRegistry | undefined,
     protected readonly httpAdapterHost: HttpAdapterHost,
-  ) {}
+  ) {
+    // Without the module the registry is missing; say so instead of Nest's "can't resolve".
+    if (registry === undefined) throw moduleMissing();
+    this.registry = registry;
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const custom = this.registry.interceptor;
@@ -94,6 +103,7 @@ export class CacheInterceptor implements NestInterceptor {
     const cached = plans.cached;
     if (
       cached !== undefined &&
+      cached.view.engine.enabled &&
       this.replay() !== null &&
       this.isRequestCacheable(context, cached)
     ) {
@@ -258,6 +268,14 @@ export class CacheInterceptor implements NestInterceptor {
     const response: unknown = call.context.getArgByIndex(1); // what switchToHttp().getResponse() reads
     this.httpAdapterHost.httpAdapter.setHeader(response, X_CACHE, X_CACHE_VALUE[status]);
   }
+}
+
+/** The error of a decorated route in an application that did not import the module. */
+function moduleMissing(): CacheError {
+  return new CacheError(
+    CacheErrorCode.E_INVALID_OPTION,
+    '@Cached and @InvalidateCache need the cache module: import CacheModule.forRoot() (or CacheModule.forRootAsync()) in the application module',
+  );
 }
 
 /**
