@@ -181,7 +181,9 @@ export class RedisServerHarness {
       if (!this.running)
         throw new Error(`redis-server on port ${this.port} exited at start: ${stderr}`);
       try {
-        if ((await rawCommand(this.port, 'PING', 500)) === '+PONG') return;
+        // NOAUTH: a server started with a password (`--requirepass`) is up too.
+        const reply = await rawCommand(this.port, 'PING', 500);
+        if (reply === '+PONG' || reply.startsWith('-NOAUTH')) return;
       } catch {
         // not listening yet
       }
