@@ -44,6 +44,11 @@ export interface Origin<C> {
   run(context: C): unknown;
   /** Whether a computed value is stored (`undefined` never is; `null` per `cacheNullish`). */
   store(value: unknown, context: C): boolean;
+  /**
+   * The TTL of a computed value, in ms, when it depends on the value (cache-manager's
+   * `wrap(key, fn, (value) => ttl)`); without it, the plan's. Not consulted by atomic plans.
+   */
+  ttlOf?(value: unknown, context: C): number;
 }
 
 /**

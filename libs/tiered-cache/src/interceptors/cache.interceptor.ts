@@ -101,32 +101,46 @@ export class CacheInterceptor implements NestInterceptor {
     const request = requestOf(context);
     let out: Observable<unknown> | undefined;
     const cached = plans.cached;
-    if (
-      cached !== undefined &&
-      cached.view.engine.enabled &&
-      this.replay() !== null &&
-      this.isRequestCacheable(context, cached)
-    ) {
+    if (cached !== undefined && this.canServe(cached) && this.isRequestCacheable(context, cached)) {
       const key = this.trackBy(context, cached);
-      if (key !== undefined) {
-        const call: RouteCall = {
-          context,
-          next,
-          request,
-          plan: cached,
-          ran: false,
-          failed: false,
-          deliver: undefined,
-          early: undefined,
-        };
-        out = this.serve(call, key);
-      }
+      if (key !== undefined) out = this.serveRoute(context, next, cached, key);
     }
     out ??= next.handle();
     const invalidate = plans.invalidate;
     return invalidate === undefined
       ? out
       : out.pipe(mergeMap((value) => invalidateThen(invalidate, request, value)));
+  }
+
+  /**
+   * @internal Whether routes of `plan` can be served from the cache here: caching is on
+   * (`enabled`), and the HTTP adapter is one whose answers can be replayed (Express, Fastify).
+   */
+  canServe(plan: CachedPlan<HttpRequestLike>): boolean {
+    return plan.view.engine.enabled && this.replay() !== null;
+  }
+
+  /**
+   * @internal Serves one request of a route under `key` with `plan` (after {@link canServe}):
+   * the path of `@Cached` routes, taken by the `nest-tiered-cache/compat` interceptor too.
+   */
+  serveRoute(
+    context: ExecutionContext,
+    next: CallHandler,
+    plan: CachedPlan<HttpRequestLike>,
+    key: string,
+  ): Observable<unknown> {
+    const call: RouteCall = {
+      context,
+      next,
+      request: requestOf(context),
+      plan,
+      ran: false,
+      failed: false,
+      deliver: undefined,
+      early: undefined,
+    };
+    return this.serve(call, key);
   }
 
   /**
