@@ -17,7 +17,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Test } from '@nestjs/testing';
 import { map, of, type Observable } from 'rxjs';
 import request from 'supertest';
-import { CacheService } from 'nest-tiered-cache';
+import { CachedResponse, CacheService } from 'nest-tiered-cache';
 import {
   Cache,
   CacheInterceptor,
@@ -111,6 +111,8 @@ describe('nest-tiered-cache/compat: CacheInterceptor', () => {
       expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
       expect(hit.body).toEqual({ data: { id: '1', run: 1 } });
       expect(hit.body).toEqual(miss.body);
+      // The entry is the answer as sent, not the handler's value.
+      expect(await app!.get(Cache).get('/things/1')).toBeInstanceOf(CachedResponse);
     },
   );
 
