@@ -53,6 +53,34 @@ export async function rawCommand(port: number, command: string, timeoutMs = 1000
   });
 }
 
+/** The process id of the server answering on `port` (from `INFO server`, after `AUTH password`). */
+async function serverPid(port: number, timeoutMs = 1000, password?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`redis on ${port} did not answer INFO within ${timeoutMs} ms`));
+    }, timeoutMs);
+    let data = '';
+    socket.on('connect', () =>
+      socket.write(`${password === undefined ? '' : `AUTH ${password}\r\n`}INFO server\r\n`),
+    );
+    socket.on('data', (chunk) => {
+      data += chunk.toString('utf8');
+      const found = /process_id:(\d+)\r\n/.exec(data);
+      if (found === null) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Number(found[1]));
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    });
+  });
+}
+
 /**
  * A private `redis-server` on a free loopback port, owned by one test file: it can be stopped,
  * killed (SIGKILL), paused (SIGSTOP), resumed and restarted on the same port. Nothing is persisted.
@@ -60,6 +88,8 @@ export async function rawCommand(port: number, command: string, timeoutMs = 1000
 export class RedisServerHarness {
   private child: ChildProcess | undefined;
   private readonly dir: string;
+  /** The default user's password, when `extraArgs` set one (`--requirepass`). */
+  private readonly password: string | undefined;
 
   private constructor(
     readonly port: number,
@@ -67,6 +97,8 @@ export class RedisServerHarness {
     private readonly extraArgs: readonly string[] = [],
   ) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'ntc-redis-'));
+    const at = extraArgs.indexOf('--requirepass');
+    this.password = at < 0 ? undefined : extraArgs[at + 1];
   }
 
   /**
@@ -181,10 +213,18 @@ export class RedisServerHarness {
       if (!this.running)
         throw new Error(`redis-server on port ${this.port} exited at start: ${stderr}`);
       try {
-        // NOAUTH: a server started with a password (`--requirepass`) is up too.
+        // A server started with a password (`--requirepass`) answers NOAUTH: it is up too.
         const reply = await rawCommand(this.port, 'PING', 500);
-        if (reply === '+PONG' || reply.startsWith('-NOAUTH')) return;
-      } catch {
+        if (reply === '+PONG' || reply.startsWith('-NOAUTH')) {
+          // Another process's server may hold the port (picked by a concurrent test run between
+          // freePort() and this bind): ours then exits, but the other one answers PING. Only our
+          // own process will do, or tests would share another run's data.
+          if ((await serverPid(this.port, 500, this.password)) === child.pid) return;
+          await this.terminate('SIGKILL');
+          throw new Error(`port ${this.port} is answered by another redis-server`);
+        }
+      } catch (err) {
+        if (err instanceof Error && err.message.includes('another redis-server')) throw err;
         // not listening yet
       }
       if (Date.now() > deadline)

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AtomicByteStore } from '../interfaces/byte-store.interface.js';
 import type { RedisConnection } from './redis-connection.js';
-import { RedisStore, type RedisStoreOptions } from './redis.store.js';
+import { redisMs, RedisStore, type RedisStoreOptions } from './redis.store.js';
 import {
   DELETE_AND_BUMP,
   READ_VERSION,
@@ -45,7 +45,7 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
   /** Tries to take the lease of `key` for `ttlMs`; resolves to the token, or undefined when held by another. */
   async acquireLease(key: string, ttlMs: number): Promise<string | undefined> {
     const token = randomBytes(16).toString('base64url');
-    const ok = await this.client.set(LEASE_PREFIX + key, token, 'PX', ttlMs, 'NX');
+    const ok = await this.client.set(LEASE_PREFIX + key, token, 'PX', redisMs(ttlMs), 'NX');
     return ok === 'OK' ? token : undefined;
   }
 
@@ -78,7 +78,7 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
       this.client,
       SET_IF_VERSION,
       [key, VERSION_PREFIX + key, EPOCH_KEY],
-      [version.slice(0, cut), version.slice(cut + 1), bytes, ttlMs],
+      [version.slice(0, cut), version.slice(cut + 1), bytes, redisMs(ttlMs)],
     );
     if (written !== 1) return false;
     await this.addTags(key, tags, ttlMs); // after the value, as `setBytes` does

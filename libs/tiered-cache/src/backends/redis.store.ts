@@ -10,6 +10,15 @@ import { runScript, TAG_ADD, UNTAG } from './redis-scripts.js';
 export const TAG_SET_PREFIX = '__tags:';
 const UNLINK_BATCH = 500;
 
+/**
+ * A duration as Redis takes it in `PX` and `PEXPIRE`: a whole number of ms, at least 1. Times on a
+ * fractional clock (`performance.timeOrigin + performance.now()`) leave fractions, which Redis
+ * refuses ("value is not an integer"); rounding up never expires an entry before its time.
+ */
+export function redisMs(ms: number): number {
+  return ms >= 1 ? Math.ceil(ms) : 1;
+}
+
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
   /** Deadline of each command of a bulk operation (pattern, tag and prefix deletes), in ms. */
@@ -52,7 +61,7 @@ export class RedisStore implements ByteStore {
     ttlMs: number,
     tags: readonly string[],
   ): Promise<void> {
-    await this.client.set(key, bytes, 'PX', ttlMs);
+    await this.client.set(key, bytes, 'PX', redisMs(ttlMs));
     await this.addTags(key, tags, ttlMs);
   }
 
@@ -172,7 +181,9 @@ export class RedisStore implements ByteStore {
   protected async addTags(key: string, tags: readonly string[], ttlMs: number): Promise<void> {
     if (tags.length === 0) return;
     await Promise.all(
-      tags.map((tag) => runScript(this.client, TAG_ADD, [TAG_SET_PREFIX + tag], [key, ttlMs])),
+      tags.map((tag) =>
+        runScript(this.client, TAG_ADD, [TAG_SET_PREFIX + tag], [key, redisMs(ttlMs)]),
+      ),
     );
   }
 

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { describeError } from '../cache.errors.js';
 import { withDeadline } from '../core/deadline.js';
 import {
   disableTracking,
@@ -132,7 +133,7 @@ export class BusSubscription {
     } catch (err) {
       // This connection cannot subscribe (it is closing, hung, or refused): start over on a fresh one.
       if (epoch !== this.epoch || this.closed) return;
-      this.warnOnce(`the bus could not subscribe: ${(err as Error).message}; retrying`);
+      this.warnOnce(`the bus could not subscribe (${describeError(err)}); retrying`);
       subscriber.disconnect(true);
       return;
     }
@@ -174,7 +175,7 @@ export class BusSubscription {
     } catch (err) {
       if (this.trackingSupported === undefined && trackingRefused(err)) this.refuseTracking(err);
       // otherwise (disconnected, timeout, redirect target gone) the heartbeat tries again
-      else this.warnOnce(`the bus could not enable tracking: ${(err as Error).message}; retrying`);
+      else this.warnOnce(`the bus could not enable tracking (${describeError(err)}); retrying`);
     } finally {
       this.pointing = false;
     }
@@ -185,7 +186,7 @@ export class BusSubscription {
   private refuseTracking(err: unknown): void {
     this.trackingSupported = false;
     this.trackingOn = false;
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = describeError(err);
     this.options.logger.warn(
       `Redis refused CLIENT TRACKING (${reason}); the bus sends explicit pub/sub messages only, ` +
         'so changes made to cached keys outside this library do not evict L1 copies',

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { describeError } from '../cache.errors.js';
 import { withDeadline } from '../core/deadline.js';
 import {
   decodeBusMessage,
@@ -182,7 +183,7 @@ export class InvalidationBus {
     try {
       message = decodeBusMessage(payload);
     } catch (err) {
-      this.logger.warn(`unreadable bus message on ${this.channel}: ${(err as Error).message}`);
+      this.logger.warn(`unreadable bus message on ${this.channel} (${describeError(err)})`);
       return this.signalGap('unreadable');
     }
     if (message.instanceId === this.instanceId || message.namespace !== this.options.namespace)
@@ -196,7 +197,7 @@ export class InvalidationBus {
       try {
         handler(invalidation);
       } catch (err) {
-        this.logger.warn(`a bus invalidation handler threw: ${(err as Error).message}`);
+        this.logger.warn(`a bus invalidation handler threw (${describeError(err)})`);
       }
     }
   }
@@ -208,7 +209,7 @@ export class InvalidationBus {
       try {
         handler(reason);
       } catch (err) {
-        this.logger.warn(`a bus gap handler threw: ${(err as Error).message}`);
+        this.logger.warn(`a bus gap handler threw (${describeError(err)})`);
       }
     }
   }

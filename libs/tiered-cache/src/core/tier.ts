@@ -1,7 +1,13 @@
 import type { LoggerService } from '@nestjs/common';
-import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
+import {
+  CacheError,
+  CacheErrorCode,
+  describeError,
+  isOutOfSpace,
+  toCacheError,
+} from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
-import { hashKey } from '../keys/key-encoding.js';
+import { keyRef } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
 import { CircuitBreaker, type BreakerSettings } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
@@ -281,9 +287,7 @@ export class Tier {
     try {
       this.onReplayed?.(invalidation);
     } catch (err) {
-      this.logger.warn(
-        `${this.label}: the replay listener threw: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.logger.warn(`${this.label}: the replay listener threw (${describeError(err)})`);
     }
   }
 
@@ -310,9 +314,7 @@ export class Tier {
     try {
       await withDeadline(step(), boundMs, `${this.label} ${what}`);
     } catch (err) {
-      this.logger.warn(
-        `${this.label} did not close cleanly: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.logger.warn(`${this.label} did not close cleanly (${describeError(err)})`);
     }
   }
 
@@ -387,6 +389,11 @@ export class Tier {
     this.counters.errors++;
     const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
     this.onError?.(err.code);
+    // A full disk or a Redis at maxmemory refuses writes but still reads: not an outage.
+    if (isOutOfSpace(cause)) {
+      this.logOnce(err, op, key);
+      return;
+    }
     if (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError)) {
       // An outage is logged once, by the breaker when it opens; failures below its threshold are only counted.
       this.breaker.failure(err);
@@ -407,7 +414,7 @@ export class Tier {
         ? ` (${seen.suppressed} more since the last report)`
         : '';
     this.lastLogged.set(err.code, { at: now, suppressed: 0 });
-    const where = key === undefined ? '' : ` key#${hashKey(key).slice(0, 12)}`;
+    const where = key === undefined ? '' : ` ${keyRef(key)}`;
     this.logger.warn(`${this.label} ${op}${where} failed [${err.code}] ${err.message}${more}`);
   }
 }
