@@ -3,7 +3,11 @@ export { CacheService } from './cache.service.js';
 export { CacheError, CacheErrorCode, OriginTimeoutError } from './cache.errors.js';
 export { getCacheToken } from './cache.constants.js';
 export { InjectCache } from './decorators/inject-cache.decorator.js';
-export { Cached } from './decorators/cached.decorator.js';
+export {
+  Cached,
+  type AsyncMethod,
+  type CachedMethodDecorator,
+} from './decorators/cached.decorator.js';
 export { InvalidateCache } from './decorators/invalidate-cache.decorator.js';
 export { DEFAULT_METRICS_PREFIX } from './metrics/prometheus.metrics.js';
 export { CacheInterceptor, X_CACHE } from './interceptors/cache.interceptor.js';
