@@ -38,9 +38,16 @@ export async function tagSets(client: Redis | Cluster): Promise<StoredTagSet[]> 
   return found;
 }
 
-/** The one tag set whose name contains `tag` (throws when there is not exactly one). */
+/**
+ * The one tag set of `tag` (a namespaced tag): the set whose name holds the tag, not followed by
+ * more of a tag's characters (throws when there is not exactly one).
+ */
 export async function tagSet(client: Redis | Cluster, tag: string): Promise<StoredTagSet> {
-  const sets = (await tagSets(client)).filter((set) => set.key.includes(tag));
+  const sets = (await tagSets(client)).filter((set) => {
+    const at = set.key.indexOf(tag);
+    const next = set.key[at + tag.length];
+    return at >= 0 && (next === undefined || next === '{');
+  });
   if (sets.length !== 1)
     throw new Error(`expected one tag set for ${tag}, found ${sets.map((s) => s.key).join(', ')}`);
   return sets[0]!;
