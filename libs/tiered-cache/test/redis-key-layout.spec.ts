@@ -5,7 +5,41 @@ import type { TieredCache } from '../src/core/tiered-cache.js';
 import type { CacheModuleOptions } from '../src/interfaces/cache-module-options.interface.js';
 import { allKeys } from './redis-inspect.js';
 import { RedisServerHarness } from './redis-server.harness.js';
-import { createTestCache } from './test-cache.js';
+import { createTestCache, RecordingLogger } from './test-cache.js';
+import { waitFor } from './wait-for.js';
+
+/** The commands the cache needs, as `ACL SETUSER` grants them (README, "Redis ACL"). */
+const REDIS_ACL_COMMANDS = [
+  'get',
+  'mget',
+  'set',
+  'unlink',
+  'pexpireat',
+  'scan',
+  'zscan',
+  'zrem',
+  'evalsha',
+  'eval',
+  'ping',
+  'publish',
+  'subscribe',
+  'client|id',
+  'client|tracking',
+  'client|trackinginfo',
+  'info',
+  'del',
+  'time',
+  'zadd',
+  'zrange',
+  'zremrangebyscore',
+  'zcard',
+  'pexpire',
+];
+
+async function createTestCacheWithLogger(options: CacheModuleOptions) {
+  const logger = new RecordingLogger();
+  return { ...(await createTestCache(options, logger)), logger };
+}
 
 /**
  * Issue 12, point 1: every key the Redis backends write starts with `<namespace>:`, bookkeeping
@@ -165,5 +199,43 @@ describe('Redis key layout: every key under the namespace', () => {
     expect(left.filter((key) => !key.startsWith('application:'))).toEqual([]);
     expect(await other.get('kept')).toBe(1);
     expect(await other.deleteByTag('users')).toBe(1);
+  });
+
+  it('works for a Redis ACL user limited to ~<namespace>:* and the bus channels', async () => {
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'cache',
+      'reset',
+      'on',
+      '>secret',
+      '~acl:*',
+      '&ntc:bus:acl',
+      '&__redis__:invalidate',
+      ...REDIS_ACL_COMMANDS.map((command) => `+${command}`),
+    );
+    await admin.call('ACL', 'LOG', 'RESET');
+    const url = `redis://cache:secret@127.0.0.1:${redis.port}`;
+    const options: CacheModuleOptions = {
+      namespace: 'acl',
+      local: { backend: 'memory' },
+      shared: { backend: 'redis-atomic', url },
+    };
+    const { cache: a, engine: engineA, logger } = await createTestCacheWithLogger(options);
+    engines.push(engineA);
+    const { cache: b, engine: engineB } = await createTestCacheWithLogger(options);
+    engines.push(engineB);
+    await everyOperation(a);
+    await a.set('shared', 'v1', { tags: ['t'] });
+    expect(await b.get('shared')).toBe('v1'); // now in B's L1
+    await a.deleteByTag('t');
+    await waitFor(async () => (await b.get('shared')) === undefined, "B's L1 evicted");
+    await a.clear();
+    expect(await allKeys(admin)).toEqual([]);
+    expect(engineA.busStats()?.mode).toBe('tracking');
+    expect(a.stats().errors + b.stats().errors).toBe(0);
+    expect(logger.lines.filter((line) => line.level !== 'log')).toEqual([]);
+    for (const engine of engines.splice(0)) await engine.close();
+    expect(await admin.call('ACL', 'LOG')).toEqual([]);
   });
 });
