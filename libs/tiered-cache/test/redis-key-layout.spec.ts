@@ -238,4 +238,45 @@ describe('Redis key layout: every key under the namespace', () => {
     for (const engine of engines.splice(0)) await engine.close();
     expect(await admin.call('ACL', 'LOG')).toEqual([]);
   });
+
+  it('keeps keys apart from the bookkeeping: braces and NUL in keys are escaped, patterns never reach it', async () => {
+    const cache = await open({
+      namespace: 'f',
+      shared: { backend: 'redis-atomic', url: redis.url },
+    });
+    await cache.set('x', 'entry', { tags: ['t'] });
+    // Keys spelled like x's bookkeeping (raw or escaped), or holding braces and NUL.
+    const lookalikes = [
+      'x{f:x}tags',
+      'x{f:x}ver',
+      't{f:t}tagged',
+      '{x}',
+      'a}b',
+      'nul\0(',
+      'x\0(f:x\0)tags',
+    ];
+    for (const key of lookalikes) await cache.set(key, key);
+    for (const key of lookalikes) expect(await cache.get(key)).toBe(key);
+    expect(await cache.get('x')).toBe('entry');
+    expect(await cache.deletePattern('*{*')).toBe(4);
+    expect(await cache.deletePattern('*\0*')).toBe(2);
+    expect(await cache.deletePattern('[a]?b')).toBe(1);
+    expect(await cache.get('x')).toBe('entry');
+    expect(await cache.deleteByTag('t')).toBe(1);
+    expect(await allKeys(admin)).toEqual([]);
+  });
+
+  it("evicts another instance's L1 copy of a key holding braces (tracking reports it escaped)", async () => {
+    const options: CacheModuleOptions = {
+      namespace: 'braces',
+      local: { backend: 'memory' },
+      shared: { backend: 'redis', url: redis.url },
+    };
+    const a = await open(options);
+    const b = await open(options);
+    await a.set('{user}:1', 'v1');
+    expect(await b.get('{user}:1')).toBe('v1'); // now in B's L1
+    await a.set('{user}:1', 'v2');
+    await waitFor(async () => (await b.get('{user}:1')) === 'v2', "B's L1 evicted");
+  });
 });
