@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { CacheService } from '../src/cache.service.js';
@@ -8,7 +9,7 @@ import { RedisServerHarness } from './redis-server.harness.js';
 import { createTestCache, RecordingLogger } from './test-cache.js';
 import { waitFor } from './wait-for.js';
 
-/** The commands the cache needs, as `ACL SETUSER` grants them (README, "Redis ACL"). */
+/** The commands the cache needs, as `ACL SETUSER` grants them (README, "Redis keys"). */
 const REDIS_ACL_COMMANDS = [
   'get',
   'mget',
@@ -237,6 +238,11 @@ describe('Redis key layout: every key under the namespace', () => {
     expect(logger.lines.filter((line) => line.level !== 'log')).toEqual([]);
     for (const engine of engines.splice(0)) await engine.close();
     expect(await admin.call('ACL', 'LOG')).toEqual([]);
+    // The README gives the same list.
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const line = readme.split('\n').find((l) => l.startsWith('ACL SETUSER cache on'));
+    const granted = line!.split(' ').filter((word) => word.startsWith('+'));
+    expect(granted.sort()).toEqual(REDIS_ACL_COMMANDS.map((command) => `+${command}`).sort());
   });
 
   it('keeps keys apart from the bookkeeping: braces and NUL in keys are escaped, patterns never reach it', async () => {

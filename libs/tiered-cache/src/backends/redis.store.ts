@@ -30,7 +30,7 @@ export interface RedisStoreOptions {
  * deletes corrupt entries). Every key it writes starts with `<namespace>:` (see `redis-keys.ts`):
  * an entry lives under its readable namespaced key as the binary envelope; tags are sorted sets
  * of the writes carrying them, kept to their live members (`redis-tag-index.ts`). Pattern deletes
- * use SCAN and a script that deletes in batches (never KEYS), on every master of a cluster.
+ * use SCAN (never KEYS), on every master of a cluster, and delete what matches in batches.
  */
 export class RedisStore implements ByteStore {
   readonly name: string = 'redis';
