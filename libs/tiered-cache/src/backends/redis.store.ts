@@ -82,8 +82,9 @@ export class RedisStore implements ByteStore {
       const [replaced] = await Promise.all([
         client.get(list),
         client.set(entry, bytes, 'PX', ttlMs),
-        client.unlink(list),
       ]);
+      if (replaced === null) return; // the usual case: it replaced no tagged write
+      await client.unlink(list);
       return this.forgetReplaced(key, replaced);
     }
     const token = newToken();
