@@ -106,7 +106,7 @@ describe('Redis key layout: every key under the namespace', () => {
   it('writes entries, tag sets, versions and leases under <namespace>:', async () => {
     const cache = await open({
       namespace: 'shop:v1',
-      shared: { backend: 'redis-atomic', url: redis.url },
+      shared: { backend: 'redis-atomic', url: redis.url, timeout: '2s' },
     });
     const keys = await everyOperation(cache);
     expect(keys.length).toBeGreaterThan(5);
@@ -126,11 +126,11 @@ describe('Redis key layout: every key under the namespace', () => {
   it("stores at-least-once values despite another namespace's invalidations", async () => {
     const mine = await open({
       namespace: 'mine',
-      shared: { backend: 'redis-atomic', url: redis.url },
+      shared: { backend: 'redis-atomic', url: redis.url, timeout: '2s' },
     });
     const theirs = await open({
       namespace: 'theirs',
-      shared: { backend: 'redis-atomic', url: redis.url },
+      shared: { backend: 'redis-atomic', url: redis.url, timeout: '2s' },
     });
     await theirs.set('x', 1, { tags: ['t'] });
     const origin = async (step: () => Promise<unknown>) => {
@@ -155,7 +155,7 @@ describe('Redis key layout: every key under the namespace', () => {
   it("still refuses an at-least-once value computed before its own namespace's invalidation", async () => {
     const { cache, engine, view } = await createTestCache({
       namespace: 'own',
-      shared: { backend: 'redis-atomic', url: redis.url },
+      shared: { backend: 'redis-atomic', url: redis.url, timeout: '2s' },
     });
     engines.push(engine);
     const named = view('own:named'); // a named cache: its namespace is under the root's
@@ -185,11 +185,11 @@ describe('Redis key layout: every key under the namespace', () => {
   it('clear() removes every key the namespace wrote, and nothing of another namespace', async () => {
     const cache = await open({
       namespace: 'app',
-      shared: { backend: 'redis-atomic', url: redis.url },
+      shared: { backend: 'redis-atomic', url: redis.url, timeout: '2s' },
     });
     const other = await open({
       namespace: 'application',
-      shared: { backend: 'redis-atomic', url: redis.url },
+      shared: { backend: 'redis-atomic', url: redis.url, timeout: '2s' },
     });
     await other.set('kept', 1, { tags: ['users'] });
     await everyOperation(cache);
@@ -220,7 +220,7 @@ describe('Redis key layout: every key under the namespace', () => {
     const options: CacheModuleOptions = {
       namespace: 'acl',
       local: { backend: 'memory' },
-      shared: { backend: 'redis-atomic', url },
+      shared: { backend: 'redis-atomic', url, timeout: '2s' },
     };
     const { cache: a, engine: engineA, logger } = await createTestCacheWithLogger(options);
     engines.push(engineA);
@@ -248,7 +248,7 @@ describe('Redis key layout: every key under the namespace', () => {
   it('keeps keys apart from the bookkeeping: braces and NUL in keys are escaped, patterns never reach it', async () => {
     const cache = await open({
       namespace: 'f',
-      shared: { backend: 'redis-atomic', url: redis.url },
+      shared: { backend: 'redis-atomic', url: redis.url, timeout: '2s' },
     });
     await cache.set('x', 'entry', { tags: ['t'] });
     // Keys spelled like x's bookkeeping (raw or escaped), or holding braces and NUL.
@@ -276,7 +276,7 @@ describe('Redis key layout: every key under the namespace', () => {
     const options: CacheModuleOptions = {
       namespace: 'braces',
       local: { backend: 'memory' },
-      shared: { backend: 'redis', url: redis.url },
+      shared: { backend: 'redis', url: redis.url, timeout: '2s' },
     };
     const a = await open(options);
     const b = await open(options);
