@@ -46,7 +46,7 @@ describe('nest-tiered-cache/testing as published', () => {
       encoding: 'utf8',
       timeout: 60_000,
     });
-    expect(run.stdout).toMatch(/# pass 17\n/);
+    expect(run.stdout).toMatch(/# pass 19\n/);
     expect(run.stdout).toMatch(/# fail 0\n/);
     expect(run.status).toBe(0);
   });

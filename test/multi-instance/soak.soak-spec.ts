@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -51,12 +51,6 @@ const FAULT_AFTER_OPS = 4_000;
 const WORKERS = 4;
 /** Violations described in a failure message. */
 const SHOWN = 12;
-
-// One seeded soak in CI (a clean clone, the whole .ci/run) failed once in a way no isolated run
-// reproduces: the partitioned worker of the Redis-only setup read values from before they were
-// written (970 reads), as if it were talking to another run's Redis. Until that is understood,
-// a failed soak is retried once with a fresh seed; the first failure is printed in full.
-jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 /**
  * How long another process's L1 may keep serving a value after the change that replaced it

@@ -27,6 +27,11 @@ export const CacheErrorCode = {
   E_INVALID_TEMPLATE: 'E_INVALID_TEMPLATE',
   /** An operation needs a capability the configured backend does not have. */
   E_UNSUPPORTED: 'E_UNSUPPORTED',
+  /**
+   * An origin (a `getOrSet` factory, a `@Cached` method or route) did not settle within its
+   * `hardTimeout`: every caller waiting for it was released with an {@link OriginTimeoutError}.
+   */
+  E_ORIGIN_TIMEOUT: 'E_ORIGIN_TIMEOUT',
 } as const;
 
 /** One of the {@link CacheErrorCode} values. */
@@ -37,7 +42,7 @@ export type CacheErrorCode = (typeof CacheErrorCode)[keyof typeof CacheErrorCode
  * never contains cached values (keys appear only as hashes at runtime).
  */
 export class CacheError extends Error {
-  override readonly name = 'CacheError';
+  override readonly name: string = 'CacheError';
 
   constructor(
     /** Stable machine-readable code. */
@@ -50,6 +55,29 @@ export class CacheError extends Error {
 }
 
 /**
+ * Thrown to every caller of an origin (a `getOrSet` factory, a `@Cached` provider method or route)
+ * that did not settle within its `hardTimeout` (code `E_ORIGIN_TIMEOUT`). The next call starts a
+ * fresh origin call; the late result of this one is stored only if nothing changed the key since
+ * it began. On a route it reaches the application's exception filters as it is: Nest's default
+ * filter answers `500`; map it to `504` with an `@Catch(OriginTimeoutError)` filter.
+ */
+export class OriginTimeoutError extends CacheError {
+  override readonly name: string = 'OriginTimeoutError';
+
+  constructor(
+    /** The `hardTimeout` that passed, in ms. */
+    readonly timeoutMs: number,
+    /** How the key is named in messages: `key#` and the start of its hash. */
+    keyRef: string,
+  ) {
+    super(
+      CacheErrorCode.E_ORIGIN_TIMEOUT,
+      `the origin of ${keyRef} did not settle within its hardTimeout of ${timeoutMs} ms`,
+    );
+  }
+}
+
+/**
  * Wraps any thrown value in a {@link CacheError}, keeping an existing one as it is. A client's own
  * timeout (ioredis's "Command timed out", an ETIMEDOUT) becomes `E_BACKEND_TIMEOUT`.
  */
@@ -58,9 +86,43 @@ export function toCacheError(err: unknown, code: CacheErrorCode, context: string
   const detail = err instanceof Error ? err.message : String(err);
   const timedOut =
     /timed out|ETIMEDOUT/i.test(detail) || (err as { code?: unknown } | null)?.code === 'ETIMEDOUT';
+  // The original message may quote a value; it stays reachable as `cause`, never in the message.
   return new CacheError(
     timedOut ? CacheErrorCode.E_BACKEND_TIMEOUT : code,
-    `${context}: ${detail}`,
+    `${context}: ${describeError(err)}`,
     { cause: err },
   );
+}
+
+/** A class or constructor name that is an identifier (anything else is not printed). */
+const SAFE_NAME = /^[A-Za-z_$][\w$]{0,63}$/;
+/** An error code such as `ECONNREFUSED` or `ERR_STREAM_DESTROYED`. */
+const SAFE_CODE = /^[A-Z][A-Z0-9_]{1,39}$/;
+/** The error prefix a Redis error reply starts with (`OOM`, `WRONGTYPE`, `NOAUTH`...). */
+const REPLY_PREFIX = /^([A-Z][A-Z_]{1,23})(?: |$)/;
+
+/**
+ * What may be logged of any thrown value: its class and code, never its content. A foreign error's
+ * message may quote a value (V8 quotes a function's source or a symbol's description, an
+ * application's error a user's data), so it is left out: the class (`TypeError`, `ReplyError`), a
+ * string `code` (`ECONNREFUSED`), and the prefix of a Redis error reply (`ReplyError OOM`). A
+ * {@link CacheError} is described by its code and message, which the library writes without values.
+ * Never throws.
+ */
+export function describeError(err: unknown): string {
+  if (err instanceof CacheError) return `${err.name} ${err.code}: ${err.message}`;
+  if (typeof err !== 'object' || err === null) return `a thrown ${typeof err}`;
+  try {
+    const ctor = (Object.getPrototypeOf(err) as { constructor?: { name?: unknown } } | null)
+      ?.constructor?.name;
+    const name = typeof ctor === 'string' && SAFE_NAME.test(ctor) ? ctor : 'object';
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && SAFE_CODE.test(code)) return `${name} ${code}`;
+    const message = (err as { message?: unknown }).message;
+    const reply =
+      name === 'ReplyError' && typeof message === 'string' ? REPLY_PREFIX.exec(message) : null;
+    return reply === null ? name : `${name} ${reply[1]}`;
+  } catch {
+    return 'object'; // a proxy or a getter that throws
+  }
 }

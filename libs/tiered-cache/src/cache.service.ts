@@ -17,6 +17,7 @@ import type {
   WarmReport,
 } from './interfaces/cache-service.interface.js';
 import { NO_TAGS } from './serialization/entry-codec.js';
+import { keyRef } from './keys/key-encoding.js';
 import { longKeyPattern, storedPattern } from './keys/stored-key.js';
 
 /**
@@ -98,7 +99,9 @@ export class CacheService {
    * Partial update of an object entry: the given fields (those not `undefined`) replace the stored
    * ones and every other field stays. Keeps the entry's remaining TTL and tags unless `options`
    * give new ones. When there is no fresh entry it does nothing, so a partial object is never
-   * served as if it were whole. Not atomic across processes.
+   * served as if it were whole. Not atomic across processes. Every field, `__proto__`,
+   * `constructor` and `prototype` included, is set as an own data property: a merge never changes
+   * the stored object's prototype, on any backend.
    */
   async merge(key: string, partial: Record<string, unknown>, options?: SetOptions): Promise<void> {
     const full = this.view.fullKey(key);
@@ -109,12 +112,22 @@ export class CacheService {
     if (typeof current !== 'object' || current === null || Array.isArray(current)) {
       throw new CacheError(
         CacheErrorCode.E_UNSUPPORTED,
-        `merge needs an object entry; "${key}" holds ${Array.isArray(current) ? 'an array' : typeof current}`,
+        `merge needs an object entry; ${keyRef(full)} holds ${Array.isArray(current) ? 'an array' : typeof current}`,
       );
     }
+    // Spread and defineProperty make every field an own data property: a JSON-parsed `__proto__`
+    // (or `constructor`, `prototype`) is stored as a field, never as the object's prototype.
     const merged: Record<string, unknown> = { ...(current as Record<string, unknown>) };
-    for (const field of Object.keys(partial))
-      if (partial[field] !== undefined) merged[field] = partial[field];
+    for (const field of Object.keys(partial)) {
+      const value = partial[field];
+      if (value !== undefined)
+        Object.defineProperty(merged, field, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+    }
     const ttlMs =
       options?.ttl === undefined
         ? found.expiresAt - now

@@ -1,6 +1,6 @@
 export { CacheModule } from './cache.module.js';
 export { CacheService } from './cache.service.js';
-export { CacheError, CacheErrorCode } from './cache.errors.js';
+export { CacheError, CacheErrorCode, OriginTimeoutError } from './cache.errors.js';
 export { getCacheToken } from './cache.constants.js';
 export { InjectCache } from './decorators/inject-cache.decorator.js';
 export { Cached } from './decorators/cached.decorator.js';

@@ -104,15 +104,39 @@ export class RedisClusterHarness {
       .map((n) => n.port);
   }
 
-  /** A key whose slot the master on `port` serves (`<prefix><n>` for the first n that fits). */
-  async keyOn(port: number, prefix: string): Promise<string> {
+  /** The port of a live master that has a live replica (one that can be failed over). */
+  async masterWithReplica(): Promise<number> {
+    const view = await this.view();
+    const master = view.find(
+      (m) =>
+        m.role === 'master' &&
+        !m.failing &&
+        m.slots.length > 0 &&
+        view.some((r) => r.role === 'replica' && !r.failing && r.masterId === m.id),
+    );
+    if (master === undefined) throw new Error('no master has a live replica');
+    return master.port;
+  }
+
+  /**
+   * `count` keys `<prefix><n>` whose slots the master on `port` serves, as Redis hashes
+   * `<keyPrefix><key>` (a cache's keys are `<namespace>:<key>` in Redis).
+   */
+  async keysOn(port: number, count: number, prefix: string, keyPrefix = ''): Promise<string[]> {
     const ranges = (await this.view()).find((n) => n.port === port)?.slots ?? [];
-    for (let n = 0; n < 100_000; n++) {
-      const key = `${prefix}${n}`;
-      const slot = Number(await respCommand(port, ['CLUSTER', 'KEYSLOT', key]));
-      if (ranges.some(([a, b]) => slot >= a && slot <= b)) return key;
+    const keys: string[] = [];
+    for (let n = 0; keys.length < count && n < 100_000; n += 32) {
+      const candidates = Array.from({ length: 32 }, (_, i) => `${prefix}${n + i}`);
+      const slots = await Promise.all(
+        candidates.map((key) => respCommand(port, ['CLUSTER', 'KEYSLOT', keyPrefix + key])),
+      );
+      candidates.forEach((key, i) => {
+        const slot = Number(slots[i]);
+        if (keys.length < count && ranges.some(([a, b]) => slot >= a && slot <= b)) keys.push(key);
+      });
     }
-    throw new Error(`no key with prefix ${prefix} lands on ${port}`);
+    if (keys.length < count) throw new Error(`not enough keys with prefix ${prefix} on ${port}`);
+    return keys;
   }
 
   /** kill -9 of the node on `port` (its slots are remembered for {@link waitForFailover}). */

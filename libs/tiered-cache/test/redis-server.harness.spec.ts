@@ -1,4 +1,6 @@
-import { RedisServerHarness } from './redis-server.harness.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { rawCommand, RedisServerHarness } from './redis-server.harness.js';
 
 describe('RedisServerHarness', () => {
   let redis: RedisServerHarness;
@@ -30,5 +32,30 @@ describe('RedisServerHarness', () => {
     await expect(redis.command('PING')).rejects.toThrow(/did not answer/);
     await redis.restart();
     expect(await redis.command('PING')).toBe('+PONG');
+  });
+
+  it("refuses a port that another redis-server answers (it would share another run's data)", async () => {
+    const port = redis.port;
+    await redis.stop();
+    const other = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', ''],
+      {
+        stdio: 'ignore',
+      },
+    );
+    try {
+      // Wait until the other server answers (an event would need its log; a short poll is enough).
+      for (;;) {
+        const pong = await rawCommand(port, 'PING', 200).catch(() => '');
+        if (pong === '+PONG') break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await expect(redis.restart()).rejects.toThrow(/answered by another redis-server/);
+      expect(redis.running).toBe(false);
+    } finally {
+      other.kill('SIGKILL');
+      await once(other, 'exit');
+    }
   });
 });

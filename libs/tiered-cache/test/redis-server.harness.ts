@@ -53,6 +53,32 @@ export async function rawCommand(port: number, command: string, timeoutMs = 1000
   });
 }
 
+/** The process id of the server answering on `port` (from `INFO server`). */
+async function serverPid(port: number, timeoutMs = 1000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`redis on ${port} did not answer INFO within ${timeoutMs} ms`));
+    }, timeoutMs);
+    let data = '';
+    socket.on('connect', () => socket.write('INFO server\r\n'));
+    socket.on('data', (chunk) => {
+      data += chunk.toString('utf8');
+      const found = /process_id:(\d+)\r\n/.exec(data);
+      if (found === null) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Number(found[1]));
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    });
+  });
+}
+
 /**
  * A private `redis-server` on a free loopback port, owned by one test file: it can be stopped,
  * killed (SIGKILL), paused (SIGSTOP), resumed and restarted on the same port. Nothing is persisted.
@@ -181,8 +207,16 @@ export class RedisServerHarness {
       if (!this.running)
         throw new Error(`redis-server on port ${this.port} exited at start: ${stderr}`);
       try {
-        if ((await rawCommand(this.port, 'PING', 500)) === '+PONG') return;
-      } catch {
+        if ((await rawCommand(this.port, 'PING', 500)) === '+PONG') {
+          // Another process's server may hold the port (picked by a concurrent test run between
+          // freePort() and this bind): ours then exits, but the other one answers PING. Only our
+          // own process will do, or tests would share another run's data.
+          if ((await serverPid(this.port, 500)) === child.pid) return;
+          await this.terminate('SIGKILL');
+          throw new Error(`port ${this.port} is answered by another redis-server`);
+        }
+      } catch (err) {
+        if (err instanceof Error && err.message.includes('another redis-server')) throw err;
         // not listening yet
       }
       if (Date.now() > deadline)

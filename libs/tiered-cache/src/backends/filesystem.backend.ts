@@ -1,4 +1,4 @@
-import { parsePositiveDuration } from '../core/duration.js';
+import { MAX_TIMER_MS, parsePositiveDuration } from '../core/duration.js';
 import type { Duration } from '../interfaces/duration.interface.js';
 import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
 import { invalidOption, positiveInteger } from '../core/option-checks.js';
@@ -47,7 +47,7 @@ export const filesystemBackend = defineBackend({
       pruneIntervalMs:
         tier.pruneInterval === undefined
           ? 60_000
-          : parsePositiveDuration(tier.pruneInterval, `${path}.pruneInterval`),
+          : parsePositiveDuration(tier.pruneInterval, `${path}.pruneInterval`, MAX_TIMER_MS),
       maxEntryBytes:
         positiveInteger(tier.maxEntryBytes, `${path}.maxEntryBytes`) ?? DEFAULT_MAX_ENTRY_BYTES,
     };

@@ -17,7 +17,7 @@ import {
 } from './redis-keys.js';
 import { RELEASE_LEASE, runScript } from './redis-scripts.js';
 import { newToken } from './redis-tag-index.js';
-import { RedisStore, type RedisStoreOptions } from './redis.store.js';
+import { redisMs, RedisStore, type RedisStoreOptions } from './redis.store.js';
 
 /**
  * How long an entry's version lives after the first at-least-once computation read it: longer
@@ -60,7 +60,7 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
   /** Tries to take the lease of `key` for `ttlMs`; resolves to the token, or undefined when held by another. */
   async acquireLease(key: string, ttlMs: number): Promise<string | undefined> {
     const token = randomBytes(16).toString('base64url');
-    const ok = await this.client.set(this.leaseKey(key), token, 'PX', ttlMs, 'NX');
+    const ok = await this.client.set(this.leaseKey(key), token, 'PX', redisMs(ttlMs), 'NX');
     return ok === 'OK' ? token : undefined;
   }
 
@@ -99,6 +99,7 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
     tags: readonly string[],
     version: WriteVersion,
   ): Promise<boolean> {
+    ttlMs = redisMs(ttlMs);
     const expected = version.slice(0, TOKEN_LENGTH);
     const id = version.slice(TOKEN_LENGTH);
     const keys = this.entryKeys(key);

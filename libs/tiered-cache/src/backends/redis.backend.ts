@@ -1,4 +1,4 @@
-import { describeValue, parseDuration } from '../core/duration.js';
+import { MAX_TIMER_MS, parseDuration } from '../core/duration.js';
 import { invalidOption, positiveInteger } from '../core/option-checks.js';
 import type { RedisTierOptions } from './redis-options.js';
 import { DEFAULT_MAX_ENTRY_BYTES } from '../serialization/entry-codec.js';
@@ -40,7 +40,7 @@ function redisDefinition(name: 'redis' | 'redis-atomic') {
         connectTimeoutMs:
           tier.connectTimeout === undefined
             ? 2_000
-            : parseDuration(tier.connectTimeout, `${path}.connectTimeout`),
+            : parseDuration(tier.connectTimeout, `${path}.connectTimeout`, MAX_TIMER_MS),
         maxEntryBytes:
           positiveInteger(tier.maxEntryBytes, `${path}.maxEntryBytes`) ?? DEFAULT_MAX_ENTRY_BYTES,
       };
@@ -97,9 +97,10 @@ function validateUrl(value: unknown, option: string): void {
   try {
     url = new URL(value as string);
   } catch {
+    // Not quoted: a URL carries the password (redis://:password@host), and this message is logged.
     throw invalidOption(
       option,
-      `${describeValue(value)} is not a URL; expected redis://host:port[/db]`,
+      `${typeof value === 'string' ? 'the string given' : `a ${typeof value}`} is not a URL; expected redis://[:password@]host:port[/db]`,
     );
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {

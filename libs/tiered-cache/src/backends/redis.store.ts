@@ -2,8 +2,10 @@ import { Cluster, type Redis } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import { escapeGlob, globToRegExp } from '../keys/glob.js';
+import { groupBySlot, keyPrefixOf, keySlot, masterOfKey } from './redis-cluster.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
 import { BUS_CONNECTION } from '../core/bus-connection.js';
+import { STORE_TOPOLOGY, type StoreTopology } from '../core/store-topology.js';
 import {
   internalKey,
   parseInternalKey,
@@ -14,8 +16,17 @@ import {
 import { newToken, RedisTagIndex } from './redis-tag-index.js';
 
 const UNLINK_BATCH = 500;
-/** Entries deleted per script on a single node (three keys each). */
+/** Entries deleted per batch of commands (three keys each). */
 const DELETE_BATCH = 250;
+
+/**
+ * A duration as Redis takes it in `PX` and `PEXPIRE`: a whole number of ms, at least 1. Times on a
+ * fractional clock (`performance.timeOrigin + performance.now()`) leave fractions, which Redis
+ * refuses ("value is not an integer"); rounding up never expires an entry before its time.
+ */
+export function redisMs(ms: number): number {
+  return ms >= 1 ? Math.ceil(ms) : 1;
+}
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -45,13 +56,34 @@ export class RedisStore implements ByteStore {
     return this.client;
   }
 
+  /**
+   * On a cluster, the master a key's slot is on now (the tier keeps a circuit breaker per master,
+   * see `core/tier-breakers.ts`). Changes: every (re)connection, and on a cluster every slot map
+   * refresh (each second), so that a tier replays what it missed as soon as a failover is over.
+   */
+  [STORE_TOPOLOGY](): StoreTopology {
+    const client = this.client;
+    const events = client instanceof Cluster ? ['ready', 'refresh'] : ['ready'];
+    return {
+      ...(client instanceof Cluster
+        ? { scopeOf: (key: string) => masterOfKey(client, redisKeyOf(key)) }
+        : {}),
+      onChange: (listener) => {
+        for (const event of events) client.on(event, listener);
+        return () => {
+          for (const event of events) client.off(event, listener);
+        };
+      },
+    };
+  }
+
   constructor(
     protected readonly connection: RedisConnection,
     protected readonly options: RedisStoreOptions,
   ) {
     this.client = connection.client;
     this.isCluster = connection.client instanceof Cluster;
-    this.keyPrefix = (this.client.options as { keyPrefix?: string }).keyPrefix ?? '';
+    this.keyPrefix = keyPrefixOf(this.client);
     this.tags = new RedisTagIndex(this.client, this.keyPrefix);
     // Failures are reported by the tier that makes the call; without a listener ioredis prints each one.
     this.client.on('error', () => undefined);
@@ -78,6 +110,7 @@ export class RedisStore implements ByteStore {
   ): Promise<void> {
     const [entry, list] = this.entryKeys(key);
     const client = this.client;
+    ttlMs = redisMs(ttlMs);
     if (tags.length === 0) {
       const [replaced] = await Promise.all([
         client.get(list),
@@ -103,14 +136,22 @@ export class RedisStore implements ByteStore {
   /** Deletes entries, with their tag lists (and their registrations) and versions. */
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    // One script per batch of keys on a single node; on a cluster one per key (a script stays in
-    // one slot), sent together.
-    const [batchSize, perStep] = this.isCluster ? [1, DELETE_BATCH] : [DELETE_BATCH, 1];
-    const batches: string[][] = [];
-    for (let i = 0; i < keys.length; i += batchSize) batches.push(keys.slice(i, i + batchSize));
+    // Batches of one hash slot on a cluster (their commands are multi-key); the batches of a step
+    // (at most DELETE_BATCH keys) are sent together.
+    const steps: string[][][] = [[]];
+    let inStep = 0;
+    for (const group of this.bySlot(keys))
+      for (let i = 0; i < group.length; i += DELETE_BATCH) {
+        const batch = group.slice(i, i + DELETE_BATCH);
+        if (inStep + batch.length > DELETE_BATCH && inStep > 0) {
+          steps.push([]);
+          inStep = 0;
+        }
+        steps[steps.length - 1]!.push(batch);
+        inStep += batch.length;
+      }
     let removed = 0;
-    for (let i = 0; i < batches.length; i += perStep) {
-      const step = batches.slice(i, i + perStep);
+    for (const step of steps) {
       const results = await this.step(
         Promise.all(step.map((batch) => this.deleteBatch(batch))),
         'delete',
@@ -235,21 +276,49 @@ export class RedisStore implements ByteStore {
     await this.tags.forget([[key, replaced]], this.stepper).catch(() => undefined);
   }
 
-  /** UNLINKs keys in batches: one command per batch on a single node, one per key on a cluster. */
+  /**
+   * UNLINKs keys, at most {@link UNLINK_BATCH} per command and per step. On a cluster, keys are
+   * grouped by hash slot first (a multi-key command must stay in one slot), and the commands of a
+   * step are sent together (ioredis pipelines them per node).
+   */
   protected async unlink(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    if (this.isCluster) {
+    const groups = this.isCluster ? groupBySlot(keys, this.keyPrefix) : [keys];
+    let removed = 0;
+    let step: (readonly string[])[] = [];
+    let stepKeys = 0;
+    const flush = async () => {
       const counts = await this.step(
-        Promise.all(keys.map((key) => this.client.unlink(key))),
+        Promise.all(step.map((batch) => this.client.unlink(...batch))),
         'UNLINK',
       );
-      return counts.reduce((a, b) => a + b, 0);
+      for (const count of counts) removed += count;
+      step = [];
+      stepKeys = 0;
+    };
+    for (const group of groups) {
+      for (let i = 0; i < group.length; i += UNLINK_BATCH) {
+        const batch = group.slice(i, i + UNLINK_BATCH);
+        if (stepKeys + batch.length > UNLINK_BATCH) await flush();
+        step.push(batch);
+        stepKeys += batch.length;
+      }
     }
-    let removed = 0;
-    for (let i = 0; i < keys.length; i += UNLINK_BATCH) {
-      removed += await this.step(this.client.unlink(...keys.slice(i, i + UNLINK_BATCH)), 'UNLINK');
-    }
+    if (step.length > 0) await flush();
     return removed;
+  }
+
+  /** Stored keys grouped by the hash slot of their Redis key on a cluster; one group on a single node. */
+  protected bySlot(keys: readonly string[]): string[][] {
+    if (!this.isCluster) return [[...keys]];
+    const groups = new Map<number, string[]>();
+    for (const key of keys) {
+      const slot = keySlot(this.keyPrefix + redisKeyOf(key));
+      const group = groups.get(slot);
+      if (group === undefined) groups.set(slot, [key]);
+      else group.push(key);
+    }
+    return [...groups.values()];
   }
 
   /** One command of a bulk operation, under the per-command deadline. */

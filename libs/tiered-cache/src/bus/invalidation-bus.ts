@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { storedKeyOf } from '../backends/redis-keys.js';
+import { describeError } from '../cache.errors.js';
 import { withDeadline } from '../core/deadline.js';
 import {
   decodeBusMessage,
@@ -14,6 +15,7 @@ import {
   type ResolvedBusOptions,
 } from './bus-options.js';
 import { BusSubscription, type BusGapReason } from './bus-subscription.js';
+import { clusterSubscriberOpener } from './cluster-subscriber.js';
 import { PublishQueue } from './publish-queue.js';
 import type { BusStats } from './bus-stats.js';
 
@@ -34,8 +36,10 @@ export interface PublishOptions {
  * see `bus-message.ts`) go over pub/sub on the engine's connection, merged per tick and retried
  * from a bounded queue. A dedicated subscriber connection receives them and, in tracking mode,
  * Redis's own invalidations of `<namespace>:*` keys changed by any other client. Tracking is used
- * whenever the server accepts `CLIENT TRACKING` (Redis 6+, not refused by an ACL or a proxy);
- * otherwise every invalidation travels as an explicit message.
+ * whenever the server accepts `CLIENT TRACKING` (Redis 6+, not refused by an ACL or a proxy) on a
+ * single node or through Sentinel; otherwise, and always on a Redis Cluster (where tracking would
+ * be per node: see the README, "Redis Cluster and Sentinel"), every invalidation travels as an
+ * explicit message, which a cluster delivers to the subscribers of every node.
  */
 export class InvalidationBus {
   readonly instanceId: string;
@@ -45,7 +49,7 @@ export class InvalidationBus {
   /** `<namespace>:`, the prefix Redis tracks for this bus. */
   private readonly prefix: string;
   private readonly options: ResolvedBusOptions;
-  private readonly connection: Redis;
+  private readonly connection: Redis | Cluster;
   private readonly logger: LoggerService;
   private readonly queue: PublishQueue;
   private readonly subscription: BusSubscription;
@@ -65,7 +69,8 @@ export class InvalidationBus {
     this.channel = this.options.channel;
     const prefix = `${this.options.namespace}:`;
     this.prefix = prefix;
-    const keyPrefix = this.connection.options.keyPrefix ?? '';
+    const keyPrefix = (this.connection.options as { keyPrefix?: string }).keyPrefix ?? '';
+    const cluster = (this.connection as { isCluster?: unknown }).isCluster === true;
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
       clearPrefix: prefix,
@@ -76,7 +81,8 @@ export class InvalidationBus {
       connection: this.connection,
       channel: this.channel,
       // ioredis's keyPrefix is part of every key in Redis, so of what tracking reports.
-      trackingPrefix: this.options.tracking ? keyPrefix + prefix : undefined,
+      trackingPrefix: this.options.tracking && !cluster ? keyPrefix + prefix : undefined,
+      ...(cluster ? { openSubscriber: clusterSubscriberOpener(this.connection as Cluster) } : {}),
       commandTimeoutMs: this.options.publishTimeoutMs,
       heartbeatMs: this.options.heartbeatMs,
       logger: this.logger,
@@ -189,7 +195,7 @@ export class InvalidationBus {
     try {
       message = decodeBusMessage(payload);
     } catch (err) {
-      this.logger.warn(`unreadable bus message on ${this.channel}: ${(err as Error).message}`);
+      this.logger.warn(`unreadable bus message on ${this.channel} (${describeError(err)})`);
       return this.signalGap('unreadable');
     }
     if (message.instanceId === this.instanceId || message.namespace !== this.options.namespace)
@@ -203,7 +209,7 @@ export class InvalidationBus {
       try {
         handler(invalidation);
       } catch (err) {
-        this.logger.warn(`a bus invalidation handler threw: ${(err as Error).message}`);
+        this.logger.warn(`a bus invalidation handler threw (${describeError(err)})`);
       }
     }
   }
@@ -215,7 +221,7 @@ export class InvalidationBus {
       try {
         handler(reason);
       } catch (err) {
-        this.logger.warn(`a bus gap handler threw: ${(err as Error).message}`);
+        this.logger.warn(`a bus gap handler threw (${describeError(err)})`);
       }
     }
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { CacheErrorCode } from '../cache.errors.js';
-import { parseDuration, parsePositiveDuration } from './duration.js';
+import { MAX_DURATION_MS, MAX_TIMER_MS, parseDuration, parsePositiveDuration } from './duration.js';
 import { catchCacheError } from '../../test/test-cache.js';
 
 describe('parseDuration', () => {
@@ -130,5 +130,25 @@ describe('parsePositiveDuration', () => {
     expect(err.code).toBe(CacheErrorCode.E_INVALID_DURATION);
     expect(err.message).toMatch(/"ttl".*must look like/);
     expect(catchCacheError(() => parsePositiveDuration(-1, 'ttl')).message).toContain('>= 0');
+  });
+});
+
+describe('duration bounds (issue 13, point 10)', () => {
+  it('accepts up to 100 years, and refuses longer with the bound in the message', () => {
+    expect(parseDuration('36500d', 'ttl')).toBe(MAX_DURATION_MS);
+    expect(parsePositiveDuration(100 * 365 * 86_400, 'ttl')).toBe(MAX_DURATION_MS);
+    for (const value of ['36501d', 1e17, '999999999999999999999d']) {
+      const err = catchCacheError(() => parseDuration(value, 'ttl'));
+      expect(err.code).toBe(CacheErrorCode.E_INVALID_DURATION);
+      expect(err.message).toContain('"ttl"');
+      expect(err.message).toContain("at most 36500 days ('36500d')");
+    }
+  });
+
+  it('bounds an option that arms a timer to what a timer can wait', () => {
+    expect(parsePositiveDuration('24d', 'timeout', MAX_TIMER_MS)).toBe(24 * 86_400_000);
+    const err = catchCacheError(() => parsePositiveDuration('25d', 'local.timeout', MAX_TIMER_MS));
+    expect(err.message).toContain('"local.timeout"');
+    expect(err.message).toContain("at most 24 days ('24d')");
   });
 });

@@ -9,14 +9,45 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   h: 3_600_000,
   d: 86_400_000,
 };
+/**
+ * Longest duration accepted, in ms: 100 years, which is "forever" for a cache. Longer ones would
+ * make Redis refuse every write (`PX` past its range, or in exponent notation) and push expiry
+ * times past the integers a double holds exactly.
+ */
+export const MAX_DURATION_MS = 36_500 * 86_400_000;
+/**
+ * Longest duration a timer can wait, in ms (2^31 - 1, about 24.8 days): Node fires a longer
+ * timer after 1 ms. The bound of every option that arms a timer (deadlines, timeouts).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
 /**
  * Parses a {@link Duration} into milliseconds (an integer, rounded). Throws a {@link CacheError}
- * with code `E_INVALID_DURATION` naming `option` when the value is not a finite, non-negative duration.
+ * with code `E_INVALID_DURATION` naming `option` when the value is not a finite, non-negative
+ * duration, or is longer than `maxMs` ({@link MAX_DURATION_MS}; {@link MAX_TIMER_MS} for an option
+ * that arms a timer).
  */
-export function parseDuration(value: unknown, option: string): number {
+export function parseDuration(value: unknown, option: string, maxMs = MAX_DURATION_MS): number {
+  const ms = parseAny(value, option);
+  if (ms > maxMs) throw invalid(option, value, `must be at most ${describeMax(maxMs)}`);
+  return ms;
+}
+
+/** Like {@link parseDuration}, but also rejects zero: for TTLs, where 0 would mean "never cached". */
+export function parsePositiveDuration(
+  value: unknown,
+  option: string,
+  maxMs = MAX_DURATION_MS,
+): number {
+  const ms = parseDuration(value, option, maxMs);
+  if (ms <= 0) throw invalid(option, value, 'must be greater than zero');
+  return ms;
+}
+
+function parseAny(value: unknown, option: string): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) {
       throw invalid(option, value, 'must be a finite number of seconds >= 0');
@@ -35,11 +66,10 @@ export function parseDuration(value: unknown, option: string): number {
   throw invalid(option, value, "must be a number of seconds or a string such as '5m'");
 }
 
-/** Like {@link parseDuration}, but also rejects zero: for TTLs, where 0 would mean "never cached". */
-export function parsePositiveDuration(value: unknown, option: string): number {
-  const ms = parseDuration(value, option);
-  if (ms <= 0) throw invalid(option, value, 'must be greater than zero');
-  return ms;
+function describeMax(maxMs: number): string {
+  return maxMs === MAX_TIMER_MS
+    ? "24 days ('24d'): it arms a timer, and Node fires a longer one at once"
+    : `${maxMs / 86_400_000} days ('${maxMs / 86_400_000}d')`;
 }
 
 function invalid(option: string, value: unknown, reason: string): CacheError {

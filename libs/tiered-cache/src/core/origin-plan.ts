@@ -1,7 +1,7 @@
 import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { GetOrSetOptions, TierSelection } from '../interfaces/cache-service.interface.js';
 import type { CacheViewConfig } from './cache-view.js';
-import { parseDuration, parsePositiveDuration } from './duration.js';
+import { MAX_TIMER_MS, parseDuration, parsePositiveDuration } from './duration.js';
 
 /** Default lease of `atomic: 'at-most-once'`, in ms. */
 export const DEFAULT_LEASE_MS = 10_000;
@@ -17,6 +17,8 @@ export interface OriginPlan {
   readonly tier: TierSelection | undefined;
   /** Soft timeout of the origin when a stale value exists, in ms. */
   readonly timeoutMs: number | undefined;
+  /** Hard timeout of the origin, in ms: past it every caller waiting for it is released. */
+  readonly hardTimeoutMs: number | undefined;
   readonly atomic: 'at-most-once' | 'at-least-once' | undefined;
   /** Lease of `at-most-once`, in ms: longer than the origin can take. */
   readonly leaseMs: number;
@@ -44,6 +46,11 @@ export interface Origin<C> {
   run(context: C): unknown;
   /** Whether a computed value is stored (`undefined` never is; `null` per `cacheNullish`). */
   store(value: unknown, context: C): boolean;
+  /**
+   * Told when the hard timeout released the callers of the computation this call started: its
+   * own work goes on unseen (a route stops capturing its answer).
+   */
+  abandoned?(context: C): void;
 }
 
 /**
@@ -65,7 +72,13 @@ export function originPlan(
     tags,
     tier: options?.tier,
     timeoutMs:
-      options?.timeout === undefined ? undefined : parseDuration(options.timeout, name('timeout')),
+      options?.timeout === undefined
+        ? undefined
+        : parseDuration(options.timeout, name('timeout'), MAX_TIMER_MS),
+    hardTimeoutMs:
+      options?.hardTimeout === undefined
+        ? undefined
+        : parsePositiveDuration(options.hardTimeout, name('hardTimeout'), MAX_TIMER_MS),
     atomic: options?.atomic,
     leaseMs:
       options?.lease === undefined

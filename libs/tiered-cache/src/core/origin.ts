@@ -1,6 +1,9 @@
+import { describeError } from '../cache.errors.js';
 import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
+import { keyRef } from '../keys/key-encoding.js';
 import { atLeastOnce, atMostOnce, atomicTier } from './atomic-origin.js';
 import type { CacheView } from './cache-view.js';
+import { withHardTimeout } from './hard-timeout.js';
 import { entryOf, type Origin, type OriginPlan, type Outcome } from './origin-plan.js';
 
 const TIMED_OUT = Symbol('timed out');
@@ -10,7 +13,10 @@ const TIMED_OUT = Symbol('timed out');
  * one key in this process share one computation (not with `enabled: false`, where every call runs
  * its origin, as without the library). With `stale` (an entry within its grace window), the stale
  * value is served when the origin throws or, with a timeout, is slower than that; the computation
- * then goes on in the background and stores its value. Counts nothing: `resolve` does.
+ * then goes on in the background and stores its value. With a hard timeout, the computation is
+ * given up on past it: every caller waiting for it is released (with the stale value if there is
+ * one, else an `OriginTimeoutError`) and the next call starts a fresh one; what it computes late is
+ * stored only if the key did not change since it began. Counts nothing: `resolve` does.
  */
 export async function runOrigin<C>(
   view: CacheView,
@@ -21,7 +27,17 @@ export async function runOrigin<C>(
 ): Promise<Outcome> {
   const engine = view.engine;
   const plan = origin.plan(context);
-  const run = (ticket: number) => compute(view, key, origin, context, plan, ticket);
+  const hardTimeoutMs = plan.hardTimeoutMs;
+  const run =
+    hardTimeoutMs === undefined
+      ? (ticket: number) => compute(view, key, origin, context, plan, ticket)
+      : (ticket: number) =>
+          withHardTimeout(
+            compute(view, key, origin, context, plan, ticket),
+            hardTimeoutMs,
+            key,
+            () => origin.abandoned?.(context),
+          );
   const computation = engine.enabled
     ? engine.singleFlight.run(key, run)
     : run(engine.changes.ticket());
@@ -34,7 +50,7 @@ export async function runOrigin<C>(
     if (result !== TIMED_OUT) return result;
     computation.catch((err: unknown) => {
       engine.logger.warn(
-        `background refresh failed; the stale value stays: ${err instanceof Error ? err.message : String(err)}`,
+        `background refresh of ${keyRef(key)} failed (${describeError(err)}); the stale value stays`,
       );
     });
   } catch {

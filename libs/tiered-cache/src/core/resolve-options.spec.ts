@@ -428,12 +428,23 @@ describe('resolveOptions rejects', () => {
     ['reserved "__"', '__internal'],
     ['not a string', 42],
     ['too long', 'n'.repeat(257)],
+    ['with a lone high surrogate', 'doc\ud800'],
+    ['with a lone low surrogate', '\udfffdoc'],
+    ['with surrogates in the wrong order', 'a\udc00\ud800'],
   ])('a namespace %s', (_what, namespace) => {
     expectInvalid({ namespace }, 'namespace');
   });
 
   it('namespaces that are fine', () => {
-    for (const namespace of ['a', 'app:v2', '_single', 'a__b', 'n'.repeat(256), 'ünï-cödé.1']) {
+    for (const namespace of [
+      'a',
+      'app:v2',
+      '_single',
+      'a__b',
+      'n'.repeat(256),
+      'ünï-cödé.1',
+      '🔑:v1',
+    ]) {
       expect(resolve({ namespace }).namespace).toBe(namespace);
     }
     expect(() => validateNamespace('feature:name', 'namespace')).not.toThrow();
@@ -448,6 +459,64 @@ describe('resolveOptions rejects', () => {
     expect(expectInvalid({ logger: console.log }, 'logger').message).toContain('LoggerService');
     expectInvalid({ logger: { log: () => undefined } }, 'logger');
     expectInvalid({ local: { backend: 'memory', required: 'no' } }, 'local.required');
+  });
+});
+
+describe('the clock option (issue 13, point 10)', () => {
+  it.each<[string, () => unknown, string]>([
+    ['a Date', () => new Date(), 'it returned a Date'],
+    ['a string', () => String(Date.now()), 'it returned a value of type string'],
+    ['a bigint', () => BigInt(Date.now()), 'it returned a value of type bigint'],
+    ['NaN', () => Number.NaN, 'it returned NaN'],
+    ['Infinity', () => Number.POSITIVE_INFINITY, 'it returned Infinity'],
+    ['a negative number', () => -1, 'it returned -1'],
+    ['undefined', () => undefined, 'it returned a value of type undefined'],
+  ])('refuses a clock returning %s, naming the option', (_what, clock, said) => {
+    const err = expectInvalid({ clock }, 'clock');
+    expect(err.message).toContain('epoch milliseconds');
+    expect(err.message).toContain(said);
+  });
+
+  it('refuses a clock that throws, by its error class only', () => {
+    const err = expectInvalid(
+      {
+        clock: () => {
+          throw new RangeError('secret detail');
+        },
+      },
+      'clock',
+    );
+    expect(err.message).toContain('it threw (RangeError)');
+    expect(err.message).not.toContain('secret detail');
+  });
+
+  it('never quotes a Redis URL that does not parse: it may carry a password', () => {
+    const err = expectInvalid(
+      { shared: { backend: 'redis', url: 'redis//:hunter2@cache:6379' } },
+      'shared.url',
+    );
+    expect(err.message).toContain('is not a URL');
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  it('refuses durations Redis or a timer cannot take, naming the option', () => {
+    expectInvalid({ ttl: '36501d' }, 'ttl', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid({ grace: 1e17 }, 'grace', CacheErrorCode.E_INVALID_DURATION);
+    expectInvalid(
+      { local: { backend: 'memory', timeout: '25d' } },
+      'local.timeout',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
+    expectInvalid(
+      { shared: { backend: 'redis', url: 'redis://127.0.0.1:1', connectTimeout: '30d' } },
+      'shared.connectTimeout',
+      CacheErrorCode.E_INVALID_DURATION,
+    );
+  });
+
+  it('accepts a fractional clock (rounded where Redis needs whole ms)', () => {
+    const clock = () => performance.timeOrigin + performance.now();
+    expect(resolve({ clock }).clock).toBe(clock);
   });
 });
 

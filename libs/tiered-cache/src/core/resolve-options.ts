@@ -1,5 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { CacheModuleOptions } from '../interfaces/cache-module-options.interface.js';
+import { describeError } from '../cache.errors.js';
 import { parseDuration, parsePositiveDuration } from './duration.js';
 import { invalidOption, rejectUnknown } from './option-checks.js';
 import { resolveTier, type ResolvedTier } from './resolve-tier.js';
@@ -66,8 +67,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   validateNamespace(namespace, 'namespace');
   if (options.enabled !== undefined && typeof options.enabled !== 'boolean')
     throw invalidOption('enabled', 'must be a boolean');
-  if (options.clock !== undefined && typeof options.clock !== 'function')
-    throw invalidOption('clock', 'must be a function returning epoch ms');
+  if (options.clock !== undefined) checkClock(options.clock);
   const metrics = options.metrics;
   if (
     metrics !== undefined &&
@@ -115,6 +115,31 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
   };
 }
 
+/**
+ * Checks the `clock` option by reading it once: a function returning the time as a finite number of
+ * epoch ms >= 0 (like `Date.now`; fractions are fine). A `Date`, a string or a bigint would turn
+ * every expiry computation into nonsense (`date + ttl` concatenates), NaN would expire nothing.
+ */
+function checkClock(clock: unknown): void {
+  const what = 'must be a function returning the time in epoch milliseconds, like Date.now';
+  if (typeof clock !== 'function') throw invalidOption('clock', what);
+  let now: unknown;
+  try {
+    now = (clock as () => unknown)();
+  } catch (err) {
+    throw invalidOption('clock', `${what}; it threw (${describeError(err)})`);
+  }
+  if (typeof now !== 'number' || !Number.isFinite(now) || now < 0) {
+    const got =
+      typeof now === 'number'
+        ? String(now)
+        : now instanceof Date
+          ? 'a Date (use () => Date.now())'
+          : `a value of type ${now === null ? 'null' : typeof now}`;
+    throw invalidOption('clock', `${what}; it returned ${got}`);
+  }
+}
+
 /** Validates the `bus` option (whether it can work is known once the tiers are built). */
 function resolveBusChoice(option: unknown, enabled: boolean): ResolvedBusChoice {
   if (option === undefined || option === true)
@@ -135,7 +160,7 @@ function resolveBusChoice(option: unknown, enabled: boolean): ResolvedBusChoice 
   };
 }
 
-/** Checks a namespace: printable, no glob metacharacters, not reserved. */
+/** Checks a namespace: printable, well-formed Unicode, no glob metacharacters, not reserved. */
 export function validateNamespace(namespace: unknown, option: string): asserts namespace is string {
   if (typeof namespace !== 'string' || namespace === '')
     throw invalidOption(option, 'must be a non-empty string');
@@ -144,6 +169,14 @@ export function validateNamespace(namespace: unknown, option: string): asserts n
     throw invalidOption(
       option,
       `${JSON.stringify(namespace)} may not contain whitespace, braces or glob characters (* ? [ ] \\)`,
+    );
+  }
+  if (/\p{Cs}/u.test(namespace)) {
+    // UTF-8 cannot carry a lone surrogate: Redis and the filesystem would store "a\ud800" and
+    // "a\udfff" under the same bytes, so two namespaces would share (and clear) each other's keys.
+    throw invalidOption(
+      option,
+      'may not contain a lone surrogate (a \\ud800-\\udfff character outside a pair): it has no UTF-8 form',
     );
   }
   if (namespace.startsWith('__'))

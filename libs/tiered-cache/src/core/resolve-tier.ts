@@ -4,7 +4,7 @@ import { NullBackend } from '../backends/null.backend.js';
 import type { CacheBackend, MaybePromise } from '../interfaces/cache-backend.interface.js';
 import type { TierOptions } from '../interfaces/cache-module-options.interface.js';
 import { DEFAULT_BREAKER, type BreakerSettings } from './circuit-breaker.js';
-import { describeValue, parsePositiveDuration } from './duration.js';
+import { describeValue, MAX_TIMER_MS, parsePositiveDuration } from './duration.js';
 import { invalidOption, rejectUnknown } from './option-checks.js';
 
 /** The built-in backend names, in the order error messages list them. */
@@ -62,7 +62,7 @@ export function resolveTier(
     tier.timeout === undefined
       ? (defaultTimeoutMs ??
         (role === 'shared' ? DEFAULT_SHARED_TIMEOUT_MS : DEFAULT_LOCAL_TIMEOUT_MS))
-      : parsePositiveDuration(tier.timeout, `${role}.timeout`);
+      : parsePositiveDuration(tier.timeout, `${role}.timeout`, MAX_TIMER_MS);
   if (tier.required !== undefined && typeof tier.required !== 'boolean')
     throw invalidOption(`${role}.required`, 'must be a boolean');
   return {

@@ -1,4 +1,4 @@
-import { storedKey } from '../keys/stored-key.js';
+import { flatString, storedKey } from '../keys/stored-key.js';
 
 /** Keys remembered per generation; two generations are kept, so at most twice this many. */
 export const STORED_KEYS_PER_GENERATION = 1024;
@@ -31,8 +31,8 @@ export class StoredKeys {
   of(key: string): string {
     const known = this.current.get(key);
     if (known !== undefined) return known;
-    if (key.length > LONGEST_REMEMBERED_KEY) return flat(this.prefix + storedKey(key));
-    const stored = this.previous.get(key) ?? flat(this.prefix + storedKey(key));
+    if (key.length > LONGEST_REMEMBERED_KEY) return flatString(this.prefix + storedKey(key));
+    const stored = this.previous.get(key) ?? flatString(this.prefix + storedKey(key));
     if (this.current.size >= this.perGeneration) {
       this.previous = this.current;
       this.current = new Map();
@@ -45,13 +45,4 @@ export class StoredKeys {
   get size(): number {
     return this.current.size + this.previous.size;
   }
-}
-
-/**
- * Makes V8 flatten a string built by concatenation (a rope of two strings) once, here, rather than
- * on each Map lookup that hashes it. Reading one character is how.
- */
-function flat(text: string): string {
-  text.charCodeAt(0);
-  return text;
 }

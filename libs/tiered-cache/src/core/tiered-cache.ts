@@ -6,6 +6,7 @@ import type {
   TierStats,
 } from '../interfaces/cache-service.interface.js';
 import type { BusStats, EngineBus } from '../bus/bus-stats.js';
+import { describeError } from '../cache.errors.js';
 import { CacheEvents } from './cache-events.js';
 import { Changes } from './changes.js';
 import { startDeadline } from './deadline.js';
@@ -83,18 +84,15 @@ export class TieredCache {
   }
 
   /** Deletes keys from both tiers; resolves to how many keys existed (in the tier that had more). */
-  async delete(keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return 0;
-    const end = this.changes.beginKeys(keys);
-    let counts: [number | undefined, number | undefined];
-    try {
-      counts = await this.both((tier) => tier.delete(keys));
-    } finally {
-      end();
-    }
-    // Redis tells the other instances itself (tracking) of every key the DEL actually removed.
-    await this.published({ kind: 'keys', keys }, counts[1] === keys.length);
-    return Math.max(counts[0] ?? 0, counts[1] ?? 0);
+  delete(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return Promise.resolve(0);
+    return this.invalidate(
+      { kind: 'keys', keys },
+      this.changes.beginKeys(keys),
+      (tier) => tier.delete(keys),
+      // Redis tells the other instances itself (tracking) of every key the DEL actually removed.
+      (sharedCount) => sharedCount === keys.length,
+    );
   }
 
   /** Deletes keys matching a glob from both tiers; resolves to how many distinct keys were removed. */
@@ -121,12 +119,19 @@ export class TieredCache {
    */
   attachBus(bus: EngineBus): void {
     this.bus = bus;
-    bus.onRemoteInvalidation((invalidation) => void this.evictLocal(invalidation));
+    bus.onRemoteInvalidation((invalidation) => {
+      void this.evictLocal(invalidation);
+      // The sender could not apply it to Redis: reading Redis must wait until this tier has.
+      if (invalidation.sharedMissed === true) this.shared?.recordMissed(invalidation);
+    });
     bus.onGap(() => void this.dropLocal());
     // An invalidation Redis missed (it was unreachable) is told again once it is applied there, so
     // every other instance's L1 drops what it may have copied from Redis meanwhile.
-    if (this.shared !== undefined)
+    // One Redis missed is told at once too, flagged: the others must not read it there meanwhile.
+    if (this.shared !== undefined) {
       this.shared.onReplayed = (invalidation) => bus.publish(invalidation);
+      this.shared.onMissed = (invalidation) => bus.publish({ ...invalidation, sharedMissed: true });
+    }
   }
 
   /** The bus's state and counters, with the L1 drops it caused; undefined without a bus. */
@@ -191,18 +196,31 @@ export class TieredCache {
   }
 
   /** A pattern, tag or clear invalidation: recorded as a change of every key while it runs. */
-  private async invalidateBroadly(
+  private invalidateBroadly(
     event: InvalidationEvent,
     op: (tier: Tier) => Promise<number | undefined>,
   ): Promise<number> {
-    const end = this.changes.beginBroad();
+    return this.invalidate(event, this.changes.beginBroad(), op, () => false);
+  }
+
+  /**
+   * Runs an invalidation on both tiers (a change that `end`s when they are done, even failed),
+   * then publishes it; resolves to the larger of the tiers' counts. `redisChanged` says, from the
+   * shared tier's count, whether Redis saw every change itself (tracking then tells the others).
+   */
+  private async invalidate(
+    event: InvalidationEvent,
+    end: () => void,
+    op: (tier: Tier) => Promise<number | undefined>,
+    redisChanged: (sharedCount: number | undefined) => boolean,
+  ): Promise<number> {
     let counts: [number | undefined, number | undefined];
     try {
       counts = await this.both(op);
     } finally {
       end();
     }
-    await this.published(event, false);
+    await this.published(event, redisChanged(counts[1]));
     return Math.max(counts[0] ?? 0, counts[1] ?? 0);
   }
 
@@ -247,9 +265,7 @@ export class TieredCache {
       try {
         listener(event);
       } catch (err) {
-        this.logger.warn(
-          `an invalidation listener threw: ${err instanceof Error ? err.message : String(err)}`,
-        );
+        this.logger.warn(`an invalidation listener threw (${describeError(err)})`);
       }
     }
   }

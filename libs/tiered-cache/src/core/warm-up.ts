@@ -1,4 +1,5 @@
-import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { CacheError, CacheErrorCode, describeError } from '../cache.errors.js';
+import { keyRef } from '../keys/key-encoding.js';
 import type {
   SetOptions,
   WarmEntry,
@@ -6,10 +7,15 @@ import type {
   WarmReport,
 } from '../interfaces/cache-service.interface.js';
 import type { CacheView } from './cache-view.js';
+import { MAX_TIMER_MS, parsePositiveDuration } from './duration.js';
+import { withHardTimeout } from './hard-timeout.js';
+
+const noop = (): void => undefined;
 
 /**
  * Loads entries into a cache ahead of traffic, `concurrency` at a time (default 8), storing each
- * with `set` (the cache's own). A failing load is counted (and the first one logged), never thrown.
+ * with `set` (the cache's own). A failing load is counted (and the first one logged), never thrown;
+ * with `hardTimeout`, so is a load that takes longer (a hung one no longer stalls the warm-up).
  * Progress is logged every 10% when the total is known, else every 100 entries.
  */
 export async function warmUp(
@@ -26,6 +32,10 @@ export async function warmUp(
       `Invalid option "concurrency": ${concurrency} must be an integer >= 1`,
     );
   }
+  const hardTimeoutMs =
+    options?.hardTimeout === undefined
+      ? undefined
+      : parsePositiveDuration(options.hardTimeout, 'hardTimeout', MAX_TIMER_MS);
   const total = Array.isArray(entries) ? entries.length : undefined;
   const step = total === undefined ? 100 : Math.max(1, Math.ceil(total / 10));
   const report = { loaded: 0, failed: 0 };
@@ -42,15 +52,22 @@ export async function warmUp(
       if (next.done) return;
       const item = next.value;
       try {
-        const value = await item.load();
+        const loading = item.load();
+        const value =
+          hardTimeoutMs === undefined
+            ? await loading
+            : await withHardTimeout(
+                Promise.resolve(loading),
+                hardTimeoutMs,
+                String(item.key),
+                noop,
+              );
         await set(item.key, value, { ttl: item.ttl ?? options?.ttl, tags: item.tags });
         report.loaded++;
       } catch (err) {
         report.failed++;
         if (report.failed === 1)
-          logger.warn(
-            `${label}: a load failed: ${err instanceof Error ? err.message : String(err)}`,
-          );
+          logger.warn(`${label}: a load failed (${keyOf(view, item.key)}${describeError(err)})`);
       }
       const done = report.loaded + report.failed;
       if (done % step === 0)
@@ -65,4 +82,9 @@ export async function warmUp(
     `${label}: ${report.loaded} loaded, ${report.failed} failed in ${Math.round(durationMs)} ms`,
   );
   return { ...report, durationMs };
+}
+
+/** How the log names a warm-up entry's key (by hash), followed by ': '; empty for an invalid key. */
+function keyOf(view: CacheView, key: unknown): string {
+  return typeof key === 'string' && key !== '' ? `${keyRef(view.storedKey(key))}: ` : '';
 }

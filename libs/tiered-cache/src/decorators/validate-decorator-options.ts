@@ -1,5 +1,10 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
-import { parseDuration, parsePositiveDuration, describeValue } from '../core/duration.js';
+import {
+  describeValue,
+  MAX_TIMER_MS,
+  parseDuration,
+  parsePositiveDuration,
+} from '../core/duration.js';
 import type {
   CachedOptions,
   InvalidateCacheOptions,
@@ -14,6 +19,7 @@ const CACHED_KEYS = [
   'tier',
   'grace',
   'timeout',
+  'hardTimeout',
   'atomic',
   'lease',
   'cacheNullish',
@@ -68,7 +74,10 @@ export function validateCachedOptions(options: CachedOptions, where: string): vo
   checkTemplates(options.tags, 'tags', where);
   if (options.ttl !== undefined) parsePositiveDuration(options.ttl, `${where} ttl`);
   if (options.grace !== undefined) parseDuration(options.grace, `${where} grace`);
-  if (options.timeout !== undefined) parsePositiveDuration(options.timeout, `${where} timeout`);
+  if (options.timeout !== undefined)
+    parsePositiveDuration(options.timeout, `${where} timeout`, MAX_TIMER_MS);
+  if (options.hardTimeout !== undefined)
+    parsePositiveDuration(options.hardTimeout, `${where} hardTimeout`, MAX_TIMER_MS);
   if (options.lease !== undefined) parsePositiveDuration(options.lease, `${where} lease`);
   if (options.tier !== undefined && !['local', 'shared', 'both'].includes(options.tier)) {
     throw fail(where, 'tier', `${describeValue(options.tier)} must be 'local', 'shared' or 'both'`);

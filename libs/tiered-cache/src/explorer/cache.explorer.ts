@@ -33,8 +33,8 @@ import {
   type InvalidatePlan,
   type TemplateBinder,
 } from './cache-plans.js';
-import { defaultRouteKey, routeBinder } from './route-keys.js';
-import { routeParamNames } from './route-params.js';
+import { defaultRouteKeyFor, routeBinder } from './route-keys.js';
+import { routeParamNames, routeVersion } from './route-params.js';
 
 type AnyMethod = (...args: unknown[]) => unknown;
 
@@ -102,7 +102,8 @@ export class CacheExplorer implements OnModuleInit {
             `@Cached on ${where} is ignored: a route that uses @Res() or @Next() sends its own response and is never cached`,
           );
         } else {
-          cached = this.cachedPlan(cachedOptions, binder, defaultRouteKey, `@Cached on ${where}`);
+          const defaultKey = defaultRouteKeyFor(routeVersion(controller, handler));
+          cached = this.cachedPlan(cachedOptions, binder, defaultKey, `@Cached on ${where}`);
         }
       }
       const invalidate =

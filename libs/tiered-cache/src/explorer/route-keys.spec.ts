@@ -327,6 +327,41 @@ describe('defaultRouteKey', () => {
     expect(withQuery).not.toBe(encodedQuestionMark);
   });
 
+  it('keys by the route the router matched and its decoded params (issue 13, sibling of point 4)', () => {
+    const express = (url: string, id: string) =>
+      defaultRouteKey({
+        ...req({ url, params: { id } }),
+        route: { path: '/api/items/:id' },
+      } as never);
+    const fastify = (url: string, id: string) =>
+      defaultRouteKey({
+        ...req({ url, params: { id } }),
+        routeOptions: { url: '/api/items/:id' },
+      } as never);
+    for (const key of [
+      express('/api/items/1', '1'),
+      express('/api/ITEMS/%31/', '1'),
+      fastify('/api/items/%31', '1'),
+    ])
+      expect(key).toBe('http:/api/items/1');
+    // A "/" inside a value never poses as a separator; glob characters are escaped as in {id}.
+    expect(express('/api/items/a%2Fb', 'a/b')).toBe('http:/api/items/a%2Fb');
+    expect(express('/api/items/a%252Fb', 'a%2Fb')).toBe('http:/api/items/a%252Fb');
+    expect(express('/api/items/*', '*')).toBe('http:/api/items/%2A');
+  });
+
+  it('falls back to the decoded path without a plain route pattern, and skips malformed encoding', () => {
+    const wildcard = { route: { path: '/files/*path' } };
+    expect(defaultRouteKey({ ...req({ url: '/files/a%20b/c' }), ...wildcard } as never)).toBe(
+      'http:/files/a%20b/c',
+    );
+    expect(defaultRouteKey(req({ url: '/files/%61' }))).toBe('http:/files/a');
+    expect(defaultRouteKey(req({ url: '/files/a%2Fb' }))).toBe('http:/files/a%2Fb');
+    expect(defaultRouteKey(req({ url: '/files/a/b' }))).toBe('http:/files/a/b');
+    expect(defaultRouteKey(req({ url: '/files/%zz' }))).toBeUndefined();
+    expect(defaultRouteKey(req({ url: '/files/%E0%A4%A' }))).toBeUndefined();
+  });
+
   it('skips the cache for a query that cannot be keyed', () => {
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;

@@ -120,12 +120,73 @@ export function routeBinder(routeParams: readonly string[]): TemplateBinder<Http
   };
 }
 
-/** The default route key: the path, then the whole query sorted by name (as `{query}`). */
+/**
+ * The default route key: `http:` and the path the router matched, then the whole query sorted by
+ * name (as `{query}`). The path is the route's own (`/api/products/:id`, global prefix and URI
+ * version included) with each param as the router decoded it, encoded as `{id}` encodes it (a `/`
+ * in a value as `%2F`), so spellings of one URL the router treats alike (`/products/%31`, and on
+ * Express `/Products/1` and `/products/1/`) share one entry, which an invalidation of
+ * `http:/api/products/{id}` removes. Values the application treats alike (`01` and `1`) are
+ * different values: a typed key template (`{id:int}`) canonicalises them. Without a plain route
+ * pattern (wildcards, regular expressions, an unknown adapter), the request's path is used with
+ * each segment percent-decoded; a path that cannot be decoded skips the cache.
+ */
 export function defaultRouteKey(req: HttpRequestLike): string | undefined {
-  const url = req.originalUrl ?? req.url;
-  const cut = url.indexOf('?');
-  const path = `http:${encodeKeyPart(cut === -1 ? url : url.slice(0, cut))}`;
+  const path = routePath(req) ?? decodedPath(req);
+  if (path === undefined) return undefined;
   const query = encodeQuery(req.query);
   if (query === undefined) return undefined;
-  return query === '' ? path : `${path}?${query}`;
+  return query === '' ? `http:${path}` : `http:${path}?${query}`;
+}
+
+/**
+ * The default key of a route that answers for `version` (`@Version`): `http@<version>:` instead of
+ * `http:`, since routes of several versions may share a path (header or media-type versioning).
+ */
+export function defaultRouteKeyFor(
+  version: string | undefined,
+): (req: HttpRequestLike) => string | undefined {
+  if (version === undefined) return defaultRouteKey;
+  const scheme = `http@${encodeKeyPart(version)}:`;
+  return (req) => {
+    const key = defaultRouteKey(req);
+    return key === undefined ? undefined : scheme + key.slice('http:'.length);
+  };
+}
+
+/** A route pattern of static segments and `:name` params only (Express and Fastify syntax). */
+const PLAIN_PATTERN = /^(?:\/(?:[\w.~-]+|:[A-Za-z_]\w*))*\/?$/;
+const PARAM = /:([A-Za-z_]\w*)/g;
+
+/** The matched route's pattern with its params substituted, or undefined when there is none to use. */
+function routePath(req: HttpRequestLike): string | undefined {
+  const pattern =
+    (req as { route?: { path?: unknown } }).route?.path ?? // Express
+    (req as { routeOptions?: { url?: unknown } }).routeOptions?.url; // Fastify
+  if (typeof pattern !== 'string' || !PLAIN_PATTERN.test(pattern)) return undefined;
+  const params = req.params ?? {};
+  let missing = false;
+  const path = pattern.replace(PARAM, (_match, name: string) => {
+    const value = params[name];
+    if (typeof value !== 'string') missing = true;
+    return keySegment(String(value));
+  });
+  return missing ? undefined : path;
+}
+
+/** The request's own path, each segment percent-decoded; undefined when one cannot be decoded. */
+function decodedPath(req: HttpRequestLike): string | undefined {
+  const url = req.originalUrl ?? req.url;
+  const cut = url.indexOf('?');
+  const segments = (cut === -1 ? url : url.slice(0, cut)).split('/');
+  try {
+    return segments.map((segment) => keySegment(decodeURIComponent(segment))).join('/');
+  } catch {
+    return undefined; // malformed percent-encoding: never two spellings of one key
+  }
+}
+
+/** One path segment in a key: escaped as a `{param}` value is, and its `/` as `%2F`. */
+function keySegment(text: string): string {
+  return text === '' ? '' : encodeKeyPart(text).replaceAll('/', '%2F');
 }

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
-import { Controller, Get, Module, Post } from '@nestjs/common';
+import { Controller, Get, Module, Post, Version, VERSION_NEUTRAL } from '@nestjs/common';
 import { MODULE_PATH, PATH_METADATA } from '@nestjs/common/constants.js';
-import { routeParamNames } from './route-params.js';
+import { defaultRouteKeyFor } from './route-keys.js';
+import { routeParamNames, routeVersion } from './route-params.js';
 
 @Controller('orgs/:orgId/users')
 class UsersController {
@@ -181,5 +182,49 @@ describe('routeParamNames', () => {
     Reflect.defineMetadata(PATH_METADATA, [':a', 42, null, { path: ':b' }], Odd);
     Reflect.defineMetadata(PATH_METADATA, 7, handler);
     expect(routeParamNames(Odd, handler, undefined)).toEqual(['a']);
+  });
+});
+
+describe('routeVersion (issue 13: versioned routes may share a path)', () => {
+  @Controller({ path: 'items', version: ['1', '2'] })
+  class Items {
+    @Get()
+    inherited(): string {
+      return 'both';
+    }
+
+    @Get()
+    @Version('3')
+    own(): string {
+      return 'three';
+    }
+
+    @Get()
+    @Version(VERSION_NEUTRAL)
+    neutral(): string {
+      return 'neutral';
+    }
+  }
+
+  @Controller('plain')
+  class Plain {
+    @Get()
+    plain(): string {
+      return 'plain';
+    }
+  }
+
+  it('reads the method version, else the controller version', () => {
+    expect(routeVersion(Items, Items.prototype.inherited)).toBe('1,2');
+    expect(routeVersion(Items, Items.prototype.own)).toBe('3');
+    expect(routeVersion(Items, Items.prototype.neutral)).toBe('neutral');
+    expect(routeVersion(Plain, Plain.prototype.plain)).toBeUndefined();
+  });
+
+  it('puts the version in the default key', () => {
+    const request = { method: 'GET', url: '/items', headers: {} };
+    expect(defaultRouteKeyFor(undefined)(request)).toBe('http:/items');
+    expect(defaultRouteKeyFor('3')(request)).toBe('http@3:/items');
+    expect(defaultRouteKeyFor('1,2')(request)).toBe('http@1,2:/items');
   });
 });

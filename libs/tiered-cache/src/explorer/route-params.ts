@@ -1,4 +1,4 @@
-import { MODULE_PATH, PATH_METADATA } from '@nestjs/common/constants.js';
+import { MODULE_PATH, PATH_METADATA, VERSION_METADATA } from '@nestjs/common/constants.js';
 
 const PARAM = /[:*](\w+)/g;
 
@@ -29,4 +29,18 @@ export function routeParamNames(
   const names = new Set<string>();
   for (const path of sources) for (const [, name] of path.matchAll(PARAM)) names.add(name!);
   return [...names];
+}
+
+/**
+ * The version(s) a route answers for (`@Version`, or the controller's `version`), as text
+ * (`'2'`, `'1,2'`, `'neutral'`); undefined for a route without one. Routes of different versions
+ * may share a path (header or media-type versioning), so their default keys must tell them apart.
+ */
+export function routeVersion(controller: Function, handler: Function): string | undefined {
+  const version: unknown =
+    Reflect.getMetadata(VERSION_METADATA, handler) ??
+    Reflect.getMetadata(VERSION_METADATA, controller);
+  if (version === undefined) return undefined;
+  const text = (v: unknown) => (typeof v === 'symbol' ? 'neutral' : String(v));
+  return Array.isArray(version) ? version.map(text).join(',') : text(version);
 }

@@ -2,7 +2,7 @@ import type * as TerminusModule from '@nestjs/terminus';
 import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_ENGINE } from '../cache.constants.js';
 import { CacheError, CacheErrorCode, toCacheError } from '../cache.errors.js';
-import { parsePositiveDuration, type Duration } from '../core/duration.js';
+import { MAX_TIMER_MS, parsePositiveDuration, type Duration } from '../core/duration.js';
 import type { Tier } from '../core/tier.js';
 import type { TieredCache } from '../core/tiered-cache.js';
 
@@ -101,7 +101,9 @@ export class CacheHealthIndicator {
   ): Promise<CacheHealthResult<K, S>> {
     const { HealthIndicatorService } = await loadTerminus();
     const timeoutMs =
-      options?.timeout === undefined ? 1_000 : parsePositiveDuration(options.timeout, 'timeout');
+      options?.timeout === undefined
+        ? 1_000
+        : parsePositiveDuration(options.timeout, 'timeout', MAX_TIMER_MS);
     const [local, shared] = await Promise.all([
       probe(this.engine.local, timeoutMs),
       probe(this.engine.shared, timeoutMs),

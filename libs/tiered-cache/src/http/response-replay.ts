@@ -31,10 +31,62 @@ export function replayFor(adapterType: string): Replay | undefined {
   return undefined;
 }
 
+/** How one framework sets a header and a status on its response object. */
+interface HeaderWriter<R> {
+  header(response: R, name: string, value: string): void;
+  status(response: R, code: number): void;
+}
+
+/**
+ * Writes a stored answer's headers (ETag, Cache-Control, Age, Content-Type) and sends it with the
+ * framework's own `send`: its bytes, or no body for a `304` or an empty answer. One place for both
+ * frameworks; `writer` is their setter.
+ */
+function sendStored<R>(
+  response: R,
+  writer: HeaderWriter<R>,
+  send: Send,
+  answer: CachedResponse,
+  notModified: boolean,
+  headers: ReplayHeaders,
+): unknown {
+  writer.header(response, 'etag', answer.etag);
+  if (headers.cacheControl !== undefined)
+    writer.header(response, 'cache-control', headers.cacheControl);
+  if (headers.age !== undefined) writer.header(response, 'age', headers.age);
+  if (notModified) {
+    writer.status(response, 304);
+    return send.call(response);
+  }
+  if (answer.contentType === '') return send.call(response);
+  writer.header(response, 'content-type', answer.contentType);
+  return send.call(response, answer.body);
+}
+
 interface ExpressResponse {
   statusCode: number;
   setHeader(name: string, value: string): unknown;
 }
+
+const EXPRESS: HeaderWriter<ExpressResponse> = {
+  header: (res, name, value) => void res.setHeader(name, value),
+  status: (res, code) => void (res.statusCode = code),
+};
+
+/** What an armed Express response replays, kept on it under a symbol (no closures per hit). */
+interface ExpressReplay {
+  readonly answer: CachedResponse;
+  readonly notModified: boolean;
+  readonly headers: ReplayHeaders;
+  readonly json: Send;
+  readonly send: Send;
+  readonly ownJson: Send | undefined;
+  readonly ownSend: Send | undefined;
+}
+
+const EXPRESS_REPLAY = Symbol('nest-tiered-cache.replay');
+type ArmedExpress = ExpressResponse &
+  Record<string, Send | undefined> & { [EXPRESS_REPLAY]?: ExpressReplay };
 
 /**
  * Express: Nest's adapter answers with `res.json(body)` for objects and `res.send(body)`
@@ -47,37 +99,43 @@ function replayExpress(
   notModified: boolean,
   headers: ReplayHeaders,
 ): void {
-  const target = response as Record<string, Send | undefined>;
-  const ownJson = hasOwn.call(target, 'json') ? target.json : undefined;
-  const ownSend = hasOwn.call(target, 'send') ? target.send : undefined;
-  const json = target.json!;
-  const send = target.send!;
-  const restore = () => {
-    if (ownSend === undefined) delete target.send;
-    else target.send = ownSend;
-    if (ownJson === undefined) delete target.json;
-    else target.json = ownJson;
+  const target = response as ArmedExpress;
+  target[EXPRESS_REPLAY] = {
+    answer,
+    notModified,
+    headers,
+    json: target.json!,
+    send: target.send!,
+    ownJson: hasOwn.call(target, 'json') ? target.json : undefined,
+    ownSend: hasOwn.call(target, 'send') ? target.send : undefined,
   };
-  const sendStored = (res: ExpressResponse) => {
-    res.setHeader('ETag', answer.etag);
-    if (headers.cacheControl !== undefined) res.setHeader('Cache-Control', headers.cacheControl);
-    if (headers.age !== undefined) res.setHeader('Age', headers.age);
-    if (notModified) {
-      res.statusCode = 304;
-      return send.call(res);
-    }
-    if (answer.contentType === '') return send.call(res);
-    res.setHeader('Content-Type', answer.contentType);
-    return send.call(res, answer.body);
-  };
-  target.json = function (this: ExpressResponse, body?: unknown) {
-    restore();
-    return this.statusCode === 200 ? sendStored(this) : json.call(this, body);
-  } as Send;
-  target.send = function (this: ExpressResponse, body?: unknown) {
-    restore();
-    return this.statusCode === 200 ? sendStored(this) : send.call(this, body);
-  } as Send;
+  target.json = expressJson as Send;
+  target.send = expressSend as Send;
+}
+
+/** Puts an armed Express response's own `send` and `json` back; returns what it replays. */
+function disarmExpress(target: ArmedExpress): ExpressReplay {
+  const replay = target[EXPRESS_REPLAY]!;
+  target[EXPRESS_REPLAY] = undefined;
+  if (replay.ownSend === undefined) delete target.send;
+  else target.send = replay.ownSend;
+  if (replay.ownJson === undefined) delete target.json;
+  else target.json = replay.ownJson;
+  return replay;
+}
+
+function expressJson(this: ArmedExpress, body?: unknown): unknown {
+  const r = disarmExpress(this);
+  return this.statusCode === 200
+    ? sendStored(this, EXPRESS, r.send, r.answer, r.notModified, r.headers)
+    : r.json.call(this, body);
+}
+
+function expressSend(this: ArmedExpress, body?: unknown): unknown {
+  const r = disarmExpress(this);
+  return this.statusCode === 200
+    ? sendStored(this, EXPRESS, r.send, r.answer, r.notModified, r.headers)
+    : r.send.call(this, body);
 }
 
 interface FastifyReply {
@@ -85,6 +143,11 @@ interface FastifyReply {
   header(name: string, value: string): unknown;
   code(status: number): unknown;
 }
+
+const FASTIFY: HeaderWriter<FastifyReply> = {
+  header: (reply, name, value) => void reply.header(name, value),
+  status: (reply, code) => void reply.code(code),
+};
 
 /**
  * Fastify: Nest's adapter answers with `reply.send(body)`, overridden on this reply only and put
@@ -104,15 +167,6 @@ function replayFastify(
     if (own === undefined) delete target.send;
     else target.send = own;
     if (this.statusCode !== 200) return send.call(this, payload);
-    this.header('etag', answer.etag);
-    if (headers.cacheControl !== undefined) this.header('cache-control', headers.cacheControl);
-    if (headers.age !== undefined) this.header('age', headers.age);
-    if (notModified) {
-      this.code(304);
-      return send.call(this);
-    }
-    if (answer.contentType === '') return send.call(this);
-    this.header('content-type', answer.contentType);
-    return send.call(this, answer.body);
+    return sendStored(this, FASTIFY, send, answer, notModified, headers);
   } as Send;
 }

@@ -32,6 +32,13 @@ export interface GetOrSetOptions extends SetOptions {
    */
   timeout?: Duration;
   /**
+   * Hard timeout of the factory: past it, the caller and every caller that joined its computation
+   * are released with an `OriginTimeoutError` (`E_ORIGIN_TIMEOUT`), unless a stale value within
+   * `grace` can be returned instead, and the next call starts a fresh computation. The factory goes
+   * on; its late value is stored only if nothing changed the key since it began. At most 24 days.
+   */
+  hardTimeout?: Duration;
+  /**
    * Atomic computation across processes (needs a `redis-atomic` shared tier; ignored without one):
    * `'at-most-once'` runs the factory once per key and TTL window across every process sharing the
    * Redis, the others wait for its value; `'at-least-once'` may run it more than once, but a value
@@ -57,6 +64,8 @@ export interface WarmOptions {
   concurrency?: number;
   /** TTL of entries that give none. Default the cache's `ttl`. */
   ttl?: Duration;
+  /** Longest one load may take: past it, it counts as failed and its value is not stored. */
+  hardTimeout?: Duration;
 }
 
 /** Outcome of `CacheService.warm`. */

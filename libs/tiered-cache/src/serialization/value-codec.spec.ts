@@ -118,6 +118,26 @@ describe('values with toJSON', () => {
     expect(Buffer.isBuffer(out.raw)).toBe(true);
     expect([...out.raw]).toEqual([1, 2, 3]);
   });
+
+  it('never walk the bytes of binary data in the JSON pass (an 8 MiB Buffer took seconds)', () => {
+    // JSON.stringify calls a Buffer's toJSON first; the pass must not then descend into what it
+    // returned (an array of every byte). This one's toJSON reports whether anything read it.
+    let walked = false;
+    const raw = Buffer.from([1, 2, 3]);
+    Object.defineProperty(raw, 'toJSON', {
+      value: () => ({
+        get data() {
+          walked = true;
+          return [];
+        },
+      }),
+    });
+    const { codec, back } = roundTrip({ raw, typed: new Float64Array([1.5]) });
+    expect(walked).toBe(false);
+    expect(codec).toBe(ValueCodec.V8);
+    expect([...(back as { raw: Buffer }).raw]).toEqual([1, 2, 3]);
+    expect([...(back as { typed: Float64Array }).typed]).toEqual([1.5]);
+  });
 });
 
 describe('route answers (CachedResponse)', () => {

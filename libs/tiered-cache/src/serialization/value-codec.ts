@@ -1,5 +1,5 @@
 import v8 from 'node:v8';
-import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { CacheError, CacheErrorCode, describeError } from '../cache.errors.js';
 import { CachedResponse } from '../http/cached-response.js';
 
 /** How a value's bytes are encoded inside an entry (one byte in the envelope). */
@@ -31,17 +31,17 @@ function detectNonJson(this: Record<string, unknown>, key: string, value: unknow
   const raw = this[key];
   switch (typeof raw) {
     case 'object':
-      if (raw !== value && raw !== null && !(raw instanceof Date) && !ArrayBuffer.isView(raw))
-        sawToJson = true;
+      if (raw !== null && (ArrayBuffer.isView(raw) || raw instanceof ArrayBuffer)) {
+        // Binary data needs structured clone; returning null spares JSON a walk of every byte
+        // (Buffer#toJSON gives an array of numbers: seconds for a few MiB).
+        needsStructuredClone = true;
+        return null;
+      }
+      if (raw !== value && raw !== null && !(raw instanceof Date)) sawToJson = true;
       if (
         raw !== null &&
         !Array.isArray(raw) &&
-        (raw instanceof Date ||
-          ArrayBuffer.isView(raw) ||
-          raw instanceof Map ||
-          raw instanceof Set ||
-          raw instanceof ArrayBuffer ||
-          raw instanceof RegExp)
+        (raw instanceof Date || raw instanceof Map || raw instanceof Set || raw instanceof RegExp)
       ) {
         needsStructuredClone = true;
       }
@@ -76,6 +76,9 @@ function detectNonJson(this: Record<string, unknown>, key: string, value: unknow
 export function encodeValue(value: unknown): EncodedValue {
   if (value instanceof CachedResponse)
     return { codec: ValueCodec.HttpResponse, bytes: value.encode() };
+  // Binary data goes straight to structured clone (JSON would first copy every byte into an array).
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer)
+    return { codec: ValueCodec.V8, bytes: serializeOrThrow(value) };
   needsStructuredClone = false;
   sawToJson = false;
   let json: string | undefined;
@@ -89,12 +92,21 @@ export function encodeValue(value: unknown): EncodedValue {
   if (!needsStructuredClone && json !== undefined) {
     return { codec: ValueCodec.Json, bytes: Buffer.from(json, 'utf8') };
   }
+  return { codec: ValueCodec.V8, bytes: serializeOrThrow(value, sawToJson) };
+}
+
+/**
+ * V8's structured-clone bytes of a value (of its `toJSON` projection with `projected`); throws
+ * `E_UNSERIALIZABLE` when it cannot be cloned or a `toJSON` throws.
+ */
+function serializeOrThrow(value: unknown, projected = false): Buffer {
   try {
-    return { codec: ValueCodec.V8, bytes: v8.serialize(sawToJson ? applyToJson(value) : value) };
+    return v8.serialize(projected ? applyToJson(value) : value);
   } catch (err) {
     throw new CacheError(
       CacheErrorCode.E_UNSERIALIZABLE,
-      `value cannot be serialized (${err instanceof Error ? err.message : String(err)})`,
+      // V8's message quotes the function's source or the symbol's description: never in the message.
+      `value cannot be serialized: it holds a function, a symbol or another value structured clone refuses, or a toJSON threw (${describeError(err)})`,
       { cause: err },
     );
   }

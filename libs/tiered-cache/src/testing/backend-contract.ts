@@ -11,6 +11,7 @@ import {
   type ContractApp,
   type ContractTestRunner,
 } from './contract-harness.js';
+import { hostileValueCases } from './contract-hostile.cases.js';
 import { invalidationCases } from './contract-invalidation.cases.js';
 import { originCases } from './contract-origin.cases.js';
 import { storageCases } from './contract-storage.cases.js';
@@ -40,7 +41,7 @@ let sequence = 0;
  * Registers the behavioural contract every backend passes (the built-in ones run it too): misses,
  * rich values, TTLs on the cache's clock, overwrites, deletes by key, pattern and tag, bulk reads
  * and writes, merge, clear of one namespace only, large values, unicode keys, single-flight,
- * stale-on-error and stats. Each test boots a real Nest application context with
+ * stale-on-error and stats, and hostile values (JSON-parsed `__proto__` fields stay own data). Each test boots a real Nest application context with
  * `CacheModule.forRoot` and the target's tiers, and closes it afterwards.
  *
  * Assertions throw `node:assert` errors and the tests are registered with the runner's
@@ -92,5 +93,6 @@ export function describeBackendContract(
     storageCases(cases);
     invalidationCases(cases);
     originCases(cases);
+    hostileValueCases(cases);
   });
 }
