@@ -196,11 +196,13 @@ describe('Redis Cluster failover with two app instances', () => {
     // answers CLUSTERDOWN until a replica took over), only the frozen master's own keys are out.
     const beforeFail = (r: { readEnd: number }) => r.readEnd < pausedAt + NODE_TIMEOUT_MS;
     expect(victimProbe.rounds.filter((r) => beforeFail(r) && r.ok)).toEqual([]);
-    // (A round can still miss its deadline on this shared machine: at most one in four may fail.)
+    // (The first bus message sent to the frozen master holds the bus for its 1 s deadline, and each
+    // write meanwhile waits the tier's 250 ms for it: few rounds may fit. A round can also miss its
+    // deadline on this shared machine: at most one in four may fail.)
     const healthyBefore = healthyProbe.rounds.filter(beforeFail);
     figures.frozenHealthyRoundsFailedBeforeFail = healthyBefore.filter((r) => !r.ok).length;
     figures.frozenHealthyRoundsBeforeFail = healthyBefore.length;
-    expect(healthyBefore.length).toBeGreaterThanOrEqual(4);
+    expect(healthyBefore.length).toBeGreaterThanOrEqual(2);
     expect(healthyBefore.filter((r) => !r.ok).length).toBeLessThanOrEqual(healthyBefore.length / 4);
   });
 });

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { withDeadline } from '../core/deadline.js';
 
 /**
  * Opens the bus subscriber of a Redis Cluster: a plain connection to one node, since a message
@@ -25,5 +26,33 @@ export function clusterSubscriberOpener(cluster: Cluster): () => Redis | undefin
       lazyConnect: true,
       retryStrategy: () => null,
     });
+  };
+}
+
+/**
+ * Publishes on a Redis Cluster through one master at a time (any node would do: the cluster
+ * relays the message to every node), keeping to the one that last worked. A plain cluster
+ * PUBLISH goes to a random master each time, so with one master frozen a third of them would
+ * wait out their deadline (`timeoutMs`); here only the first one does, and the next goes to
+ * another master.
+ */
+export function clusterPublisher(
+  cluster: Cluster,
+  timeoutMs: number,
+): (channel: string, payload: Buffer) => Promise<unknown> {
+  let current: Redis | undefined;
+  return async (channel, payload) => {
+    const masters = cluster.nodes('master').filter((node) => node.status === 'ready');
+    if (current === undefined || !masters.includes(current))
+      current = masters[Math.floor(Math.random() * masters.length)];
+    const node = current;
+    if (node === undefined) throw new Error('no Redis Cluster master is connected');
+    try {
+      return await withDeadline(node.publish(channel, payload), timeoutMs, 'bus PUBLISH');
+    } catch (err) {
+      // Next time another master (this one may be dead or frozen).
+      if (current === node) current = masters[(masters.indexOf(node) + 1) % masters.length];
+      throw err;
+    }
   };
 }

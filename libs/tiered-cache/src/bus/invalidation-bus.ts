@@ -15,7 +15,7 @@ import {
   type ResolvedBusOptions,
 } from './bus-options.js';
 import { BusSubscription, type BusGapReason } from './bus-subscription.js';
-import { clusterSubscriberOpener } from './cluster-subscriber.js';
+import { clusterPublisher, clusterSubscriberOpener } from './cluster-subscriber.js';
 import { PublishQueue } from './publish-queue.js';
 import type { BusStats } from './bus-stats.js';
 
@@ -53,6 +53,8 @@ export class InvalidationBus {
   private readonly logger: LoggerService;
   private readonly queue: PublishQueue;
   private readonly subscription: BusSubscription;
+  /** PUBLISH on the engine's connection (on a Cluster, through one master at a time). */
+  private readonly publishOn: (channel: string, payload: Buffer) => Promise<unknown>;
   private readonly invalidationHandlers = new Set<(invalidation: BusInvalidation) => void>();
   private readonly gapHandlers = new Set<(reason: BusGapReason) => void>();
   private received = 0;
@@ -71,6 +73,10 @@ export class InvalidationBus {
     this.prefix = prefix;
     const keyPrefix = (this.connection.options as { keyPrefix?: string }).keyPrefix ?? '';
     const cluster = (this.connection as { isCluster?: unknown }).isCluster === true;
+    const connection = this.connection;
+    this.publishOn = cluster
+      ? clusterPublisher(connection as Cluster, this.options.publishTimeoutMs)
+      : (channel, payload) => connection.publish(channel, payload);
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
       clearPrefix: prefix,
@@ -183,7 +189,7 @@ export class InvalidationBus {
       invalidation,
     });
     await withDeadline(
-      this.connection.publish(this.channel, payload),
+      this.publishOn(this.channel, payload),
       this.options.publishTimeoutMs,
       'bus PUBLISH',
     );
