@@ -21,6 +21,7 @@ const REDIS_ACL_COMMANDS = [
   'zrem',
   'evalsha',
   'eval',
+  'script|load',
   'ping',
   'publish',
   'subscribe',
@@ -216,6 +217,7 @@ describe('Redis key layout: every key under the namespace', () => {
       ...REDIS_ACL_COMMANDS.map((command) => `+${command}`),
     );
     await admin.call('ACL', 'LOG', 'RESET');
+    await admin.script('FLUSH'); // so that the cache loads its scripts as that user
     const url = `redis://cache:secret@127.0.0.1:${redis.port}`;
     const options: CacheModuleOptions = {
       namespace: 'acl',
