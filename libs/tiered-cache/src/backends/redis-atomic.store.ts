@@ -28,6 +28,9 @@ export const VERSION_TTL_MS = 5 * 60_000;
 /** How long a computation stays registered as in flight: longer than the version it read lives. */
 const INFLIGHT_TTL_MS = VERSION_TTL_MS + 60_000;
 
+/** The version of a computation that could not be registered: it never stores its value. */
+const UNREGISTERED = '';
+
 /** An opaque snapshot of what may invalidate a key: its version and the computation's id. */
 export type WriteVersion = string;
 
@@ -72,23 +75,33 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
   /**
    * Registers a computation of `key` and reads the version to pass to {@link setBytesIfVersion}
    * once its value is computed. The registration comes first: an invalidation that reads the
-   * `inflight` set before it began later than this computation.
+   * `inflight` set before it began later than this computation. On a cluster, when the
+   * registration fails (the `inflight` set's master is down), the version is still read (so that a
+   * failure of the key's own master is reported as one) but never matches: the value is not
+   * stored, and the other master's failure is not blamed on this key's (the tier keeps a breaker
+   * per master).
    */
   async readVersion(key: string): Promise<WriteVersion> {
     const id = newToken();
-    await runScript(
-      this.client,
-      INFLIGHT_ADD,
-      [this.inflightKey(key)],
-      [id + key, INFLIGHT_TTL_MS],
-    );
+    let registered = true;
+    try {
+      await runScript(
+        this.client,
+        INFLIGHT_ADD,
+        [this.inflightKey(key)],
+        [id + key, INFLIGHT_TTL_MS],
+      );
+    } catch (err) {
+      if (!this.isCluster) throw err;
+      registered = false;
+    }
     const version = await runScript(
       this.client,
       READ_VERSION,
       [this.entryKeys(key)[2]],
       [newToken(), VERSION_TTL_MS],
     );
-    return String(version) + id;
+    return registered ? String(version) + id : UNREGISTERED;
   }
 
   /** Writes the bytes only if nothing invalidated `key` since `version` was read; resolves to whether it did. */
@@ -99,6 +112,7 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
     tags: readonly string[],
     version: WriteVersion,
   ): Promise<boolean> {
+    if (version === UNREGISTERED) return false;
     ttlMs = redisMs(ttlMs);
     const expected = version.slice(0, TOKEN_LENGTH);
     const id = version.slice(TOKEN_LENGTH);

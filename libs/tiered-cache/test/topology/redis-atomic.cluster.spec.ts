@@ -171,4 +171,32 @@ describe('redis-atomic on a real Redis Cluster', () => {
     expect(left.filter((key) => key.startsWith(`${other.namespace}:`)).length).toBeGreaterThan(1);
     expect(await other.get('kept')).toBe(1);
   });
+
+  // Last: it kills a master (the cluster fails over to its replica).
+  it("stores nothing, and blames no healthy master, while the inflight set's master is down", async () => {
+    const { cache, engine } = await open();
+    const ns = cache.namespace;
+    const inflight = await cluster.masterPortForKey(`${ns}:{${ns}:}inflight`);
+    const healthy = (await cluster.masterPorts()).find((port) => port !== inflight)!;
+    const [kept, computed] = (await cluster.keysOn(healthy, 2, `${ns}:k`)).map((key) =>
+      key.slice(ns.length + 1),
+    );
+    await cache.set(kept!, 'v');
+    await cluster.kill(inflight);
+    const origin = () => 'computed';
+    expect(await cache.getOrSet(computed!, origin, { atomic: 'at-least-once' })).toBe('computed');
+    expect(await cache.get(computed!)).toBeUndefined(); // not stored: not registered
+    expect(await cache.get(kept!)).toBe('v'); // its master still served
+    expect(engine.shared!.unavailableFor(`${ns}:${kept}`)).toBe(false);
+    expect(cache.stats().errors).toBe(0);
+    await cluster.waitForFailover(inflight);
+    await waitFor(
+      async () =>
+        (await cache.getOrSet(computed!, origin, { atomic: 'at-least-once' })) === 'computed' &&
+        (await cache.get(computed!)) === 'computed',
+      'at-least-once values stored again after the failover',
+      20_000,
+      50,
+    );
+  });
 });
