@@ -327,7 +327,9 @@ describe('redis-atomic primitives', () => {
     const client = (backend.store as RedisAtomicStore).client as Redis;
     await new Promise<void>((resolve) => {
       const poll = async () =>
-        (await client.exists('atomic:short{atomic:short}lease')) === 0 ? resolve() : setTimeout(poll, 10);
+        (await client.exists('atomic:short{atomic:short}lease')) === 0
+          ? resolve()
+          : setTimeout(poll, 10);
       void poll();
     });
     expect(await backend.acquireLease('atomic:short', 1_000)).toEqual(expect.any(String));
