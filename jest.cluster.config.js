@@ -15,4 +15,7 @@ export default {
   testPathIgnorePatterns: ['/node_modules/'],
   // A failover waits out the cluster's node timeout, then the client's topology refresh.
   testTimeout: 60_000,
+  // One topology at a time: two starve each other of the CPU (two cores) and their sentinels
+  // and cluster nodes, with 1 s timeouts, then see failures that are not there.
+  maxWorkers: 1,
 };

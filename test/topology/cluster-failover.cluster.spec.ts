@@ -148,8 +148,10 @@ describe('Redis Cluster failover with two app instances', () => {
     for (const worker of workers)
       for (const key of deleted)
         expect((await worker.request({ op: 'get', key })).result.value).toBeUndefined();
+    // Written less than 5 s before the failover: forgotten then (the promoted replica may have
+    // missed the write), so a miss, or still the value.
     for (const key of keys.victim.slice(4))
-      expect((await b.request({ op: 'get', key })).result.value).toBe('old');
+      expect(['old', undefined]).toContain((await b.request({ op: 'get', key })).result.value);
   });
 
   it('SIGSTOP of a master: its keys fail fast, the healthy masters are served until Redis itself fails over', async () => {

@@ -7,10 +7,12 @@ import { waitFor } from './wait-for.js';
 export interface SentinelTopologyOptions {
   /** How long the master may be unreachable before the sentinels fail it over (default 1000 ms). */
   downAfterMs?: number;
+  /** Replicas of the master (default 1). */
+  replicas?: number;
 }
 
 /**
- * One master, one replica and three sentinels (quorum 2) on free loopback ports, for tests of
+ * One master, one replica (or `replicas`) and three sentinels (quorum 2) on free loopback ports, for tests of
  * failovers through Sentinel: the master can be killed (SIGKILL), paused (SIGSTOP) or failed
  * over on request (`SENTINEL FAILOVER`, which demotes the old master to a replica). `stop` ends
  * every process and removes its files.
@@ -29,18 +31,15 @@ export class RedisSentinelTopology {
     try {
       servers.push(await RedisServerHarness.start());
       const master = servers[0]!;
+      const replicas = options.replicas ?? 1;
       servers.push(
-        await RedisServerHarness.start(['--replicaof', '127.0.0.1', String(master.port)]),
-      );
-      await waitFor(
-        async () =>
-          String(await respCommand(servers[1]!.port, ['INFO', 'replication'])).includes(
-            'master_link_status:up',
+        ...(await Promise.all(
+          Array.from({ length: replicas }, () =>
+            RedisServerHarness.start(['--replicaof', '127.0.0.1', String(master.port)]),
           ),
-        'the replica is in sync',
-        10_000,
-        20,
+        )),
       );
+      for (const replica of servers.slice(1)) await topology.waitForReplica(replica.port);
       const sentinelOptions = {
         quorum: 2,
         downAfterMs: options.downAfterMs ?? 1000,
@@ -57,11 +56,15 @@ export class RedisSentinelTopology {
         async () => {
           for (const sentinel of sentinels) {
             const fields = await sentinelMaster(sentinel.port);
-            if (fields['num-other-sentinels'] !== '2' || fields['num-slaves'] !== '1') return false;
+            if (
+              fields['num-other-sentinels'] !== '2' ||
+              fields['num-slaves'] !== String(replicas)
+            )
+              return false;
           }
           return true;
         },
-        'every sentinel knows the two others and the replica',
+        'every sentinel knows the two others and the replicas',
         20_000,
         50,
       );

@@ -65,6 +65,21 @@ export function masterOfKey(cluster: Cluster, key: string): string | undefined {
   return cluster.slots[keySlot(keyPrefixOf(cluster) + key)]?.[0];
 }
 
+/**
+ * The masters of the client's slot map, as one string (`<first slot>=<master>` per range): equal
+ * strings, same map. 16,384 array reads; called once per slot map refresh.
+ */
+export function slotMasters(cluster: Cluster): string {
+  const parts: string[] = [];
+  let previous: string | undefined;
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+    const master = cluster.slots[slot]?.[0] ?? '-';
+    if (master !== previous) parts.push(`${slot}=${master}`);
+    previous = master;
+  }
+  return parts.join(',');
+}
+
 /** `host:port` of a node connection. */
 function nodeKey(node: Redis): string {
   return `${node.options.host}:${node.options.port}`;

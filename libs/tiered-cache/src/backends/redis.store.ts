@@ -2,7 +2,7 @@ import { Cluster, type Redis } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import { escapeGlob, globToRegExp } from '../keys/glob.js';
-import { groupBySlot, keyPrefixOf, keySlot, masterOfKey } from './redis-cluster.js';
+import { groupBySlot, keyPrefixOf, keySlot, masterOfKey, slotMasters } from './redis-cluster.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
 import { BUS_CONNECTION } from '../core/bus-connection.js';
 import { STORE_TOPOLOGY, type StoreTopology } from '../core/store-topology.js';
@@ -63,16 +63,27 @@ export class RedisStore implements ByteStore {
    */
   [STORE_TOPOLOGY](): StoreTopology {
     const client = this.client;
-    const events = client instanceof Cluster ? ['ready', 'refresh'] : ['ready'];
+    if (!(client instanceof Cluster)) {
+      return {
+        onChange: (listener) => {
+          const ready = () => listener(true);
+          client.on('ready', ready);
+          return () => client.off('ready', ready);
+        },
+      };
+    }
     return {
-      ...(client instanceof Cluster
-        ? { scopeOf: (key: string) => masterOfKey(client, redisKeyOf(key)) }
-        : {}),
+      scopeOf: (key: string) => masterOfKey(client, redisKeyOf(key)),
       onChange: (listener) => {
-        for (const event of events) client.on(event, listener);
-        return () => {
-          for (const event of events) client.off(event, listener);
+        let masters = slotMasters(client);
+        const refreshed = () => {
+          const now = slotMasters(client);
+          const changed = now !== masters;
+          masters = now;
+          listener(changed);
         };
+        client.on('refresh', refreshed);
+        return () => client.off('refresh', refreshed);
       },
     };
   }

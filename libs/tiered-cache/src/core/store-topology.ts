@@ -17,10 +17,12 @@ export interface StoreTopology {
   /** Which server a key is on; absent for a store on one server. */
   readonly scopeOf?: BreakerScope;
   /**
-   * Calls `listener` each time the store (re)connected or its topology may have changed;
-   * returns the function that stops it.
+   * Calls `listener` each time the store (re)connected or refreshed its topology, with `changed`
+   * true when it may now be another server than before (a reconnection, a failover, a new slot
+   * map): what it acknowledged last may be lost (see `recent-changes.ts`). Returns the function
+   * that stops it.
    */
-  readonly onChange?: (listener: () => void) => () => void;
+  readonly onChange?: (listener: (changed: boolean) => void) => () => void;
 }
 
 interface MaybeTopology {

@@ -47,6 +47,12 @@ export class TierBreakers {
     return breaker;
   }
 
+  /** Lets every open breaker try again at once (the store reconnected or changed servers). */
+  retryNow(): void {
+    this.whole.retryNow();
+    for (const breaker of this.scoped.values()) breaker.retryNow();
+  }
+
   /** The servers whose breaker is open (empty without scopes). */
   get openScopes(): string[] {
     return [...this.scoped].filter(([, breaker]) => breaker.isOpen).map(([scope]) => scope);

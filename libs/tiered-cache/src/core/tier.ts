@@ -9,6 +9,7 @@ import { FailedWrites } from './failed-writes.js';
 import { LatencyReservoir } from './latency.js';
 import { MissedReplay } from './missed-replay.js';
 import type { InvalidationEvent } from './invalidation.js';
+import { RecentChanges } from './recent-changes.js';
 import { storeTopologyOf } from './store-topology.js';
 import { TierBreakers } from './tier-breakers.js';
 
@@ -84,6 +85,8 @@ export class Tier {
   onMissed: ((invalidation: InvalidationEvent) => void) | undefined;
   /** Stops listening to the backend's topology changes. */
   private readonly stopWatching: (() => void) | undefined;
+  /** What this tier changed in its store lately, replayed if the store turns out to be another server. */
+  private readonly recent: RecentChanges | undefined;
   private readonly breakers: TierBreakers;
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   private readonly label: string;
@@ -141,10 +144,18 @@ export class Tier {
     };
     const topology = storeTopologyOf(config.backend);
     this.breakers = new TierBreakers({ ...config.breaker, clock }, onChange, topology.scopeOf);
-    // Reconnected, or a new topology (a failover is over): replay what was missed now.
-    this.stopWatching = topology.onChange?.(() => {
-      if (this.missed.pending) this.missed.now();
-    });
+    if (topology.onChange !== undefined) {
+      const recent = new RecentChanges(config.prefix, clock);
+      this.recent = recent;
+      this.stopWatching = topology.onChange((changed) => {
+        if (changed) {
+          // Maybe another server (a failover): what the old one acknowledged last may be lost.
+          for (const invalidation of recent.drain()) this.miss(invalidation);
+          this.breakers.retryNow();
+        }
+        if (this.missed.pending) this.missed.now();
+      });
+    }
   }
 
   /** True while the (tier-wide) circuit breaker keeps this tier out of the way. */
@@ -215,6 +226,7 @@ export class Tier {
    * be served again.
    */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
+    this.recent?.key(key);
     const breaker = this.breakers.for(key);
     if (!breaker.allow()) {
       this.miss({ kind: 'keys', keys: [key] });
@@ -296,6 +308,7 @@ export class Tier {
 
   /** Applies an invalidation; one that fails is remembered and replayed before this tier serves reads again. */
   async invalidate(invalidation: InvalidationEvent): Promise<number | undefined> {
+    this.recent?.invalidation(invalidation);
     const removed = await this.apply(invalidation);
     if (removed === undefined) this.miss(invalidation);
     return removed;
