@@ -6,7 +6,8 @@
  * so `npm test` leaves it out and `npm run test:bench` (jest.bench.config.js) runs it. The
  * multi-instance soaks (`*.soak-spec.ts`, about a minute and a half) are not matched here either:
  * `npm run test:soak` (jest.soak.config.js) runs them. Nor is the packaging test
- * (`npm run test:compat`, jest.compat.config.js).
+ * (`npm run test:compat`, jest.compat.config.js). Nor are the suites on a real Redis Cluster and
+ * Sentinel (`*.cluster.spec.ts`, `npm run test:cluster`, jest.cluster.config.js).
  */
 
 /** The bench smoke test, run by `npm run test:bench` only. */
@@ -14,6 +15,10 @@ export const BENCH_SMOKE_TEST = '<rootDir>/test/bench.e2e-spec.ts';
 
 /** The multi-instance soaks, run by `npm run test:soak` only. */
 export const SOAK_TESTS = '**/*.soak-spec.ts';
+
+/** The suites on real Redis Cluster and Sentinel topologies, run by `npm run test:cluster` only. */
+export const CLUSTER_TESTS = '**/*.cluster.spec.ts';
+const CLUSTER_TESTS_PATH = '\\.cluster\\.spec\\.ts$';
 
 /**
  * The packaging test (the packed tarball installed in the apps of test/compat/, each with its own
@@ -27,7 +32,13 @@ export default {
   testEnvironment: 'node',
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
-  testPathIgnorePatterns: ['/node_modules/', BENCH_SMOKE_TEST, COMPAT_TEST, COMPAT_APPS],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    BENCH_SMOKE_TEST,
+    COMPAT_TEST,
+    COMPAT_APPS,
+    CLUSTER_TESTS_PATH,
+  ],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^nest-tiered-cache$': '<rootDir>/libs/tiered-cache/src/index.ts',

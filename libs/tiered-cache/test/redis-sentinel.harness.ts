@@ -4,6 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, rawCommand } from './redis-server.harness.js';
 
+/** Options of {@link RedisSentinelHarness.start}. */
+export interface SentinelOptions {
+  /** Sentinels that must agree the master is down (default 1). */
+  quorum?: number;
+  /** `down-after-milliseconds` (default 60000: no failover unless asked). */
+  downAfterMs?: number;
+  /** `failover-timeout` in ms (default Redis's 180000). */
+  failoverTimeoutMs?: number;
+}
+
 /** The master name every test sentinel monitors. */
 export const SENTINEL_MASTER_NAME = 'ntc-master';
 
@@ -20,7 +30,10 @@ export class RedisSentinelHarness {
   ) {}
 
   /** Starts a sentinel monitoring `127.0.0.1:<masterPort>` and resolves once it knows the master. */
-  static async start(masterPort: number): Promise<RedisSentinelHarness> {
+  static async start(
+    masterPort: number,
+    options: SentinelOptions = {},
+  ): Promise<RedisSentinelHarness> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ntc-sentinel-'));
     const port = await freePort();
     const config = path.join(dir, 'sentinel.conf');
@@ -30,8 +43,11 @@ export class RedisSentinelHarness {
         `port ${port}`,
         'bind 127.0.0.1',
         `dir ${dir}`,
-        `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${masterPort} 1`,
-        `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} 60000`,
+        `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${masterPort} ${options.quorum ?? 1}`,
+        `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} ${options.downAfterMs ?? 60000}`,
+        ...(options.failoverTimeoutMs === undefined
+          ? []
+          : [`sentinel failover-timeout ${SENTINEL_MASTER_NAME} ${options.failoverTimeoutMs}`]),
         '',
       ].join('\n'),
     );
@@ -61,6 +77,11 @@ export class RedisSentinelHarness {
   /** Runs a command on the sentinel through a raw socket; resolves to the first reply line. */
   command(command: string): Promise<string> {
     return rawCommand(this.port, command);
+  }
+
+  /** True while the process runs. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Stops the sentinel and removes its folder. */

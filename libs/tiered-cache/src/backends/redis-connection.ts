@@ -1,6 +1,15 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
+import { currentMasters, onEveryNode } from './redis-cluster.js';
 import type { RedisTarget } from './redis-options.js';
+
+/**
+ * How often a cluster connection the cache opens re-reads the slot map (CLUSTER SLOTS), in ms.
+ * ioredis refreshes it on MOVED replies only; after a master dies with no traffic in flight, or
+ * with commands failing on the closed connection rather than redirected, it would keep sending to
+ * the dead node. One small CLUSTER SLOTS a second learns a promoted replica within a second.
+ */
+export const CLUSTER_SLOTS_REFRESH_MS = 1_000;
 
 /** A connected (or connecting) ioredis client and whether the cache owns it. */
 export interface RedisConnection {
@@ -55,6 +64,7 @@ export function openRedisConnection(options: RedisTarget): RedisConnection {
       retryDelayOnFailover: 0,
       retryDelayOnClusterDown: 0,
       enableAutoPipelining: true,
+      slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
       clusterRetryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000),
       ...clusterOptions,
       redisOptions: { ...base, ...clusterOptions?.redisOptions },
@@ -63,6 +73,7 @@ export function openRedisConnection(options: RedisTarget): RedisConnection {
   }
   if (options.sentinel !== undefined) {
     const client = new Redis({
+      ...sentinelDefaults(),
       ...base,
       sentinels: options.sentinel.sentinels,
       name: options.sentinel.name,
@@ -70,6 +81,21 @@ export function openRedisConnection(options: RedisTarget): RedisConnection {
     return { client, owned: true };
   }
   return { client: new Redis(options.url!, base), owned: true };
+}
+
+/**
+ * Defaults of a connection through Sentinel (under the `redisOptions` given). A failover ends with
+ * the sentinels announcing the new master (`+switch-master`); the old one, if it is still up (a
+ * `SENTINEL FAILOVER`, a partition), stays a writable master until the sentinels demote it 10 to
+ * 20 s later, and then answers every write with READONLY. `failoverDetector` makes ioredis listen
+ * to the sentinels and reconnect to the new master at once; `reconnectOnError` reconnects (through
+ * the sentinels) on a READONLY reply, without sending the failed command again.
+ */
+function sentinelDefaults(): RedisOptions {
+  return {
+    failoverDetector: true,
+    reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
+  };
 }
 
 /**
@@ -147,8 +173,11 @@ export function watchAuthentication(
 
 /**
  * Calls `onBatch` with every batch of keys matching `match`, using SCAN (never KEYS) on a single
- * node or on every master of a cluster. SCAN may report a key twice; callers must tolerate it.
- * Each SCAN runs under `stepTimeoutMs` (a walk over millions of keys takes as many steps as it needs).
+ * node, or on every master of a cluster's current slot map (see {@link currentMasters}). On a
+ * cluster, a master that fails does not stop the walk over the others; the call then rejects,
+ * naming it, so that the caller records the operation for replay rather than skipping its keys.
+ * SCAN may report a key twice; callers must tolerate it. Each SCAN runs under `stepTimeoutMs` (a
+ * walk over millions of keys takes as many steps as it needs).
  */
 export async function scanKeys(
   client: Redis | Cluster,
@@ -157,8 +186,7 @@ export async function scanKeys(
   stepTimeoutMs: number,
   count = 1000,
 ): Promise<void> {
-  const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
-  for (const node of nodes) {
+  const scanNode = async (node: Redis) => {
     let cursor = '0';
     do {
       const [next, keys] = await withDeadline(
@@ -169,5 +197,7 @@ export async function scanKeys(
       cursor = next;
       if (keys.length > 0) await onBatch(keys);
     } while (cursor !== '0');
-  }
+  };
+  if (!(client instanceof Cluster)) return scanNode(client);
+  await onEveryNode(await currentMasters(client, stepTimeoutMs), scanNode);
 }

@@ -24,7 +24,10 @@ export async function openRedisBackend(
 ): Promise<CacheBackend> {
   const connection = openRedisConnection(settings.target);
   // Each command of a bulk operation gets the tier's own deadline: one timeout per tier.
-  const storeOptions = { commandTimeoutMs: context.timeoutMs };
+  const storeOptions = {
+    commandTimeoutMs: context.timeoutMs,
+    rootPrefix: context.namespace === undefined ? undefined : `${context.namespace}:`,
+  };
   const store = settings.atomic
     ? new RedisAtomicStore(connection, storeOptions)
     : new RedisStore(connection, storeOptions);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 
 /** A Lua script and its SHA1, run with EVALSHA and loaded on NOSCRIPT. */
 export interface LuaScript {
@@ -12,7 +12,12 @@ export function luaScript(lua: string): LuaScript {
   return { lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-/** Runs a script by SHA, falling back to EVAL once when the server does not have it cached. */
+/**
+ * Runs a script by SHA (EVALSHA). A node that does not have it (NOSCRIPT: a cold or restarted
+ * node, a promoted replica) gets it with one SCRIPT LOAD, shared by every call that found it
+ * missing meanwhile (on a cluster, one per master), and the call is made again; EVAL (which sends
+ * the whole script) only if the script is missing again right after being loaded.
+ */
 export async function runScript(
   client: Redis | Cluster,
   script: LuaScript,
@@ -22,56 +27,38 @@ export async function runScript(
   try {
     return await client.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    if (!isNoScript(err)) throw err;
+  }
+  await loadScript(client, script);
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!isNoScript(err)) throw err;
     return client.eval(script.lua, keys.length, ...keys, ...args);
   }
 }
 
-/** Adds a key to a tag set and makes the set live at least as long as that key. */
-export const TAG_ADD = luaScript(`
-redis.call('SADD', KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[2])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1`);
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
+}
 
-/**
- * Deletes keys and removes them from tag sets, atomically. KEYS: the tag sets. ARGV: the keys.
- * Returns how many keys existed.
- */
-export const UNTAG = luaScript(`
-local removed = 0
-for i = 1, #ARGV do removed = removed + redis.call('UNLINK', ARGV[i]) end
-for t = 1, #KEYS do redis.call('SREM', KEYS[t], unpack(ARGV)) end
-return removed`);
+/** The SCRIPT LOADs in flight, per client and script SHA. */
+const loading = new WeakMap<Redis | Cluster, Map<string, Promise<void>>>();
 
-/**
- * Compare-and-set write of redis-atomic: stores the entry only if the key's version and the
- * invalidation epoch are still the ones read before the value was computed.
- * KEYS: entry, version, epoch. ARGV: expected version, expected epoch, bytes, ttl ms.
- */
-export const SET_IF_VERSION = luaScript(`
-local v = redis.call('GET', KEYS[2]) or ''
-local e = redis.call('GET', KEYS[3]) or ''
-if v ~= ARGV[1] or e ~= ARGV[2] then return 0 end
-redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
-return 1`);
-
-/** Reads a key's version and the invalidation epoch in one round trip. KEYS: version, epoch. */
-export const READ_VERSION = luaScript(`
-return { redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '' }`);
-
-/**
- * Deletes keys and bumps each key's version (even for absent keys), so that a compare-and-set
- * write computed before this delete cannot land after it. KEYS: entry/version pairs. ARGV: version ttl ms.
- */
-export const DELETE_AND_BUMP = luaScript(`
-local removed = 0
-for i = 1, #KEYS, 2 do
-  removed = removed + redis.call('UNLINK', KEYS[i])
-  redis.call('INCR', KEYS[i + 1])
-  redis.call('PEXPIRE', KEYS[i + 1], ARGV[1])
-end
-return removed`);
+/** Loads a script on the node (every master of a cluster), once however many ask meanwhile. */
+function loadScript(client: Redis | Cluster, script: LuaScript): Promise<void> {
+  let inFlight = loading.get(client);
+  if (inFlight === undefined) loading.set(client, (inFlight = new Map()));
+  const pending = inFlight.get(script.sha);
+  if (pending !== undefined) return pending;
+  const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
+  // A master that cannot load it fails the calls routed to it, and only those.
+  const load = Promise.allSettled(nodes.map((node) => node.script('LOAD', script.lua)))
+    .then(() => undefined)
+    .finally(() => inFlight.delete(script.sha));
+  inFlight.set(script.sha, load);
+  return load;
+}
 
 /** Releases a lease only if it is still held with the caller's token. KEYS: lease. ARGV: token. */
 export const RELEASE_LEASE = luaScript(`

@@ -61,7 +61,7 @@ function redisDefinition(name: 'redis' | 'redis-atomic') {
  */
 export const redisBackend = redisDefinition('redis');
 
-/** `redis-atomic`: `redis` plus leases and compare-and-set writes; a single node or Sentinel. */
+/** `redis-atomic`: `redis` plus leases and compare-and-set writes; a single node, Sentinel or Cluster. */
 export const redisAtomicBackend = redisDefinition('redis-atomic');
 
 /**
@@ -109,12 +109,6 @@ function validateTarget(tier: RedisTierOptions, name: string, path: string): voi
   if (tier.cluster !== undefined) {
     if (!Array.isArray(tier.cluster?.nodes) || tier.cluster.nodes.length === 0)
       throw invalidOption(`${path}.cluster.nodes`, 'must be a non-empty array');
-    if (name === 'redis-atomic') {
-      throw invalidOption(
-        `${path}.cluster`,
-        'redis-atomic uses multi-key scripts and needs a single Redis node or Sentinel, not a Cluster',
-      );
-    }
   }
   if (tier.sentinel !== undefined) {
     if (!Array.isArray(tier.sentinel?.sentinels) || tier.sentinel.sentinels.length === 0)

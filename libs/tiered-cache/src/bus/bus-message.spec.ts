@@ -16,6 +16,8 @@ describe('bus message encoding', () => {
     { kind: 'pattern', glob: 'ns:user:*' },
     { kind: 'tags', tags: ['ns:t'] },
     { kind: 'clear', prefix: 'ns:' },
+    { kind: 'keys', keys: ['ns:a'], sharedMissed: true },
+    { kind: 'tags', tags: ['ns:t'], sharedMissed: true },
   ])('round-trips %j', (invalidation) => {
     expect(decodeBusMessage(encodeBusMessage({ ...base, invalidation }))).toEqual({
       ...base,
@@ -107,5 +109,28 @@ describe('merge (one tick of publishes into few messages)', () => {
     const otherVersion = Buffer.from(bytes);
     otherVersion[0] = 99;
     expect(isMessageFrom(otherVersion, Buffer.from('me-123'))).toBe(false);
+  });
+});
+
+describe('sharedMissed (the sender could not apply it to Redis)', () => {
+  it('is the high bit of the kind byte, and merged apart from the rest', () => {
+    const flagged = encodeBusMessage({
+      ...base,
+      invalidation: { kind: 'keys', keys: ['ns:a'], sharedMissed: true },
+    });
+    expect(flagged[1]).toBe(0x81);
+    expect(
+      merge(
+        [
+          { kind: 'keys', keys: ['ns:a'] },
+          { kind: 'keys', keys: ['ns:b'], sharedMissed: true },
+          { kind: 'keys', keys: ['ns:c'] },
+        ],
+        'ns:',
+      ),
+    ).toEqual([
+      { kind: 'keys', keys: ['ns:a', 'ns:c'] },
+      { kind: 'keys', keys: ['ns:b'], sharedMissed: true },
+    ]);
   });
 });

@@ -1,12 +1,16 @@
 /**
  * What another instance's L1 must evict: keys, a glob, tags, or everything under a prefix. The
  * same shape as the engine's invalidation event; every string is fully namespaced.
+ * `sharedMissed`: the sender could not apply it to the shared Redis (a failover, an outage) and
+ * replays it there once it can; until then the receivers must not read what it removes from Redis
+ * either, so they record it as missed in their own Redis tier (and apply it themselves).
  */
-export type BusInvalidation =
+export type BusInvalidation = (
   | { kind: 'keys'; keys: readonly string[] }
   | { kind: 'pattern'; glob: string }
   | { kind: 'tags'; tags: readonly string[] }
-  | { kind: 'clear'; prefix: string };
+  | { kind: 'clear'; prefix: string }
+) & { readonly sharedMissed?: boolean };
 
 /** One explicit bus message: who sent it, for which namespace, and what to evict. */
 export interface BusMessage {
@@ -21,11 +25,14 @@ export interface BusMessage {
 export const BUS_MESSAGE_VERSION = 1;
 
 const KIND_CODES = { keys: 1, pattern: 2, tags: 3, clear: 4 } as const;
+/** Set in the kind byte of a `sharedMissed` invalidation (an older reader reports a gap). */
+const SHARED_MISSED_FLAG = 0x80;
 
 /**
  * Encodes a message (version 1):
  * `version:u8 kind:u8 instanceId:str namespace:str count:uvarint item:str×count`, where `str` is a
- * uvarint byte length followed by UTF-8 bytes. A pattern or clear has one item. A one-key message
+ * uvarint byte length followed by UTF-8 bytes; the kind's high bit marks `sharedMissed`. A pattern
+ * or clear has one item. A one-key message
  * with an 8-character instance id and a 5-character namespace is 19 bytes plus the key.
  */
 export function encodeBusMessage(message: BusMessage): Buffer {
@@ -41,7 +48,8 @@ export function encodeBusMessage(message: BusMessage): Buffer {
   for (const bytes of strings) size += varintSize(bytes.length) + bytes.length;
   const out = Buffer.allocUnsafe(size);
   out[0] = BUS_MESSAGE_VERSION;
-  out[1] = KIND_CODES[invalidation.kind];
+  out[1] =
+    KIND_CODES[invalidation.kind] | (invalidation.sharedMissed === true ? SHARED_MISSED_FLAG : 0);
   let at = 2;
   at = writeString(out, at, strings[0]!);
   at = writeString(out, at, strings[1]!);
@@ -58,7 +66,8 @@ export function decodeBusMessage(bytes: Buffer): BusMessage {
   if (bytes.length < 2) throw new Error('bus message shorter than its header');
   if (bytes[0] !== BUS_MESSAGE_VERSION)
     throw new Error(`bus message version ${bytes[0]} (this instance reads ${BUS_MESSAGE_VERSION})`);
-  const kind = bytes[1];
+  const sharedMissed = (bytes[1]! & SHARED_MISSED_FLAG) !== 0;
+  const kind = bytes[1]! & ~SHARED_MISSED_FLAG;
   const reader = { bytes, at: 2 };
   const instanceId = readString(reader);
   const namespace = readString(reader);
@@ -74,6 +83,7 @@ export function decodeBusMessage(bytes: Buffer): BusMessage {
   else if (kind === KIND_CODES.pattern) invalidation = { kind: 'pattern', glob: items[0]! };
   else if (kind === KIND_CODES.clear) invalidation = { kind: 'clear', prefix: items[0]! };
   else throw new Error(`bus message of unknown kind ${kind}`);
+  if (sharedMissed) invalidation = { ...invalidation, sharedMissed };
   return { instanceId, namespace, invalidation };
 }
 

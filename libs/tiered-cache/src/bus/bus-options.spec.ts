@@ -32,16 +32,14 @@ describe('resolveBusOptions', () => {
       /"maxQueued" must be a positive number, got 0/,
     );
     expect(() => resolveBusOptions({ connection: {} as Redis, namespace: 'c' })).toThrow(
-      /"connection" must be an ioredis Redis client/,
+      /"connection" must be an ioredis Redis or Cluster client/,
     );
   });
 
-  it('refuses a Cluster for now, saying so', () => {
+  it('accepts a Cluster (pub/sub messages only, see invalidation-bus.ts)', () => {
     const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
     try {
-      expect(() =>
-        resolveBusOptions({ connection: cluster as unknown as Redis, namespace: 'c' }),
-      ).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+      expect(resolveBusOptions({ connection: cluster, namespace: 'c' }).connection).toBe(cluster);
     } finally {
       cluster.disconnect();
     }

@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 
 /** Options of an {@link InvalidationBus} (see `invalidation-bus.ts`). */
 export interface InvalidationBusOptions {
   /**
-   * The engine's Redis connection (a single node, or a master found through Sentinel). The bus
-   * publishes on it and, in tracking mode, enables tracking on it with NOLOOP, so this instance's
-   * own writes through it are not echoed back. It must be the connection the Redis tier writes
-   * with. The bus opens one more connection of its own (a duplicate) to subscribe.
+   * The engine's Redis connection (a single node, a master found through Sentinel, or a Cluster).
+   * The bus publishes on it and, in tracking mode, enables tracking on it with NOLOOP, so this
+   * instance's own writes through it are not echoed back. It must be the connection the Redis
+   * tier writes with. The bus opens one more connection of its own (a duplicate) to subscribe; on
+   * a Cluster, a connection to one of its nodes, and explicit messages only (no tracking).
    */
-  connection: Redis;
+  connection: Redis | Cluster;
   /** The engine's root namespace: Redis keys are `<namespace>:…`; other namespaces are ignored. */
   namespace: string;
   /** Pub/sub channel of explicit messages. Default `ntc:bus:<namespace>`. */
@@ -49,12 +50,7 @@ export type ResolvedBusOptions = Required<InvalidationBusOptions>;
 export function resolveBusOptions(options: InvalidationBusOptions): ResolvedBusOptions {
   const { connection, namespace } = options;
   if (connection === null || typeof connection !== 'object' || !('duplicate' in connection))
-    throw invalid('connection', 'must be an ioredis Redis client');
-  if ((connection as { isCluster?: unknown }).isCluster === true)
-    throw new CacheError(
-      CacheErrorCode.E_UNSUPPORTED,
-      'the invalidation bus does not support Redis Cluster yet: give it a single-node or Sentinel connection',
-    );
+    throw invalid('connection', 'must be an ioredis Redis or Cluster client');
   if (typeof namespace !== 'string' || namespace === '')
     throw invalid('namespace', 'must be a non-empty string (the cache namespace)');
   const channel = options.channel ?? `ntc:bus:${namespace}`;

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { describeError } from '../cache.errors.js';
 import { withDeadline } from '../core/deadline.js';
 import {
@@ -19,8 +19,17 @@ export type BusGapReason = 'reconnect' | 'flush' | 'unreadable';
 
 /** What a {@link BusSubscription} needs and whom it tells. */
 export interface BusSubscriptionOptions {
-  /** The engine's connection: tracking is enabled on it, redirected to the subscriber. */
-  readonly connection: Redis;
+  /**
+   * The engine's connection: tracking is enabled on it, redirected to the subscriber (never on a
+   * Cluster, which is given with `trackingPrefix` undefined).
+   */
+  readonly connection: Redis | Cluster;
+  /**
+   * Opens a subscriber connection (lazy, not connected yet), or undefined when none can be opened
+   * now (retried on the next heartbeat). Default: a duplicate of `connection`, which reconnects
+   * by itself. One that ends (does not reconnect) is replaced by a new one from here.
+   */
+  readonly openSubscriber?: () => Redis | undefined;
   /** Channel of the explicit messages. */
   readonly channel: string;
   /** Tracked key prefix (`<namespace>:`), or undefined not to try tracking at all. */
@@ -49,8 +58,10 @@ export class BusSubscription {
   connected = false;
   /** Undefined until the server accepted or refused tracking once. */
   trackingSupported: boolean | undefined;
-  private readonly connection: Redis;
+  private readonly connection: Redis | Cluster;
   private subscriber: Redis | undefined;
+  /** The current subscriber was subscribed at some point (so its end is worth an immediate retry). */
+  private subscriberWorked = false;
   private subscriberId: number | undefined;
   /** Bumped on every subscriber close, so a late answer of an old connection is ignored. */
   private epoch = 0;
@@ -72,25 +83,12 @@ export class BusSubscription {
 
   /** Connects; resolves to whether it got connected within `timeoutMs` (never rejects). */
   async start(timeoutMs: number): Promise<boolean> {
-    if (this.subscriber !== undefined || this.closed) return this.connected;
+    if (this.heartbeat !== undefined || this.closed) return this.connected;
     this.connection.on('ready', this.onConnectionReady);
     this.connection.on('close', this.onConnectionClose);
-    const subscriber = this.connection.duplicate({
-      protocol: 2,
-      autoResubscribe: false, // resubscribed by hand, after reading the new CLIENT ID
-      autoResendUnfulfilledCommands: false,
-      enableOfflineQueue: false,
-      enableAutoPipelining: false,
-      lazyConnect: true,
-    });
-    this.subscriber = subscriber;
-    subscriber.on('error', () => undefined); // a closed subscriber shows as not connected
-    subscriber.on('ready', () => void this.subscribe());
-    subscriber.on('close', this.onSubscriberClose);
-    subscriber.on('messageBuffer', this.onMessage);
     this.heartbeat = setInterval(this.beat, this.options.heartbeatMs);
     this.heartbeat.unref();
-    subscriber.connect().catch(() => undefined);
+    this.open();
     const connected = await this.waitConnected(timeoutMs);
     // Not connected in time: L1 may fill meanwhile, so the first connection counts as a gap.
     if (!connected && !this.closed) this.gapPending = true;
@@ -105,10 +103,50 @@ export class BusSubscription {
     for (const waiter of this.waiters) waiter();
     this.connection.off('ready', this.onConnectionReady);
     this.connection.off('close', this.onConnectionClose);
-    if (this.trackingOn) await disableTracking(this.connection, this.options.commandTimeoutMs);
+    if (this.trackingOn) await disableTracking(this.tracked, this.options.commandTimeoutMs);
     this.trackingOn = this.subscribed = this.connected = false;
-    if (this.subscriber !== undefined) await closeConnection(this.subscriber);
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    if (subscriber !== undefined) await closeConnection(subscriber);
   }
+
+  /** Opens a subscriber (see `openSubscriber`) and connects it. */
+  private open(): void {
+    if (this.closed) return;
+    const subscriber = (this.options.openSubscriber ?? this.duplicate)();
+    this.subscriber = subscriber;
+    this.subscriberWorked = false;
+    if (subscriber === undefined) return; // nothing to connect to now: the heartbeat retries
+    subscriber.on('error', () => undefined); // a closed subscriber shows as not connected
+    subscriber.on('ready', () => void this.subscribe());
+    subscriber.on('close', () => {
+      if (this.subscriber === subscriber) this.onSubscriberClose();
+    });
+    subscriber.on('end', () => {
+      // It will not reconnect by itself: a new one, at once if this one had worked (its server
+      // went away), else on the next heartbeat (so that a cluster with no node up is not spun on).
+      if (this.subscriber !== subscriber || this.closed) return;
+      this.subscriber = undefined;
+      if (this.subscriberWorked) this.open();
+    });
+    subscriber.on('messageBuffer', this.onMessage);
+    subscriber.connect().catch(() => undefined);
+  }
+
+  /** The connection tracking is enabled on: a single node's (never a Cluster, see `trackingPrefix`). */
+  private get tracked(): Redis {
+    return this.connection as Redis;
+  }
+
+  private readonly duplicate = (): Redis =>
+    (this.connection as Redis).duplicate({
+      protocol: 2,
+      autoResubscribe: false, // resubscribed by hand, after reading the new CLIENT ID
+      autoResendUnfulfilledCommands: false,
+      enableOfflineQueue: false,
+      enableAutoPipelining: false,
+      lazyConnect: true,
+    });
 
   /** Reads the subscriber's CLIENT ID (for REDIRECT), subscribes, then points tracking at it. */
   private async subscribe(): Promise<void> {
@@ -130,6 +168,7 @@ export class BusSubscription {
       if (epoch !== this.epoch || this.closed) return;
       this.subscriberId = id;
       this.subscribed = true;
+      this.subscriberWorked = true;
     } catch (err) {
       // This connection cannot subscribe (it is closing, hung, or refused): start over on a fresh one.
       if (epoch !== this.epoch || this.closed) return;
@@ -168,7 +207,7 @@ export class BusSubscription {
     this.pointing = true;
     try {
       const { trackingPrefix, commandTimeoutMs } = this.options;
-      await enableTracking(this.connection, id, trackingPrefix!, commandTimeoutMs);
+      await enableTracking(this.tracked, id, trackingPrefix!, commandTimeoutMs);
       if (this.closed) return;
       this.trackingSupported = true;
       this.trackingOn = this.subscribed && this.subscriberId === id;
@@ -233,7 +272,8 @@ export class BusSubscription {
 
   private async checkHealth(): Promise<void> {
     const subscriber = this.subscriber;
-    if (subscriber === undefined || !this.subscribed) return;
+    if (subscriber === undefined) return this.open();
+    if (!this.subscribed) return;
     try {
       await withDeadline(subscriber.ping(), this.options.heartbeatMs, 'bus PING');
     } catch {
@@ -243,7 +283,7 @@ export class BusSubscription {
     if (this.trackingSupported !== true) return;
     if (!this.trackingOn) return this.pointTracking();
     const id = this.subscriberId!;
-    const intact = await trackingIntact(this.connection, id, this.options.heartbeatMs);
+    const intact = await trackingIntact(this.tracked, id, this.options.heartbeatMs);
     if (intact !== false || !this.trackingOn || this.subscriberId !== id) return;
     this.trackingOn = false; // switched off or redirected elsewhere behind our back
     this.refresh();

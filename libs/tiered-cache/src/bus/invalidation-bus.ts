@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { storedKeyOf } from '../backends/redis-keys.js';
 import { describeError } from '../cache.errors.js';
 import { withDeadline } from '../core/deadline.js';
 import {
@@ -14,6 +15,7 @@ import {
   type ResolvedBusOptions,
 } from './bus-options.js';
 import { BusSubscription, type BusGapReason } from './bus-subscription.js';
+import { clusterPublisher, clusterSubscriberOpener } from './cluster-subscriber.js';
 import { PublishQueue } from './publish-queue.js';
 import type { BusStats } from './bus-stats.js';
 
@@ -34,8 +36,10 @@ export interface PublishOptions {
  * see `bus-message.ts`) go over pub/sub on the engine's connection, merged per tick and retried
  * from a bounded queue. A dedicated subscriber connection receives them and, in tracking mode,
  * Redis's own invalidations of `<namespace>:*` keys changed by any other client. Tracking is used
- * whenever the server accepts `CLIENT TRACKING` (Redis 6+, not refused by an ACL or a proxy);
- * otherwise every invalidation travels as an explicit message.
+ * whenever the server accepts `CLIENT TRACKING` (Redis 6+, not refused by an ACL or a proxy) on a
+ * single node or through Sentinel; otherwise, and always on a Redis Cluster (where tracking would
+ * be per node: see the README, "Redis Cluster and Sentinel"), every invalidation travels as an
+ * explicit message, which a cluster delivers to the subscribers of every node.
  */
 export class InvalidationBus {
   readonly instanceId: string;
@@ -45,10 +49,12 @@ export class InvalidationBus {
   /** `<namespace>:`, the prefix Redis tracks for this bus. */
   private readonly prefix: string;
   private readonly options: ResolvedBusOptions;
-  private readonly connection: Redis;
+  private readonly connection: Redis | Cluster;
   private readonly logger: LoggerService;
   private readonly queue: PublishQueue;
   private readonly subscription: BusSubscription;
+  /** PUBLISH on the engine's connection (on a Cluster, through one master at a time). */
+  private readonly publishOn: (channel: string, payload: Buffer) => Promise<unknown>;
   private readonly invalidationHandlers = new Set<(invalidation: BusInvalidation) => void>();
   private readonly gapHandlers = new Set<(reason: BusGapReason) => void>();
   private received = 0;
@@ -65,7 +71,12 @@ export class InvalidationBus {
     this.channel = this.options.channel;
     const prefix = `${this.options.namespace}:`;
     this.prefix = prefix;
-    const keyPrefix = this.connection.options.keyPrefix ?? '';
+    const keyPrefix = (this.connection.options as { keyPrefix?: string }).keyPrefix ?? '';
+    const cluster = (this.connection as { isCluster?: unknown }).isCluster === true;
+    const connection = this.connection;
+    this.publishOn = cluster
+      ? clusterPublisher(connection as Cluster, this.options.publishTimeoutMs)
+      : (channel, payload) => connection.publish(channel, payload);
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
       clearPrefix: prefix,
@@ -76,15 +87,22 @@ export class InvalidationBus {
       connection: this.connection,
       channel: this.channel,
       // ioredis's keyPrefix is part of every key in Redis, so of what tracking reports.
-      trackingPrefix: this.options.tracking ? keyPrefix + prefix : undefined,
+      trackingPrefix: this.options.tracking && !cluster ? keyPrefix + prefix : undefined,
+      ...(cluster ? { openSubscriber: clusterSubscriberOpener(this.connection as Cluster) } : {}),
       commandTimeoutMs: this.options.publishTimeoutMs,
       heartbeatMs: this.options.heartbeatMs,
       logger: this.logger,
       onMessage: (payload) => this.onMessage(payload),
       onTrackedKeys: (keys) => {
+        // Redis reports the Redis keys: entries' (escaped) and the backend's bookkeeping keys.
+        const stored: string[] = [];
+        for (const key of keys) {
+          const entry = storedKeyOf(keyPrefix === '' ? key : key.slice(keyPrefix.length));
+          if (entry !== undefined) stored.push(entry);
+        }
+        if (stored.length === 0) return;
         this.received++;
-        const unprefixed = keyPrefix === '' ? keys : keys.map((key) => key.slice(keyPrefix.length));
-        this.deliver({ kind: 'keys', keys: unprefixed });
+        this.deliver({ kind: 'keys', keys: stored });
       },
       onGap: (reason) => this.signalGap(reason),
     });
@@ -171,7 +189,7 @@ export class InvalidationBus {
       invalidation,
     });
     await withDeadline(
-      this.connection.publish(this.channel, payload),
+      this.publishOn(this.channel, payload),
       this.options.publishTimeoutMs,
       'bus PUBLISH',
     );

@@ -206,9 +206,21 @@ function countItems(invalidation: BusInvalidation): number {
 
 /**
  * Merges a batch into few messages: keys and tags deduplicated and chunked, globs and prefixes
- * deduplicated; a clear of the whole namespace makes everything else redundant.
+ * deduplicated; a clear of the whole namespace makes everything else redundant. `sharedMissed`
+ * invalidations are merged apart and keep their flag. (When the queue folds into one clear of the
+ * namespace, the flag is lost: the receivers drop their L1 but do not wait for Redis.)
  */
 export function merge(batch: readonly BusInvalidation[], rootPrefix: string): BusInvalidation[] {
+  const missed = batch.filter((invalidation) => invalidation.sharedMissed === true);
+  if (missed.length === 0) return mergeGroup(batch, rootPrefix);
+  const plain = batch.filter((invalidation) => invalidation.sharedMissed !== true);
+  return [
+    ...mergeGroup(plain, rootPrefix),
+    ...mergeGroup(missed, rootPrefix).map((m) => ({ ...m, sharedMissed: true })),
+  ];
+}
+
+function mergeGroup(batch: readonly BusInvalidation[], rootPrefix: string): BusInvalidation[] {
   const keys = new Set<string>();
   const tags = new Set<string>();
   const globs = new Set<string>();

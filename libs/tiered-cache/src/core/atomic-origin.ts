@@ -73,7 +73,7 @@ export async function atMostOnce<C>(
     const token = await tier.attempt('acquireLease', key, () =>
       backend.acquireLease(key, plan.leaseMs),
     );
-    if (token !== undefined || tier.unavailable) {
+    if (token !== undefined || tier.unavailableFor(key)) {
       try {
         const found = await lookup(engine, key, engine.clock(), plan.tier);
         if (isFresh(found)) return { value: found.value, status: 'hit' };

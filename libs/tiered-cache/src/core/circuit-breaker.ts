@@ -64,6 +64,11 @@ export class CircuitBreaker {
     }
   }
 
+  /** Lets a trial call through at once if open (the store reconnected: no need to wait). */
+  retryNow(): void {
+    if (this.state === 'open') this.openedAt = -Infinity;
+  }
+
   /** True while calls are being refused or only trialled. */
   get isOpen(): boolean {
     return this.state !== 'closed';

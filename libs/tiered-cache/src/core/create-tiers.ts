@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { InvalidationBus } from '../bus/invalidation-bus.js';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { KEY_SEPARATOR } from '../keys/key-encoding.js';
@@ -17,7 +17,13 @@ export async function createTieredCache(options: ResolvedCacheOptions): Promise<
   const build = async (tier: ResolvedTier | undefined): Promise<Tier | undefined> => {
     if (tier === undefined) return undefined;
     const { role, timeoutMs } = tier;
-    const backend = await tier.create({ role, timeoutMs, clock, logger });
+    const backend = await tier.create({
+      role,
+      timeoutMs,
+      clock,
+      logger,
+      namespace: options.namespace,
+    });
     return new Tier(
       {
         role,
@@ -56,7 +62,7 @@ export async function createTieredCache(options: ResolvedCacheOptions): Promise<
 
 /**
  * The invalidation bus of an engine, when it has an L1 in front of a shared tier whose backend
- * offers a Redis connection (`redis`, `redis-atomic`, single node or Sentinel); undefined when the
+ * offers a Redis connection (`redis`, `redis-atomic`: single node, Sentinel or Cluster); undefined when the
  * `bus` option is off or (by default) when the tiers do not allow one. A bus asked for explicitly
  * that cannot work fails bootstrap.
  */
@@ -73,16 +79,8 @@ function busFor(options: ResolvedCacheOptions, engine: TieredCache): Invalidatio
       'option "bus" needs a local tier in front of a Redis shared tier (redis or redis-atomic); remove "bus" or add the tiers',
     );
   }
-  if ((connection as { isCluster?: unknown }).isCluster === true) {
-    const why = 'the invalidation bus does not support a Redis Cluster shared tier yet';
-    if (explicit) throw new CacheError(CacheErrorCode.E_UNSUPPORTED, `${why}; remove "bus"`);
-    options.logger.warn(
-      `${why}: other instances' L1 copies are not evicted on writes and invalidations here; keep the local ttl short or set bus: false to silence this`,
-    );
-    return undefined;
-  }
   return new InvalidationBus({
-    connection: connection as Redis,
+    connection: connection as Redis | Cluster,
     namespace: options.namespace,
     tracking: choice.tracking,
     logger: options.logger,

@@ -1,3 +1,4 @@
+import { globToRegExp } from '../keys/glob.js';
 import type { InvalidationEvent } from './invalidation.js';
 
 /** How many missed invalidations a tier remembers; past that it clears its whole namespace instead. */
@@ -8,8 +9,9 @@ export const REPLAY_KEY_BATCH = 100;
 /**
  * The invalidations a tier could not apply (it failed, timed out or was skipped by the open
  * circuit breaker), including the keys whose new value it could not store. Until they are
- * replayed the tier must not serve reads: it may still hold the very entries they were meant to
- * remove. Deletions commute with one another, so they are replayed late and in any order: keys are
+ * replayed the tier must not serve the entries they were meant to remove (see {@link blocks}):
+ * it may still hold them. Other keys are served: on a Redis Cluster, a dead master's missed
+ * deletes keep only its keys out, not the healthy masters'. Deletions commute with one another, so they are replayed late and in any order: keys are
  * kept once each (a key written a thousand times during an outage is one entry) and replayed in
  * batches, patterns, tags and prefixes one by one.
  *
@@ -30,6 +32,8 @@ export class MissedInvalidations {
   private inFlight: InvalidationEvent | undefined;
   /** How many times the queue overflowed into a namespace clear. */
   folds = 0;
+  /** Matchers of the patterns waiting, by glob. */
+  private readonly matchers = new Map<string, RegExp>();
 
   /**
    * @param prefix The namespace prefix of every key of the engine (`<namespace>:`), cleared on overflow.
@@ -46,6 +50,40 @@ export class MissedInvalidations {
       (this.folded ? 1 : this.keys.size + this.others.length) +
       (this.inFlight === undefined ? 0 : 1)
     );
+  }
+
+  /**
+   * Whether what waits here (or is being replayed) may remove `key`: true, false, or the tags
+   * that decide once the entry's own tags are known (a tag invalidation waits).
+   */
+  blocks(key: string): boolean | ReadonlySet<string> {
+    if (this.folded || this.keys.has(key)) return true;
+    let tags: Set<string> | undefined;
+    const check = (invalidation: InvalidationEvent): boolean => {
+      switch (invalidation.kind) {
+        case 'keys':
+          return invalidation.keys.includes(key);
+        case 'clear':
+          return key.startsWith(invalidation.prefix);
+        case 'pattern':
+          return this.matcher(invalidation.glob).test(key);
+        case 'tags':
+          for (const tag of invalidation.tags) (tags ??= new Set()).add(tag);
+          return false;
+      }
+    };
+    if (this.inFlight !== undefined && check(this.inFlight)) return true;
+    for (const invalidation of this.others) if (check(invalidation)) return true;
+    return tags ?? false;
+  }
+
+  private matcher(glob: string): RegExp {
+    let matcher = this.matchers.get(glob);
+    if (matcher === undefined) {
+      if (this.matchers.size >= this.max) this.matchers.clear();
+      this.matchers.set(glob, (matcher = globToRegExp(glob)));
+    }
+    return matcher;
   }
 
   /** Remembers one; past the limit, everything is folded into one clear of the namespace. */

@@ -48,9 +48,17 @@ export class MissedReplay {
     this.delayMs = this.firstDelayMs;
   }
 
-  /** True while invalidations wait or are being replayed (the tier serves no read meanwhile). */
+  /** True while invalidations wait or are being replayed (see {@link blocks}). */
   get pending(): boolean {
     return this.waiting;
+  }
+
+  /**
+   * Whether a waiting invalidation may remove `key` (the tier must not serve it): true, false, or
+   * the tags that decide once the entry's tags are known. Only worth asking while {@link pending}.
+   */
+  blocks(key: string): boolean | ReadonlySet<string> {
+    return this.waiting ? this.queue.blocks(key) : false;
   }
 
   /** How many keys and invalidations wait, the one being replayed included. */

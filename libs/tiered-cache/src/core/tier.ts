@@ -9,12 +9,15 @@ import {
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { keyRef } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
-import { CircuitBreaker, type BreakerSettings } from './circuit-breaker.js';
+import type { BreakerSettings, CircuitBreaker } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
 import { FailedWrites } from './failed-writes.js';
 import { LatencyReservoir } from './latency.js';
 import { MissedReplay } from './missed-replay.js';
 import type { InvalidationEvent } from './invalidation.js';
+import { RecentChanges } from './recent-changes.js';
+import { storeTopologyOf } from './store-topology.js';
+import { TierBreakers } from './tier-breakers.js';
 
 /** Which tier: L1 in the process, or L2 shared between processes. */
 export type TierRole = 'local' | 'shared';
@@ -47,6 +50,13 @@ const AVAILABILITY_CODES: ReadonlySet<string> = new Set([
   CacheErrorCode.E_BACKEND_TIMEOUT,
   CacheErrorCode.E_BACKEND_ERROR,
 ]);
+/**
+ * Replies of a Redis Cluster in transition (a master failed and no replica took over yet, slots
+ * moving): every node answers so, at once, for a second or two. They say nothing about the health
+ * of the server that answered, so they are counted and logged but do not trip its breaker (which
+ * would keep a healthy master out for the breaker's open time after the cluster is back).
+ */
+const CLUSTER_IN_TRANSITION = /^(CLUSTERDOWN|TRYAGAIN)\b/;
 /** A given error code is logged at most once per this many ms per tier, with a count of the rest. */
 const LOG_INTERVAL_MS = 60_000;
 /** Overall deadline of a bulk operation (pattern, tag and prefix deletes), in ms. */
@@ -57,7 +67,8 @@ const SYNC_SAMPLE_EVERY = 32;
 /**
  * One tier around its backend: every asynchronous call runs under the tier's deadline, failures
  * are counted, logged once (not per call) and turned into a miss or a skipped write, and a circuit
- * breaker stops calling a store that keeps failing. Nothing here ever throws at a caller.
+ * breaker stops calling a store that keeps failing (one per server when the backend spreads keys
+ * over several, see {@link TierBreakers}). Nothing here ever throws at a caller.
  */
 export class Tier {
   readonly counters: TierCounters = { hits: 0, misses: 0, errors: 0 };
@@ -72,7 +83,17 @@ export class Tier {
    * one by one may be replayed, and reported, in batches.
    */
   onReplayed: ((invalidation: InvalidationEvent) => void) | undefined;
-  private readonly breaker: CircuitBreaker;
+  /**
+   * Told about each invalidation this tier missed (it failed, or a write it could not make), as it
+   * is recorded for replay: the engine tells the other instances, whose own reads of this shared
+   * store must wait for it to be replayed too (see {@link recordMissed}).
+   */
+  onMissed: ((invalidation: InvalidationEvent) => void) | undefined;
+  /** Stops listening to the backend's topology changes. */
+  private readonly stopWatching: (() => void) | undefined;
+  /** What this tier changed in its store lately, replayed if the store turns out to be another server. */
+  private readonly recent: RecentChanges | undefined;
+  private readonly breakers: TierBreakers;
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   private readonly label: string;
   /** Whether the backend answers synchronously (an in-process store). */
@@ -113,23 +134,49 @@ export class Tier {
       remove: async (key) =>
         (await this.run('delete', key, () => this.backend.delete([key]), undefined, true)) !==
         undefined,
-      missed: (key) => this.missed.add({ kind: 'keys', keys: [key] }),
+      missed: (key) => this.miss({ kind: 'keys', keys: [key] }),
     });
-    this.breaker = new CircuitBreaker({ ...config.breaker, clock }, (state, cause) => {
+    const onChange = (state: 'open' | 'closed', cause: unknown, scope: string | undefined) => {
+      const what = scope === undefined ? this.label : `${this.label} server ${scope}`;
       if (state === 'open') {
-        const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, this.label);
+        const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, what);
+        const rest = scope === undefined ? 'it' : 'its keys';
         this.logger.error(
-          `${this.label} is unavailable [${err.code}] ${err.message}; serving without it until it recovers`,
+          `${what} is unavailable [${err.code}] ${err.message}; serving without ${rest} until it recovers`,
         );
       } else {
-        this.logger.log(`${this.label} recovered`);
+        this.logger.log(`${what} recovered`);
       }
-    });
+    };
+    const topology = storeTopologyOf(config.backend);
+    this.breakers = new TierBreakers({ ...config.breaker, clock }, onChange, topology.scopeOf);
+    if (topology.onChange !== undefined) {
+      const recent = new RecentChanges(config.prefix, clock);
+      this.recent = recent;
+      this.stopWatching = topology.onChange((changed) => {
+        if (changed) {
+          // Maybe another server (a failover): what the old one acknowledged last may be lost.
+          for (const invalidation of recent.drain()) this.miss(invalidation);
+          this.breakers.retryNow();
+        }
+        if (this.missed.pending) this.missed.now();
+      });
+    }
   }
 
-  /** True while the circuit breaker keeps this tier out of the way. */
+  /** True while the (tier-wide) circuit breaker keeps this tier out of the way. */
   get unavailable(): boolean {
-    return this.breaker.isOpen;
+    return this.breakers.whole.isOpen;
+  }
+
+  /** True while the breaker of `key`'s server (the tier's, on a single server) is open. */
+  unavailableFor(key: string): boolean {
+    return this.breakers.for(key).isOpen;
+  }
+
+  /** The servers whose own breaker is open (a Redis Cluster's dead masters); empty on one server. */
+  get unavailableServers(): string[] {
+    return this.breakers.openScopes;
   }
 
   /**
@@ -139,27 +186,43 @@ export class Tier {
    */
   get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     if (this.missed.pending) {
-      // It may still hold entries that were invalidated while it was unreachable: a miss until replayed.
+      // It may still hold entries invalidated while it was unreachable: those are a miss until replayed.
       this.missed.now();
-      return undefined;
+      const blocked = this.missed.blocks(key);
+      if (blocked === true) return undefined;
+      if (blocked !== false) return this.readUnlessTagged(key, blocked);
     }
+    return this.read(key);
+  }
+
+  private read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     if (this.failedWrites.has(key)) return undefined;
-    if (!this.breaker.allow()) return undefined;
+    const breaker = this.breakers.for(key);
+    if (!breaker.allow()) return undefined;
     const timed = !this.synchronous || this.reads++ % SYNC_SAMPLE_EVERY === 0;
     const started = timed ? performance.now() : 0;
     let result: CacheEntry | undefined | Promise<CacheEntry | undefined>;
     try {
       result = this.backend.get(key);
     } catch (err) {
-      this.fail(err, 'get', key);
+      this.fail(err, 'get', key, breaker);
       return undefined;
     }
     if (!(result instanceof Promise)) {
       if (timed) this.latency.get.record(performance.now() - started);
-      if (this.breaker.isOpen) this.breaker.success();
+      if (breaker.isOpen) breaker.success();
       return result;
     }
-    return this.settle(result, 'get', key, undefined, this.latency.get, started);
+    return this.settle(result, 'get', key, breaker, undefined, this.latency.get, started);
+  }
+
+  /** {@link read}, but a miss for an entry carrying any of `tags` (their invalidation waits). */
+  private async readUnlessTagged(
+    key: string,
+    tags: ReadonlySet<string>,
+  ): Promise<CacheEntry | undefined> {
+    const entry = await this.read(key);
+    return entry?.tags.some((tag) => tags.has(tag)) ? undefined : entry;
   }
 
   /**
@@ -169,8 +232,10 @@ export class Tier {
    * be served again.
    */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
-    if (!this.breaker.allow()) {
-      this.missed.add({ kind: 'keys', keys: [key] });
+    this.recent?.key(key);
+    const breaker = this.breakers.for(key);
+    if (!breaker.allow()) {
+      this.miss({ kind: 'keys', keys: [key] });
       return;
     }
     const cap = this.config.maxTtlMs;
@@ -182,7 +247,7 @@ export class Tier {
           ? this.backend.set(key, capEntry(entry, this.clock() + cap), cap)
           : this.backend.set(key, entry, ttlMs);
     } catch (err) {
-      this.fail(err, 'set', key);
+      this.fail(err, 'set', key, breaker);
       this.failedWrites.forget(key, undefined);
       return;
     }
@@ -192,6 +257,7 @@ export class Tier {
         written,
         'set',
         key,
+        breaker,
         undefined,
         this.latency.set,
         started,
@@ -200,7 +266,7 @@ export class Tier {
       );
     }
     this.latency.set.record(performance.now() - started);
-    if (this.breaker.isOpen) this.breaker.success();
+    if (breaker.isOpen) breaker.success();
   }
 
   /** Deletes keys; resolves to how many existed, or undefined when the tier failed (then it is replayed later). */
@@ -248,16 +314,40 @@ export class Tier {
 
   /** Applies an invalidation; one that fails is remembered and replayed before this tier serves reads again. */
   async invalidate(invalidation: InvalidationEvent): Promise<number | undefined> {
+    this.recent?.invalidation(invalidation);
     const removed = await this.apply(invalidation);
-    if (removed === undefined) this.missed.add(invalidation);
+    if (removed === undefined) this.miss(invalidation);
     return removed;
+  }
+
+  /**
+   * Records an invalidation another instance missed on this same shared store: this tier serves
+   * no read until it has applied it itself (the store may still hold what it removes).
+   */
+  recordMissed(invalidation: InvalidationEvent): void {
+    this.missed.add(invalidation);
+  }
+
+  private miss(invalidation: InvalidationEvent): void {
+    this.missed.add(invalidation);
+    try {
+      this.onMissed?.(invalidation);
+    } catch (err) {
+      this.logger.warn(
+        `${this.label}: the missed-invalidation listener threw: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
 
   /** Runs an invalidation against the backend: how many keys it removed (0 for a clear), or undefined on failure. */
   private apply(invalidation: InvalidationEvent): Promise<number | undefined> {
     switch (invalidation.kind) {
-      case 'keys':
-        return this.run('delete', undefined, () => this.backend.delete(invalidation.keys));
+      case 'keys': {
+        const { keys } = invalidation;
+        // One key goes through its server's breaker; several (maybe on several servers), the tier's.
+        const one = keys.length === 1 ? keys[0] : undefined;
+        return this.run('delete', one, () => this.backend.delete(keys));
+      }
       case 'pattern':
         return this.run(
           'deletePattern',
@@ -302,6 +392,7 @@ export class Tier {
    * fail fast. Each wait is bounded (the larger of the tier's deadline and 2 s); errors are logged.
    */
   async close(): Promise<void> {
+    this.stopWatching?.();
     this.missed.stop();
     this.failedWrites.close();
     await this.closeStep('close', () => this.backend.close());
@@ -338,15 +429,16 @@ export class Tier {
     timeoutMs = this.config.timeoutMs,
     force = false,
   ): Promise<T | undefined> {
-    if (!this.breaker.allow() && !force) return undefined;
+    const breaker = this.breakers.for(key);
+    if (!breaker.allow() && !force) return undefined;
     try {
       const result = call();
       if (result instanceof Promise)
-        return await this.settle(result, op, key, undefined, undefined, 0, timeoutMs);
-      if (this.breaker.isOpen) this.breaker.success();
+        return await this.settle(result, op, key, breaker, undefined, undefined, 0, timeoutMs);
+      if (breaker.isOpen) breaker.success();
       return result;
     } catch (err) {
-      this.fail(err, op, key);
+      this.fail(err, op, key, breaker);
       return undefined;
     }
   }
@@ -355,6 +447,8 @@ export class Tier {
     promise: Promise<T>,
     op: string,
     key: string | undefined,
+    /** The breaker chosen when the call was made (a slot map refreshed meanwhile may name another). */
+    breaker: CircuitBreaker,
     fallback: F,
     latency?: LatencyReservoir,
     started = 0,
@@ -364,7 +458,7 @@ export class Tier {
     // One promise per call: the deadline, the latency, the breaker and the fallback in one place.
     return new Promise<T | F>((resolve) => {
       const deadline = startDeadline(timeoutMs, () => {
-        this.fail(timeoutError(`${this.label} ${op}`, timeoutMs), op, key);
+        this.fail(timeoutError(`${this.label} ${op}`, timeoutMs), op, key, breaker);
         failed?.(true);
         resolve(fallback);
       });
@@ -372,12 +466,12 @@ export class Tier {
         (value) => {
           if (!deadline.finish()) return; // too late: the fallback was returned
           latency?.record(performance.now() - started);
-          this.breaker.success();
+          breaker.success();
           resolve(value);
         },
         (err: unknown) => {
           if (!deadline.finish()) return;
-          this.fail(err, op, key);
+          this.fail(err, op, key, breaker);
           failed?.(false);
           resolve(fallback);
         },
@@ -385,7 +479,7 @@ export class Tier {
     });
   }
 
-  private fail(cause: unknown, op: string, key: string | undefined): void {
+  private fail(cause: unknown, op: string, key: string | undefined, breaker: CircuitBreaker): void {
     this.counters.errors++;
     const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
     this.onError?.(err.code);
@@ -394,9 +488,10 @@ export class Tier {
       this.logOnce(err, op, key);
       return;
     }
-    if (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError)) {
+    const transient = cause instanceof Error && CLUSTER_IN_TRANSITION.test(cause.message);
+    if (!transient && (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError))) {
       // An outage is logged once, by the breaker when it opens; failures below its threshold are only counted.
-      this.breaker.failure(err);
+      breaker.failure(err);
       return;
     }
     this.logOnce(err, op, key);

@@ -119,12 +119,19 @@ export class TieredCache {
    */
   attachBus(bus: EngineBus): void {
     this.bus = bus;
-    bus.onRemoteInvalidation((invalidation) => void this.evictLocal(invalidation));
+    bus.onRemoteInvalidation((invalidation) => {
+      void this.evictLocal(invalidation);
+      // The sender could not apply it to Redis: reading Redis must wait until this tier has.
+      if (invalidation.sharedMissed === true) this.shared?.recordMissed(invalidation);
+    });
     bus.onGap(() => void this.dropLocal());
     // An invalidation Redis missed (it was unreachable) is told again once it is applied there, so
     // every other instance's L1 drops what it may have copied from Redis meanwhile.
-    if (this.shared !== undefined)
+    // One Redis missed is told at once too, flagged: the others must not read it there meanwhile.
+    if (this.shared !== undefined) {
       this.shared.onReplayed = (invalidation) => bus.publish(invalidation);
+      this.shared.onMissed = (invalidation) => bus.publish({ ...invalidation, sharedMissed: true });
+    }
   }
 
   /** The bus's state and counters, with the L1 drops it caused; undefined without a bus. */

@@ -1,0 +1,36 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from '@jest/globals';
+import { describeBackendContract, type BackendContractTarget } from 'nest-tiered-cache/testing';
+import { RedisClusterHarness } from '../redis-cluster.harness.js';
+
+/**
+ * The backend contract (`nest-tiered-cache/testing`, as test/contract.spec.ts runs it) on a real
+ * Redis Cluster of 3 masters and 3 replicas: keys spread over every master, so pattern deletes,
+ * tag deletes and clears must reach all of them, and the bus carries L1 evictions between the
+ * contract's two instances over cluster pub/sub.
+ */
+let cluster: RedisClusterHarness;
+const nodes = () => cluster.startupNodes;
+
+const targets: BackendContractTarget[] = [
+  {
+    name: 'redis on Cluster',
+    tiers: () => ({ shared: { backend: 'redis', cluster: { nodes: nodes() } } }),
+  },
+  {
+    name: 'memory + redis on Cluster',
+    tiers: () => ({
+      local: { backend: 'memory' },
+      shared: { backend: 'redis', cluster: { nodes: nodes() } },
+    }),
+  },
+];
+
+beforeAll(async () => {
+  cluster = await RedisClusterHarness.start();
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+for (const target of targets)
+  describeBackendContract(target, { describe, it, beforeEach, afterEach });
