@@ -91,7 +91,7 @@ describe('a Redis tier over TLS with a password or an ACL user', () => {
       'ACL',
       ...`SETUSER limited on >${APP_PASSWORD} resetchannels ~tls:*`.split(' '),
       ...'&ntc:bus:tls &__redis__:invalidate -@all +@read +@write +@keyspace'.split(' '),
-      ...'+@scripting +@pubsub +@connection +info +client|id +client|tracking'.split(' '),
+      ...'+@scripting +@pubsub +@connection +info +time +client|id +client|tracking'.split(' '),
     );
     const logger = new RecordingLogger();
     const built = await createTestCache(
