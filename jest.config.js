@@ -43,6 +43,7 @@ export default {
   moduleNameMapper: {
     '^nest-tiered-cache$': '<rootDir>/libs/tiered-cache/src/index.ts',
     '^nest-tiered-cache/testing$': '<rootDir>/libs/tiered-cache/src/testing/index.ts',
+    '^nest-tiered-cache/compat$': '<rootDir>/libs/tiered-cache/src/compat/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

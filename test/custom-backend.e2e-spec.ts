@@ -58,7 +58,7 @@ class ItemsController {
 
   @Get(':id')
   @Cached({ key: 'item:{id}', ttl: '1m' })
-  find(@Param('id') id: string) {
+  async find(@Param('id') id: string) {
     this.calls++;
     return { id, calls: this.calls };
   }

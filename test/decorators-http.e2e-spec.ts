@@ -67,39 +67,39 @@ class UsersController {
 
   @Get('public/info')
   @Cached({ key: 'info', scope: 'public' })
-  publicInfo() {
+  async publicInfo() {
     return { version: this.db.read('public') };
   }
 
   @Get('private/info')
   @Cached({ key: 'private-info' })
-  privateInfo() {
+  async privateInfo() {
     return { version: this.db.read('private') };
   }
 
   @Get('me/profile')
   @Cached({ key: 'me:{user.id}' })
-  me() {
+  async me() {
     return { read: this.db.read('me') };
   }
 
   @Get('text/plain')
   @Cached()
   @Header('content-type', 'text/plain; charset=utf-8')
-  text(@Query('lang') lang?: string) {
+  async text(@Query('lang') lang?: string) {
     return `hello ${lang ?? 'world'} #${this.db.read(`text:${lang}`)}`;
   }
 
   @Get('created/thing')
   @Cached({ key: 'created' })
   @HttpCode(202)
-  created() {
+  async created() {
     return { accepted: this.db.read('created') };
   }
 
   @Get('raw/:id')
   @Cached({ key: 'raw:{id}' })
-  raw(
+  async raw(
     @Param('id') id: string,
     @Res() res: { status: (code: number) => { send: (body: unknown) => void } },
   ) {
@@ -108,7 +108,7 @@ class UsersController {
 
   @Get('file/download')
   @Cached({ key: 'file' })
-  file() {
+  async file() {
     this.db.read('file');
     return new StreamableFile(Readable.from([Buffer.from('file body')]));
   }
@@ -123,7 +123,7 @@ class UsersController {
 
   @Get('flaky/:id')
   @Cached({ key: 'flaky:{id}', ttl: 10, grace: '1h' })
-  flaky(@Param('id') id: string) {
+  async flaky(@Param('id') id: string) {
     const n = this.db.read('flaky');
     if (this.db.flaky) throw new Error('database down');
     return { id, n };
@@ -131,19 +131,19 @@ class UsersController {
 
   @Get(':id/posts')
   @Cached({ key: 'user:{id}:posts:{query.page}', tags: ['posts'] })
-  posts(@Param('id') id: string, @Query('page') page = '1') {
+  async posts(@Param('id') id: string, @Query('page') page = '1') {
     return { id, page, read: this.db.read(`posts:${id}:${page}`) };
   }
 
   @Post(':id/touch')
   @Cached({ key: 'touch:{id}' })
-  touch(@Param('id') id: string) {
+  async touch(@Param('id') id: string) {
     return { touched: id, read: this.db.read('touch') };
   }
 
   @Get(':id')
   @Cached({ key: 'user:{id}', ttl: '30m', tags: ['users'] })
-  findOne(@Param('id') id: string) {
+  async findOne(@Param('id') id: string) {
     this.db.read(`user:${id}`);
     if (id === 'boom') throw new Error('boom');
     const user = this.db.users.get(id);

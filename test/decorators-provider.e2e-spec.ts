@@ -221,7 +221,7 @@ describe('bootstrap checks of decorators', () => {
     class BadController {
       @Get(':id')
       @Cached({ key: 'user:{idx}' })
-      findOne(@Param('id') id: string) {
+      async findOne(@Param('id') id: string) {
         return id;
       }
     }
@@ -276,9 +276,12 @@ describe('bootstrap checks of decorators', () => {
   });
 
   it('rejects bad options where the decorator is applied', () => {
-    const apply = (decorator: MethodDecorator) => {
+    type Run = () => Promise<void>;
+    const apply = (
+      decorator: (target: object, key: string, descriptor: TypedPropertyDescriptor<Run>) => void,
+    ) => {
       class Target {
-        run() {}
+        async run() {}
       }
       decorator(Target.prototype, 'run', Object.getOwnPropertyDescriptor(Target.prototype, 'run')!);
     };

@@ -34,7 +34,7 @@ class ProductsController {
 
   @Get(':id')
   @Cached()
-  find(@Param('id') id: string) {
+  async find(@Param('id') id: string) {
     return { id, name: this.catalog.names.get(id) ?? 'unknown', run: ++this.catalog.runs };
   }
 
@@ -126,14 +126,14 @@ class VersionedController {
   @Get()
   @Version('1')
   @Cached()
-  one() {
+  async one() {
     return { version: 1 };
   }
 
   @Get()
   @Version('2')
   @Cached()
-  two() {
+  async two() {
     return { version: 2 };
   }
 }

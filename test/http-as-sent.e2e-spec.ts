@@ -99,7 +99,7 @@ class SentController {
 
   @Get('entity/:id')
   @Cached({ key: 'entity:{id}' })
-  entity(@Param('id') id: string) {
+  async entity(@Param('id') id: string) {
     this.calls.count('entity');
     return new UserEntity({
       id,
@@ -112,7 +112,7 @@ class SentController {
 
   @Get('entities')
   @Cached({ key: 'entities' })
-  entities() {
+  async entities() {
     this.calls.count('entities');
     return [
       new UserEntity({ id: '1', email: 'a@x', passwordHash: 'h1', createdAt: CREATED, tags: [] }),
@@ -122,20 +122,20 @@ class SentController {
 
   @Get('account/:id')
   @Cached({ key: 'account:{id}' })
-  account(@Param('id') id: string) {
+  async account(@Param('id') id: string) {
     this.calls.count('account');
     return new Account(id, `${id}@example.com`, 'secret-hash', CREATED);
   }
 
   @Get('text')
   @Cached({ key: 'text' })
-  text() {
+  async text() {
     return `héllo <b>#${this.calls.count('text')}</b>`;
   }
 
   @Get('buffer')
   @Cached({ key: 'buffer' })
-  buffer() {
+  async buffer() {
     this.calls.count('buffer');
     return Buffer.from([0, 1, 2, 254, 255]);
   }
@@ -143,7 +143,7 @@ class SentController {
   @Get('csv')
   @Cached({ key: 'csv' })
   @Header('Content-Type', 'text/csv')
-  csv() {
+  async csv() {
     return `id,n\n1,${this.calls.count('csv')}\n`;
   }
 }

@@ -70,31 +70,31 @@ class HeadersController {
 
   @Get('plain/:id')
   @Cached({ key: 'plain:{id}' })
-  plain(@Param('id') id: string) {
+  async plain(@Param('id') id: string) {
     return { id, n: this.calls.count('plain') };
   }
 
   @Get('browser')
   @Cached({ key: 'browser', httpCache: { maxAge: '1m' } })
-  browser() {
+  async browser() {
     return { n: this.calls.count('browser') };
   }
 
   @Get('shared')
   @Cached({ key: 'shared', scope: 'public', httpCache: { maxAge: 60, sharedMaxAge: '5m' } })
-  shared() {
+  async shared() {
     return { n: this.calls.count('shared') };
   }
 
   @Get('mine')
   @Cached({ key: 'mine:{user.id}', httpCache: { maxAge: 60, sharedMaxAge: '5m' } })
-  mine() {
+  async mine() {
     return { n: this.calls.count('mine') };
   }
 
   @Get('stream')
   @Cached({ key: 'stream' })
-  stream() {
+  async stream() {
     this.calls.count('stream');
     return Readable.from([Buffer.from('chunk 1, '), Buffer.from('chunk 2')]);
   }
@@ -102,7 +102,7 @@ class HeadersController {
   @Get('cookie')
   @Cached({ key: 'cookie' })
   @Header('Set-Cookie', 'sid=1; HttpOnly')
-  cookie() {
+  async cookie() {
     return { n: this.calls.count('cookie') };
   }
 }
@@ -244,7 +244,7 @@ describe.each(platforms)('HTTP caching headers on $platform', ({ adapter }) => {
 
 describe('@Cached({ httpCache }) options', () => {
   const apply = (options: object) => () =>
-    Cached(options)(class Ctl {}.prototype, 'route', { value: () => undefined });
+    Cached(options)(class Ctl {}.prototype, 'route', { value: async () => undefined });
 
   it('are checked where the decorator is applied, naming the option', () => {
     expect(apply({ httpCache: {} })).toThrow(

@@ -56,14 +56,14 @@ class ItemsController {
 
   @Get(':id')
   @Cached({ key: 'item:{id}' })
-  find(@Param('id') id: string) {
+  async find(@Param('id') id: string) {
     this.calls++;
     return id === 'none' ? [] : { id, call: this.calls };
   }
 
   @Get('raw/:id')
   @Cached()
-  raw(@Param('id') id: string, @Res() res: { send(body: string): void }) {
+  async raw(@Param('id') id: string, @Res() res: { send(body: string): void }) {
     res.send(id);
   }
 }

@@ -32,7 +32,7 @@ class MetricsController {
 
   @Get('items/:id')
   @Cached({ key: 'item:{id}' })
-  item(@Param('id') id: string) {
+  async item(@Param('id') id: string) {
     return { id };
   }
 

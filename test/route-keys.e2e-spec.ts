@@ -106,7 +106,10 @@ class ArticlesController {
 
   @Get()
   @Cached({ key: 'articles:{query}:{user.id?}', tags: ['articles'] })
-  list(@Req() req: AppRequest, @Query() query: Record<string, string | string[] | undefined>) {
+  async list(
+    @Req() req: AppRequest,
+    @Query() query: Record<string, string | string[] | undefined>,
+  ) {
     const run = this.conduit.run('articles');
     const tags = [query.tag ?? []].flat();
     const articles = this.conduit.articles
@@ -144,7 +147,7 @@ class ProfilesController {
 
   @Get(':username')
   @Cached({ key: 'profile:{username}:{user.id?}' })
-  profile(@Req() req: AppRequest, @Param('username') username: string) {
+  async profile(@Req() req: AppRequest, @Param('username') username: string) {
     const run = this.conduit.run('profile');
     const viewer = req.user?.username ?? apiTokenOwner(req);
     const following =
@@ -172,20 +175,20 @@ class HeaderKeysController {
 
   @Get('greeting')
   @Cached({ key: 'greeting:{header.accept-language}' })
-  greeting(@Req() req: AppRequest) {
+  async greeting(@Req() req: AppRequest) {
     const name = req.user?.username ?? 'stranger';
     return { greeting: `hello ${name}`, run: this.conduit.run('greeting') };
   }
 
   @Get('by-token')
   @Cached({ key: 'by-token:{header.authorization}' })
-  byToken(@Req() req: AppRequest) {
+  async byToken(@Req() req: AppRequest) {
     return { viewer: req.user?.username ?? null, run: this.conduit.run('by-token') };
   }
 
   @Get('by-session')
   @Cached({ key: 'by-session:{header.cookie}' })
-  bySession(@Req() req: AppRequest) {
+  async bySession(@Req() req: AppRequest) {
     return { viewer: req.user?.username ?? null, run: this.conduit.run('by-session') };
   }
 }
@@ -440,7 +443,7 @@ describe('bootstrap checks of viewer and query placeholders', () => {
     class OptionalSlugController {
       @Get(':slug')
       @Cached({ key: 'article:{slug?}' })
-      get(@Param('slug') slug: string) {
+      async get(@Param('slug') slug: string) {
         return slug;
       }
     }
@@ -467,7 +470,7 @@ describe('bootstrap checks of viewer and query placeholders', () => {
     class SearchController {
       @Get(':query')
       @Cached({ key: 'search:{query}' })
-      search(@Param('query') query: string) {
+      async search(@Param('query') query: string) {
         return query;
       }
     }
@@ -479,7 +482,7 @@ describe('bootstrap checks of viewer and query placeholders', () => {
     class TypedQueryController {
       @Get()
       @Cached({ key: 'articles:{query:int}' })
-      list() {
+      async list() {
         return [];
       }
     }

@@ -119,10 +119,31 @@ export function describeError(err: unknown): string {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && SAFE_CODE.test(code)) return `${name} ${code}`;
     const message = (err as { message?: unknown }).message;
-    const reply =
-      name === 'ReplyError' && typeof message === 'string' ? REPLY_PREFIX.exec(message) : null;
+    // ioredis 6's error replies are `SimpleError`s and `BlobError`s, named `ReplyError` as in 5.
+    const isReply = name === 'ReplyError' || (err as { name?: unknown }).name === 'ReplyError';
+    const reply = isReply && typeof message === 'string' ? REPLY_PREFIX.exec(message) : null;
     return reply === null ? name : `${name} ${reply[1]}`;
   } catch {
     return 'object'; // a proxy or a getter that throws
   }
+}
+
+/** System error codes of a full disk or an exhausted quota. */
+const OUT_OF_SPACE_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * True when a backend refused a write for lack of room: a full disk or quota (`ENOSPC`, `EDQUOT`)
+ * or a Redis at `maxmemory` that may not evict (an `OOM` error reply), on the error or its causes.
+ * Such a store still reads: it is not unavailable.
+ */
+export function isOutOfSpace(err: unknown): boolean {
+  for (let cause = err, depth = 0; depth < 4; depth++) {
+    if (typeof cause !== 'object' || cause === null) return false;
+    const { code, message, name } = cause as { code?: unknown; message?: unknown; name?: unknown };
+    if (typeof code === 'string' && OUT_OF_SPACE_CODES.has(code)) return true;
+    if (name === 'ReplyError' && typeof message === 'string' && message.startsWith('OOM '))
+      return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 }

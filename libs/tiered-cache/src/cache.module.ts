@@ -14,6 +14,8 @@ import {
   ConfigurableCacheCoreModule,
 } from './cache.module-definition.js';
 import { CacheService } from './cache.service.js';
+import { registerCacheName, withUnknownCacheStandIns } from './cache-names.js';
+import { CacheError, CacheErrorCode } from './cache.errors.js';
 import { CacheHealthIndicator } from './health/cache-health.indicator.js';
 import { CacheMetrics } from './metrics/prometheus.metrics.js';
 import { CacheExplorer } from './explorer/cache.explorer.js';
@@ -89,7 +91,7 @@ export class CacheModule {
     return {
       module: CacheModule,
       global: options.isGlobal ?? false,
-      imports: [CacheCoreModule.forRoot(options)],
+      imports: [withUnknownCacheStandIns(CacheCoreModule.forRoot(options))],
       providers: [rootCacheProvider, CacheHealthIndicator],
       exports: [CacheService, CacheHealthIndicator],
     };
@@ -100,7 +102,7 @@ export class CacheModule {
     return {
       module: CacheModule,
       global: options.isGlobal ?? false,
-      imports: [CacheCoreModule.forRootAsync(options)],
+      imports: [withUnknownCacheStandIns(CacheCoreModule.forRootAsync(options))],
       providers: [rootCacheProvider, CacheHealthIndicator],
       exports: [CacheService, CacheHealthIndicator],
     };
@@ -128,16 +130,23 @@ export class CacheModule {
         feature.grace === undefined
           ? undefined
           : parseDuration(feature.grace, `forFeature(${feature.name}).grace`);
+      registerCacheName(feature.name);
       return {
         provide: getCacheToken(feature.name),
-        useFactory: (engine: TieredCache, root: ResolvedCacheOptions) =>
-          new CacheService(engine, {
+        useFactory: (engine?: TieredCache, root?: ResolvedCacheOptions) => {
+          if (engine === undefined || root === undefined) throw rootMissing(feature.name);
+          return new CacheService(engine, {
             name: feature.name,
             namespace: feature.namespace ?? `${root.namespace}:${feature.name}`,
             ttlMs: ttlMs ?? root.ttlMs,
             graceMs: graceMs ?? root.graceMs,
-          }),
-        inject: [CACHE_ENGINE, CACHE_RESOLVED_OPTIONS],
+          });
+        },
+        // Optional, so that a missing forRoot is reported by name rather than by internal tokens.
+        inject: [
+          { token: CACHE_ENGINE, optional: true },
+          { token: CACHE_RESOLVED_OPTIONS, optional: true },
+        ],
       };
     });
     return {
@@ -146,4 +155,12 @@ export class CacheModule {
       exports: providers.map((p) => (p as { provide: symbol }).provide),
     };
   }
+}
+
+/** The error of a `forFeature` cache in an application without the root module. */
+function rootMissing(name: string): CacheError {
+  return new CacheError(
+    CacheErrorCode.E_INVALID_OPTION,
+    `CacheModule.forFeature({ name: '${name}' }) needs CacheModule.forRoot() (or CacheModule.forRootAsync()): import it once, in the application module`,
+  );
 }

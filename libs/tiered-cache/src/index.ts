@@ -3,7 +3,11 @@ export { CacheService } from './cache.service.js';
 export { CacheError, CacheErrorCode, OriginTimeoutError } from './cache.errors.js';
 export { getCacheToken } from './cache.constants.js';
 export { InjectCache } from './decorators/inject-cache.decorator.js';
-export { Cached } from './decorators/cached.decorator.js';
+export {
+  Cached,
+  type AsyncMethod,
+  type CachedMethodDecorator,
+} from './decorators/cached.decorator.js';
 export { InvalidateCache } from './decorators/invalidate-cache.decorator.js';
 export { DEFAULT_METRICS_PREFIX } from './metrics/prometheus.metrics.js';
 export { CacheInterceptor, X_CACHE } from './interceptors/cache.interceptor.js';
@@ -22,7 +26,8 @@ export type {
   HttpCacheOptions,
   InvalidateCacheOptions,
 } from './interfaces/decorator-options.interface.js';
-export type { Duration } from './interfaces/duration.interface.js';
+export type { Duration, DurationPart, DurationUnit } from './interfaces/duration.interface.js';
+export { duration } from './duration.js';
 export type { CacheEventMap, CacheEventName } from './interfaces/cache-events.interface.js';
 export type {
   AtomicCacheBackend,

@@ -58,6 +58,14 @@ describe('entry points', () => {
     expect(importers.filter((f) => !f.startsWith('redis'))).toEqual([]);
   });
 
+  it('the compat entry never loads ioredis nor the testing suite either', () => {
+    const { files, packages } = reachable(path.join(SRC, 'compat', 'index.ts'));
+    expect([...packages].filter((p) => p.startsWith('ioredis') || p.startsWith('@jest'))).toEqual(
+      [],
+    );
+    expect([...files].filter((f) => path.relative(SRC, f).startsWith('testing'))).toEqual([]);
+  });
+
   it('the testing entry does not depend on a test runner', () => {
     const { packages } = reachable(path.join(SRC, 'testing', 'index.ts'));
     expect([...packages].filter((p) => /jest|vitest|mocha/.test(p))).toEqual([]);
@@ -79,7 +87,8 @@ describe('entry points', () => {
           visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.d.ts')), [...chain, file]);
       }
     };
-    for (const entry of ['index.d.ts', 'testing/index.d.ts']) visit(path.join(dist, entry), []);
+    for (const entry of ['index.d.ts', 'testing/index.d.ts', 'compat/index.d.ts'])
+      visit(path.join(dist, entry), []);
     expect(seen.size).toBeGreaterThan(20);
     expect(leaks).toEqual([]);
   });

@@ -128,6 +128,19 @@ describe('a write that fails in Redis, on a real redis-server', () => {
     expect(shared.hasMissed).toBe(false);
   });
 
+  it('keeps reading from a Redis that refuses every write (OOM): a full store is not an outage', async () => {
+    const { shared } = await start('full');
+    await cache.set('kept', 1);
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', '1');
+    for (let i = 0; i < 5; i++) await cache.set(`refused:${i}`, i);
+    await shared.idle();
+    expect(cache.stats().tiers.shared!.errors).toBe(5);
+    expect(shared.unavailable).toBe(false); // five refusals did not open the breaker
+    expect(await cache.get('kept')).toBe(1); // read from Redis: there is no L1 here
+    expect(logger.matching('warn', 'OOM')).toHaveLength(1); // logged once, as what it is
+  });
+
   it('deletes the old value when the new one is over maxEntryBytes', async () => {
     const { shared } = await start('size', { maxEntryBytes: 1_000 });
     await cache.set('page', 'small');

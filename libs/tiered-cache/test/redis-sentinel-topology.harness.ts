@@ -56,10 +56,7 @@ export class RedisSentinelTopology {
         async () => {
           for (const sentinel of sentinels) {
             const fields = await sentinelMaster(sentinel.port);
-            if (
-              fields['num-other-sentinels'] !== '2' ||
-              fields['num-slaves'] !== String(replicas)
-            )
+            if (fields['num-other-sentinels'] !== '2' || fields['num-slaves'] !== String(replicas))
               return false;
           }
           return true;

@@ -53,8 +53,8 @@ export async function rawCommand(port: number, command: string, timeoutMs = 1000
   });
 }
 
-/** The process id of the server answering on `port` (from `INFO server`). */
-async function serverPid(port: number, timeoutMs = 1000): Promise<number> {
+/** The process id of the server answering on `port` (from `INFO server`, after `AUTH password`). */
+async function serverPid(port: number, timeoutMs = 1000, password?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
     const timer = setTimeout(() => {
@@ -62,7 +62,9 @@ async function serverPid(port: number, timeoutMs = 1000): Promise<number> {
       reject(new Error(`redis on ${port} did not answer INFO within ${timeoutMs} ms`));
     }, timeoutMs);
     let data = '';
-    socket.on('connect', () => socket.write('INFO server\r\n'));
+    socket.on('connect', () =>
+      socket.write(`${password === undefined ? '' : `AUTH ${password}\r\n`}INFO server\r\n`),
+    );
     socket.on('data', (chunk) => {
       data += chunk.toString('utf8');
       const found = /process_id:(\d+)\r\n/.exec(data);
@@ -86,6 +88,8 @@ async function serverPid(port: number, timeoutMs = 1000): Promise<number> {
 export class RedisServerHarness {
   private child: ChildProcess | undefined;
   private readonly dir: string;
+  /** The default user's password, when `extraArgs` set one (`--requirepass`). */
+  private readonly password: string | undefined;
 
   private constructor(
     readonly port: number,
@@ -93,6 +97,8 @@ export class RedisServerHarness {
     private readonly extraArgs: readonly string[] = [],
   ) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'ntc-redis-'));
+    const at = extraArgs.indexOf('--requirepass');
+    this.password = at < 0 ? undefined : extraArgs[at + 1];
   }
 
   /**
@@ -207,11 +213,13 @@ export class RedisServerHarness {
       if (!this.running)
         throw new Error(`redis-server on port ${this.port} exited at start: ${stderr}`);
       try {
-        if ((await rawCommand(this.port, 'PING', 500)) === '+PONG') {
+        // A server started with a password (`--requirepass`) answers NOAUTH: it is up too.
+        const reply = await rawCommand(this.port, 'PING', 500);
+        if (reply === '+PONG' || reply.startsWith('-NOAUTH')) {
           // Another process's server may hold the port (picked by a concurrent test run between
           // freePort() and this bind): ours then exits, but the other one answers PING. Only our
           // own process will do, or tests would share another run's data.
-          if ((await serverPid(this.port, 500)) === child.pid) return;
+          if ((await serverPid(this.port, 500, this.password)) === child.pid) return;
           await this.terminate('SIGKILL');
           throw new Error(`port ${this.port} is answered by another redis-server`);
         }

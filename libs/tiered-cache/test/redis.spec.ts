@@ -59,8 +59,16 @@ describe('redis backend on a real redis-server', () => {
     const pttl = await admin.pttl('shop:v1:user:42');
     expect(pttl).toBeGreaterThan(39_000);
     expect(pttl).toBeLessThanOrEqual(40_000);
-    expect(await admin.smembers('__tags:shop:v1:users')).toEqual(['shop:v1:user:42']);
-    expect(await admin.pttl('__tags:shop:v1:users')).toBeGreaterThan(39_000);
+    // Its tag set: the writes carrying the tag (a token, then the key), scored by their expiry.
+    const tagged = 'shop:v1:users{shop:v1:users}tagged';
+    const [member, expiresAt] = await admin.zrange(tagged, '0', '-1', 'WITHSCORES');
+    expect(member).toMatch(/^[\w-]{11}shop:v1:user:42$/);
+    expect(await admin.zcard(tagged)).toBe(1);
+    expect(await admin.pexpiretime(tagged)).toBe(Number(expiresAt));
+    expect(await admin.pexpiretime('shop:v1:user:42')).toBe(Number(expiresAt));
+    expect(await admin.get('shop:v1:user:42{shop:v1:user:42}tags')).toBe(
+      JSON.stringify([member!.slice(0, 11), 'shop:v1:users']),
+    );
     const raw = await admin.getBuffer('shop:v1:user:42');
     expect(raw!.toString('utf8')).toContain('{"id":42}');
   });
@@ -319,7 +327,9 @@ describe('redis-atomic primitives', () => {
     const client = (backend.store as RedisAtomicStore).client as Redis;
     await new Promise<void>((resolve) => {
       const poll = async () =>
-        (await client.exists('__lease:atomic:short')) === 0 ? resolve() : setTimeout(poll, 10);
+        (await client.exists('atomic:short{atomic:short}lease')) === 0
+          ? resolve()
+          : setTimeout(poll, 10);
       void poll();
     });
     expect(await backend.acquireLease('atomic:short', 1_000)).toEqual(expect.any(String));

@@ -11,6 +11,8 @@ export interface BackendContext {
   readonly clock: () => number;
   /** The cache's logger (never log values). */
   readonly logger: LoggerService;
+  /** The root namespace: every key the cache stores starts with `<namespace>:`. */
+  readonly namespace?: string;
 }
 
 /**

@@ -136,6 +136,42 @@ export function waitUntilReady(client: Redis | Cluster, timeoutMs: number): Prom
 }
 
 /**
+ * The Redis error code of an authentication failure (`WRONGPASS`: wrong password or ACL user;
+ * `NOAUTH`: a password is required and none was given; `ERR invalid password` from Redis before
+ * 6), or `undefined` for any other error. Only the code is kept: ioredis's error carries the
+ * failed command, credentials included, so it must never be logged as it is.
+ */
+export function authenticationFailure(err: unknown): string | undefined {
+  const message = (err as { message?: unknown } | null | undefined)?.message;
+  if (typeof message !== 'string') return undefined;
+  const code = /^(WRONGPASS|NOAUTH)\b/.exec(message)?.[1];
+  if (code !== undefined) return code;
+  return /^ERR invalid password\b/i.test(message) ? 'ERR invalid password' : undefined;
+}
+
+/**
+ * Watches a client for authentication failures and reports the first one with `report(code)`,
+ * not each retry's, until the client is ready again (then a new failure, a rotated password,
+ * is reported once more). `failing` says whether the latest attempt failed to authenticate.
+ */
+export function watchAuthentication(
+  client: Redis | Cluster,
+  report: (code: string) => void,
+): { readonly failing: boolean } {
+  const state = { failing: false };
+  client.on('error', (err: unknown) => {
+    const code = authenticationFailure(err);
+    if (code === undefined || state.failing) return;
+    state.failing = true;
+    report(code);
+  });
+  client.on('ready', () => {
+    state.failing = false;
+  });
+  return state;
+}
+
+/**
  * Calls `onBatch` with every batch of keys matching `match`, using SCAN (never KEYS) on a single
  * node, or on every master of a cluster's current slot map (see {@link currentMasters}). On a
  * cluster, a master that fails does not stop the walk over the others; the call then rejects,

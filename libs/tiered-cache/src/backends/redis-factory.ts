@@ -2,7 +2,12 @@ import type { CacheBackend } from '../interfaces/cache-backend.interface.js';
 import { byteStoreBackend } from '../serialization/byte-store-backend.js';
 import type { BackendContext } from './backend-definition.js';
 import { RedisAtomicStore } from './redis-atomic.store.js';
-import { openRedisConnection, resendingOptions, waitUntilReady } from './redis-connection.js';
+import {
+  openRedisConnection,
+  resendingOptions,
+  waitUntilReady,
+  watchAuthentication,
+} from './redis-connection.js';
 import type { RedisSettings } from './redis-options.js';
 
 export type { RedisSettings } from './redis-options.js';
@@ -19,7 +24,10 @@ export async function openRedisBackend(
 ): Promise<CacheBackend> {
   const connection = openRedisConnection(settings.target);
   // Each command of a bulk operation gets the tier's own deadline: one timeout per tier.
-  const storeOptions = { commandTimeoutMs: context.timeoutMs };
+  const storeOptions = {
+    commandTimeoutMs: context.timeoutMs,
+    rootPrefix: context.namespace === undefined ? undefined : `${context.namespace}:`,
+  };
   const store = settings.atomic
     ? new RedisAtomicStore(connection, storeOptions)
     : new RedisStore(connection, storeOptions);
@@ -34,10 +42,16 @@ export async function openRedisBackend(
       `${context.role} tier (${backend.name}): ${whose} may send a command after the cache gave up on it at its deadline, so an old write could land after newer ones; set ${fixes.join(', ')} on it`,
     );
   }
-  if (!(await waitUntilReady(connection.client, settings.connectTimeoutMs))) {
-    context.logger.warn(
-      `${context.role} tier (${backend.name}) is not reachable yet; serving without it until it connects`,
-    );
+  const tier = `${context.role} tier (${backend.name})`;
+  const authentication = watchAuthentication(connection.client, (code) =>
+    context.logger.error(
+      `${tier}: Redis refused to authenticate the connection (${code}): check the user and password (in the URL or redisOptions); serving without it, retrying`,
+    ),
+  );
+  const ready = await waitUntilReady(connection.client, settings.connectTimeoutMs);
+  // An authentication failure was reported as such; "not reachable" would send one looking elsewhere.
+  if (!ready && !authentication.failing) {
+    context.logger.warn(`${tier} is not reachable yet; serving without it until it connects`);
   }
   return backend;
 }

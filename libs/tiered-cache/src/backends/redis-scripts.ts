@@ -75,52 +75,6 @@ function loadScript(client: Redis | Cluster, script: LuaScript, state: LoadState
   return state.pending;
 }
 
-/** Adds a key to a tag set and makes the set live at least as long as that key. */
-export const TAG_ADD = luaScript(`
-redis.call('SADD', KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[2])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1`);
-
-/**
- * Deletes keys and removes them from tag sets, atomically. KEYS: the tag sets. ARGV: the keys.
- * Returns how many keys existed.
- */
-export const UNTAG = luaScript(`
-local removed = 0
-for i = 1, #ARGV do removed = removed + redis.call('UNLINK', ARGV[i]) end
-for t = 1, #KEYS do redis.call('SREM', KEYS[t], unpack(ARGV)) end
-return removed`);
-
-/**
- * Compare-and-set write of redis-atomic: stores the entry only if the key's version and the
- * invalidation epoch are still the ones read before the value was computed.
- * KEYS: entry, version, epoch. ARGV: expected version, expected epoch, bytes, ttl ms.
- */
-export const SET_IF_VERSION = luaScript(`
-local v = redis.call('GET', KEYS[2]) or ''
-local e = redis.call('GET', KEYS[3]) or ''
-if v ~= ARGV[1] or e ~= ARGV[2] then return 0 end
-redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
-return 1`);
-
-/** Reads a key's version and the invalidation epoch in one round trip. KEYS: version, epoch. */
-export const READ_VERSION = luaScript(`
-return { redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '' }`);
-
-/**
- * Deletes keys and bumps each key's version (even for absent keys), so that a compare-and-set
- * write computed before this delete cannot land after it. KEYS: entry/version pairs. ARGV: version ttl ms.
- */
-export const DELETE_AND_BUMP = luaScript(`
-local removed = 0
-for i = 1, #KEYS, 2 do
-  removed = removed + redis.call('UNLINK', KEYS[i])
-  redis.call('INCR', KEYS[i + 1])
-  redis.call('PEXPIRE', KEYS[i + 1], ARGV[1])
-end
-return removed`);
-
 /** Releases a lease only if it is still held with the caller's token. KEYS: lease. ARGV: token. */
 export const RELEASE_LEASE = luaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

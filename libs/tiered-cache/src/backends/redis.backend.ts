@@ -1,3 +1,4 @@
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { MAX_TIMER_MS, parseDuration } from '../core/duration.js';
 import { invalidOption, positiveInteger } from '../core/option-checks.js';
 import type { RedisTierOptions } from './redis-options.js';
@@ -46,7 +47,9 @@ function redisDefinition(name: 'redis' | 'redis-atomic') {
       };
     },
     async create(settings, context) {
-      const { openRedisBackend } = await import('./redis-factory.js');
+      const { openRedisBackend } = await import('./redis-factory.js').catch((err: unknown) => {
+        throw missingPeer(err, 'ioredis', `${context.role}.backend`, name) ?? err;
+      });
       return openRedisBackend(settings, context);
     },
   });
@@ -58,8 +61,31 @@ function redisDefinition(name: 'redis' | 'redis-atomic') {
  */
 export const redisBackend = redisDefinition('redis');
 
-/** `redis-atomic`: `redis` plus leases and compare-and-set writes; a single node or Sentinel. */
+/** `redis-atomic`: `redis` plus leases and compare-and-set writes; a single node, Sentinel or Cluster. */
 export const redisAtomicBackend = redisDefinition('redis-atomic');
+
+/**
+ * The error to give when loading a backend failed because an optional peer package is not
+ * installed (Node's ERR_MODULE_NOT_FOUND, or MODULE_NOT_FOUND from `require`, naming the
+ * package); `undefined` for any other failure, which is rethrown as it is.
+ */
+export function missingPeer(
+  err: unknown,
+  peer: string,
+  option: string,
+  backend: string,
+): CacheError | undefined {
+  // Read by shape: an error thrown by another realm (a VM context, a worker) is no `instanceof Error`.
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return undefined;
+  if (typeof message !== 'string' || !new RegExp(`['"]${peer}['"/]`).test(message))
+    return undefined;
+  return new CacheError(
+    CacheErrorCode.E_INVALID_OPTION,
+    `Invalid option "${option}": '${backend}' needs the ${peer} package, which is not installed: install ${peer} for the redis backends (npm install ${peer})`,
+    { cause: err },
+  );
+}
 
 function validateTarget(tier: RedisTierOptions, name: string, path: string): void {
   const given = (['url', 'client', 'cluster', 'sentinel'] as const).filter(
@@ -83,12 +109,6 @@ function validateTarget(tier: RedisTierOptions, name: string, path: string): voi
   if (tier.cluster !== undefined) {
     if (!Array.isArray(tier.cluster?.nodes) || tier.cluster.nodes.length === 0)
       throw invalidOption(`${path}.cluster.nodes`, 'must be a non-empty array');
-    if (name === 'redis-atomic') {
-      throw invalidOption(
-        `${path}.cluster`,
-        'redis-atomic uses multi-key scripts and needs a single Redis node or Sentinel, not a Cluster',
-      );
-    }
   }
   if (tier.sentinel !== undefined) {
     if (!Array.isArray(tier.sentinel?.sentinels) || tier.sentinel.sentinels.length === 0)

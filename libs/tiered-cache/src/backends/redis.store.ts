@@ -1,16 +1,23 @@
 import { Cluster, type Redis } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
-import { escapeGlob, globToRegExp, scanPattern } from '../keys/glob.js';
-import { groupBySlot, keyPrefixOf, masterOfKey, slotMasters } from './redis-cluster.js';
+import { escapeGlob, globToRegExp } from '../keys/glob.js';
+import { groupBySlot, keyPrefixOf, keySlot, masterOfKey, slotMasters } from './redis-cluster.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
 import { BUS_CONNECTION } from '../core/bus-connection.js';
 import { STORE_TOPOLOGY, type StoreTopology } from '../core/store-topology.js';
-import { runScript, TAG_ADD, UNTAG } from './redis-scripts.js';
+import {
+  internalKey,
+  parseInternalKey,
+  redisKeyOf,
+  redisScanPattern,
+  storedKeyOf,
+} from './redis-keys.js';
+import { newToken, RedisTagIndex } from './redis-tag-index.js';
 
-/** Prefix of the Redis sets that index tagged keys: `__tags:<namespace>:<tag>`. */
-export const TAG_SET_PREFIX = '__tags:';
 const UNLINK_BATCH = 500;
+/** Entries deleted per batch of commands (three keys each). */
+const DELETE_BATCH = 250;
 
 /**
  * A duration as Redis takes it in `PX` and `PEXPIRE`: a whole number of ms, at least 1. Times on a
@@ -25,18 +32,24 @@ export function redisMs(ms: number): number {
 export interface RedisStoreOptions {
   /** Deadline of each command of a bulk operation (pattern, tag and prefix deletes), in ms. */
   commandTimeoutMs: number;
+  /** `<root namespace>:`, the prefix of the engine's keys (see `inflightPrefix` in redis-keys.ts). */
+  rootPrefix?: string;
 }
 
 /**
  * Redis through ioredis, as a byte store (the serializing adapter above it encodes, limits sizes and
- * deletes corrupt entries). Entries live under their readable namespaced key as the binary envelope;
- * tags are Redis sets (`__tags:<ns>:<tag>`) that live as long as their longest member. Pattern
- * deletes use SCAN and UNLINK in batches (never KEYS), on every master of a cluster.
+ * deletes corrupt entries). Every key it writes starts with `<namespace>:` (see `redis-keys.ts`):
+ * an entry lives under its readable namespaced key as the binary envelope; tags are sorted sets
+ * of the writes carrying them, kept to their live members (`redis-tag-index.ts`). Pattern deletes
+ * use SCAN (never KEYS), on every master of a cluster, and delete what matches in batches.
  */
 export class RedisStore implements ByteStore {
   readonly name: string = 'redis';
   readonly client: Redis | Cluster;
   protected readonly isCluster: boolean;
+  /** The client's ioredis `keyPrefix`: part of every key as Redis hashes it. */
+  protected readonly keyPrefix: string;
+  protected readonly tags: RedisTagIndex;
 
   /** The connection the invalidation bus publishes on and tracks (see `core/bus-connection.ts`). */
   [BUS_CONNECTION](): Redis | Cluster {
@@ -65,7 +78,7 @@ export class RedisStore implements ByteStore {
       };
     }
     return {
-      scopeOf: (key: string) => masterOfKey(client, key),
+      scopeOf: (key: string) => masterOfKey(client, redisKeyOf(key)),
       onChange: (listener) => {
         let masters = slotMasters(client);
         const refreshed = () => {
@@ -86,37 +99,107 @@ export class RedisStore implements ByteStore {
   ) {
     this.client = connection.client;
     this.isCluster = connection.client instanceof Cluster;
+    this.keyPrefix = keyPrefixOf(this.client);
+    this.tags = new RedisTagIndex(this.client, this.keyPrefix);
     // Failures are reported by the tier that makes the call; without a listener ioredis prints each one.
     this.client.on('error', () => undefined);
   }
 
   getBytes(key: string): Promise<Buffer | undefined> {
-    return this.client.getBuffer(key).then(orUndefined);
+    return this.client.getBuffer(redisKeyOf(key)).then(orUndefined);
   }
 
+  /**
+   * Writes an entry with plain commands, sent together in this order (ioredis keeps the order on
+   * the connection; a cluster puts an entry's keys on one node). Its tag list is read before the
+   * entry is replaced, so the registrations of that list belong to a value this write replaces,
+   * and are removed afterwards (see `RedisTagIndex`). A tagged entry is registered in its tag
+   * sets first (a tag delete that reads them afterwards finds it) and expires when its
+   * registrations do. No script: Redis 7.0 reports a key a script changed to the very connection
+   * that ran it, even under CLIENT TRACKING NOLOOP, which would evict the writer's own L1.
+   */
   async setBytes(
     key: string,
     bytes: Buffer,
     ttlMs: number,
     tags: readonly string[],
   ): Promise<void> {
-    await this.client.set(key, bytes, 'PX', redisMs(ttlMs));
-    await this.addTags(key, tags, ttlMs);
+    const [entry, list] = this.entryKeys(key);
+    const client = this.client;
+    ttlMs = redisMs(ttlMs);
+    if (tags.length === 0) {
+      const [replaced] = await Promise.all([
+        client.get(list),
+        client.set(entry, bytes, 'PX', ttlMs),
+      ]);
+      if (replaced === null) return; // the usual case: it replaced no tagged write
+      await client.unlink(list);
+      return this.forgetReplaced(key, replaced);
+    }
+    const token = newToken();
+    const expiresAt = await this.tags.register(key, token, tags, ttlMs);
+    // PX first, so that the keys expire even if the PEXPIREAT that aligns them never runs.
+    const [replaced] = await Promise.all([
+      client.get(list),
+      client.set(entry, bytes, 'PX', ttlMs),
+      client.pexpireat(entry, expiresAt),
+      client.set(list, this.tags.list(token, tags), 'PX', ttlMs),
+      client.pexpireat(list, expiresAt),
+    ]);
+    return this.forgetReplaced(key, replaced);
   }
 
+  /** Deletes entries, with their tag lists (and their registrations) and versions. */
   async delete(keys: readonly string[]): Promise<number> {
-    return this.unlink(keys);
+    if (keys.length === 0) return 0;
+    // Batches of one hash slot on a cluster (their commands are multi-key); the batches of a step
+    // (at most DELETE_BATCH keys) are sent together.
+    const steps: string[][][] = [[]];
+    let inStep = 0;
+    for (const group of this.bySlot(keys))
+      for (let i = 0; i < group.length; i += DELETE_BATCH) {
+        const batch = group.slice(i, i + DELETE_BATCH);
+        if (inStep + batch.length > DELETE_BATCH && inStep > 0) {
+          steps.push([]);
+          inStep = 0;
+        }
+        steps[steps.length - 1]!.push(batch);
+        inStep += batch.length;
+      }
+    let removed = 0;
+    for (const step of steps) {
+      const results = await this.step(
+        Promise.all(step.map((batch) => this.deleteBatch(batch))),
+        'delete',
+      );
+      const lists: Array<readonly [string, string]> = [];
+      step.forEach((batch, b) => {
+        const [count, replaced] = results[b]!;
+        removed += count;
+        batch.forEach((key, k) => {
+          const list = replaced[k];
+          if (list) lists.push([key, list]);
+        });
+      });
+      if (lists.length > 0) await this.tags.forget(lists, this.stepper).catch(() => undefined);
+    }
+    return removed;
   }
 
   async deletePattern(glob: string): Promise<number> {
-    // SCAN MATCH matches bytes; it only pre-filters, and the library's one matcher decides.
+    // SCAN MATCH matches bytes and escaped keys; it only pre-filters, and the library's one
+    // matcher decides, on the stored key (bookkeeping keys are never matched).
     const matcher = globToRegExp(glob);
     let removed = 0;
     await scanKeys(
       this.client,
-      scanPattern(glob),
+      redisScanPattern(glob),
       async (keys) => {
-        const matching = keys.filter((key) => matcher.test(key));
+        const matching: string[] = [];
+        for (const key of keys) {
+          const stored = storedKeyOf(key);
+          if (stored !== undefined && matcher.test(stored)) matching.push(stored);
+        }
         if (matching.length > 0) removed += await this.delete(matching);
       },
       this.options.commandTimeoutMs,
@@ -124,68 +207,49 @@ export class RedisStore implements ByteStore {
     return removed;
   }
 
+  /**
+   * Deletes the entries registered under the tags. Registrations are removed only with the write
+   * they name (see `RedisTagIndex`), so a write in progress keeps its own and the next tag delete
+   * finds it; one found here whose entry was since overwritten costs that entry a miss.
+   */
   async deleteByTags(tags: readonly string[]): Promise<number> {
-    const tagKeys = tags.map((tag) => TAG_SET_PREFIX + tag);
-    return this.untag(await this.members(tagKeys), tagKeys);
+    const keys = new Set<string>();
+    for (const tag of tags)
+      for (const key of await this.tags.keysOf(this.tags.setKey(tag), this.stepper)) keys.add(key);
+    return this.delete([...keys]);
   }
 
   /**
-   * Deletes tagged keys and removes them (only them) from their tag sets: a key tagged while the
-   * sets were being read keeps its registration, so the next tag delete still finds it. On a single
-   * node each batch is one script, so no write lands between a key's removal and its
-   * unregistration; with the write's order (value, then tags) no tagged value escapes.
+   * Removes everything under `prefix`: entries (with their registrations), the entries of its tag
+   * sets, versions; a held lease is left to expire (at-most-once computations keep it), and so is
+   * an `inflight` set (the computations in it are cancelled by the atomic store first).
    */
-  private async untag(members: readonly string[], tagKeys: readonly string[]): Promise<number> {
-    if (members.length === 0) return 0;
-    if (this.isCluster) {
-      const removed = await this.unlink(members);
-      for (const tagKey of tagKeys)
-        for (let i = 0; i < members.length; i += UNLINK_BATCH)
-          await this.step(this.client.srem(tagKey, ...members.slice(i, i + UNLINK_BATCH)), 'SREM');
-      return removed;
-    }
-    let removed = 0;
-    for (let i = 0; i < members.length; i += UNLINK_BATCH) {
-      const batch = members.slice(i, i + UNLINK_BATCH);
-      removed += Number(
-        await this.step(runScript(this.client, UNTAG, [...tagKeys], [...batch]), 'tag delete'),
-      );
-    }
-    return removed;
-  }
-
   async clear(prefix: string): Promise<void> {
-    const escaped = escapeGlob(prefix);
-    // Tagged keys first, each removed with its registration in one step (as a tag delete does):
-    // no tag set ever loses a registration whose key is still there, whatever runs meanwhile.
-    const tagKeys: string[] = [];
     await scanKeys(
       this.client,
-      `${TAG_SET_PREFIX}${escaped}*`,
+      `${escapeGlob(redisKeyOf(prefix))}*`,
       async (keys) => {
-        tagKeys.push(...keys);
+        const entries: string[] = [];
+        const versions: string[] = [];
+        for (const key of keys) {
+          const stored = storedKeyOf(key);
+          if (stored !== undefined) {
+            entries.push(stored);
+            continue;
+          }
+          const internal = parseInternalKey(key);
+          const name = internal === undefined ? undefined : storedKeyOf(internal.name);
+          if (internal === undefined || name === undefined) continue;
+          if (internal.kind === 'tags') entries.push(name);
+          else if (internal.kind === 'ver') versions.push(key);
+          else if (internal.kind === 'tagged')
+            entries.push(...(await this.tags.keysOf(key, this.stepper)));
+        }
+        await this.delete(entries);
+        await this.unlink(versions);
       },
       this.options.commandTimeoutMs,
     );
-    for (const tagKey of tagKeys) await this.untag(await this.members([tagKey]), [tagKey]);
-    await this.deletePattern(`${escaped}*`);
-  }
-
-  /** The members of tag sets (SSCAN, one page at a time). */
-  private async members(tagKeys: readonly string[]): Promise<string[]> {
-    const members = new Set<string>();
-    for (const tagKey of tagKeys) {
-      let cursor = '0';
-      do {
-        const [next, batch] = await this.step(
-          this.client.sscan(tagKey, cursor, 'COUNT', 1000),
-          'SSCAN',
-        );
-        cursor = next;
-        for (const key of batch) members.add(key);
-      } while (cursor !== '0');
-    }
-    return [...members];
   }
 
   async ping(): Promise<number> {
@@ -212,18 +276,20 @@ export class RedisStore implements ByteStore {
     client.disconnect();
   }
 
-  /**
-   * Indexes a key under its tags, after its value was written: a tag delete running meanwhile
-   * either removes the value or leaves the registration (see {@link untag}). A write that fails
-   * between the two is forgotten by its tier (the key is deleted), so it escapes no tag delete.
-   */
-  protected async addTags(key: string, tags: readonly string[], ttlMs: number): Promise<void> {
-    if (tags.length === 0) return;
-    await Promise.all(
-      tags.map((tag) =>
-        runScript(this.client, TAG_ADD, [TAG_SET_PREFIX + tag], [key, redisMs(ttlMs)]),
-      ),
-    );
+  /** The Redis keys of an entry: itself, its tag list and its version (one hash slot). */
+  protected entryKeys(key: string): [entry: string, list: string, version: string] {
+    const entry = redisKeyOf(key);
+    return [
+      entry,
+      internalKey(entry, 'tags', this.keyPrefix),
+      internalKey(entry, 'ver', this.keyPrefix),
+    ];
+  }
+
+  /** Removes the registrations of the write an overwrite replaced (best effort: they expire). */
+  protected async forgetReplaced(key: string, replaced: unknown): Promise<void> {
+    if (typeof replaced !== 'string' || replaced === '') return;
+    await this.tags.forget([[key, replaced]], this.stepper).catch(() => undefined);
   }
 
   /**
@@ -233,7 +299,7 @@ export class RedisStore implements ByteStore {
    */
   protected async unlink(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    const groups = this.isCluster ? groupBySlot(keys, keyPrefixOf(this.client)) : [keys];
+    const groups = this.isCluster ? groupBySlot(keys, this.keyPrefix) : [keys];
     let removed = 0;
     let step: (readonly string[])[] = [];
     let stepKeys = 0;
@@ -258,9 +324,52 @@ export class RedisStore implements ByteStore {
     return removed;
   }
 
+  /** Stored keys grouped by the hash slot of their Redis key on a cluster; one group on a single node. */
+  protected bySlot(keys: readonly string[]): string[][] {
+    if (!this.isCluster) return [[...keys]];
+    const groups = new Map<number, string[]>();
+    for (const key of keys) {
+      const slot = keySlot(this.keyPrefix + redisKeyOf(key));
+      const group = groups.get(slot);
+      if (group === undefined) groups.set(slot, [key]);
+      else group.push(key);
+    }
+    return [...groups.values()];
+  }
+
   /** One command of a bulk operation, under the per-command deadline. */
   protected step<T>(command: Promise<T>, what: string): Promise<T> {
     return withDeadline(command, this.options.commandTimeoutMs, `Redis ${what}`);
+  }
+
+  /** {@link step} as a function to hand to helpers. */
+  protected readonly stepper = <T>(command: Promise<T>, what: string): Promise<T> =>
+    this.step(command, what);
+
+  /**
+   * Deletes entries of one hash slot (any on a single node): their versions first (no computation
+   * in flight stores after that), their tag lists read before the entries go (as in
+   * {@link setBytes}), then the entries and the lists. Resolves to how many entries existed and
+   * each one's tag list (null: none).
+   */
+  private async deleteBatch(keys: readonly string[]): Promise<[number, Array<string | null>]> {
+    const entries: string[] = [];
+    const lists: string[] = [];
+    const versions: string[] = [];
+    for (const key of keys) {
+      const [entry, list, version] = this.entryKeys(key);
+      entries.push(entry);
+      lists.push(list);
+      versions.push(version);
+    }
+    const client = this.client;
+    const [, replaced, count] = await Promise.all([
+      client.unlink(...versions),
+      client.mget(...lists),
+      client.unlink(...entries),
+      client.unlink(...lists),
+    ]);
+    return [count, replaced];
   }
 }
 

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
+import { storedKeyOf } from '../backends/redis-keys.js';
 import { describeError } from '../cache.errors.js';
 import { withDeadline } from '../core/deadline.js';
 import {
@@ -93,9 +94,15 @@ export class InvalidationBus {
       logger: this.logger,
       onMessage: (payload) => this.onMessage(payload),
       onTrackedKeys: (keys) => {
+        // Redis reports the Redis keys: entries' (escaped) and the backend's bookkeeping keys.
+        const stored: string[] = [];
+        for (const key of keys) {
+          const entry = storedKeyOf(keyPrefix === '' ? key : key.slice(keyPrefix.length));
+          if (entry !== undefined) stored.push(entry);
+        }
+        if (stored.length === 0) return;
         this.received++;
-        const unprefixed = keyPrefix === '' ? keys : keys.map((key) => key.slice(keyPrefix.length));
-        this.deliver({ kind: 'keys', keys: unprefixed });
+        this.deliver({ kind: 'keys', keys: stored });
       },
       onGap: (reason) => this.signalGap(reason),
     });

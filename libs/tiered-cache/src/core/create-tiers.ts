@@ -17,7 +17,13 @@ export async function createTieredCache(options: ResolvedCacheOptions): Promise<
   const build = async (tier: ResolvedTier | undefined): Promise<Tier | undefined> => {
     if (tier === undefined) return undefined;
     const { role, timeoutMs } = tier;
-    const backend = await tier.create({ role, timeoutMs, clock, logger });
+    const backend = await tier.create({
+      role,
+      timeoutMs,
+      clock,
+      logger,
+      namespace: options.namespace,
+    });
     return new Tier(
       {
         role,

@@ -51,6 +51,11 @@ export interface Origin<C> {
    * own work goes on unseen (a route stops capturing its answer).
    */
   abandoned?(context: C): void;
+  /**
+   * The TTL of a computed value, in ms, when it depends on the value (cache-manager's
+   * `wrap(key, fn, (value) => ttl)`); without it, the plan's. Not consulted by atomic plans.
+   */
+  ttlOf?(value: unknown, context: C): number;
 }
 
 /**

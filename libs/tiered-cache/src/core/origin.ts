@@ -77,8 +77,11 @@ async function compute<C>(
   if (atomic !== undefined && plan.atomic === 'at-least-once')
     return atLeastOnce(view, atomic, key, origin, context, plan, ticket);
   const value = await origin.run(context);
-  if (origin.store(value, context))
-    await view.store(key, entryOf(value, plan, view.engine.clock()), plan.tier, ticket);
+  if (origin.store(value, context)) {
+    const stored =
+      origin.ttlOf === undefined ? plan : { ...plan, ttlMs: origin.ttlOf(value, context) };
+    await view.store(key, entryOf(value, stored, view.engine.clock()), plan.tier, ticket);
+  }
   return { value, status: 'miss' };
 }
 

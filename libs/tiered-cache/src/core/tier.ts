@@ -1,5 +1,11 @@
 import type { LoggerService } from '@nestjs/common';
-import { CacheError, CacheErrorCode, describeError, toCacheError } from '../cache.errors.js';
+import {
+  CacheError,
+  CacheErrorCode,
+  describeError,
+  isOutOfSpace,
+  toCacheError,
+} from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { keyRef } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
@@ -477,6 +483,11 @@ export class Tier {
     this.counters.errors++;
     const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
     this.onError?.(err.code);
+    // A full disk or a Redis at maxmemory refuses writes but still reads: not an outage.
+    if (isOutOfSpace(cause)) {
+      this.logOnce(err, op, key);
+      return;
+    }
     const transient = cause instanceof Error && CLUSTER_IN_TRANSITION.test(cause.message);
     if (!transient && (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError))) {
       // An outage is logged once, by the breaker when it opens; failures below its threshold are only counted.

@@ -9,6 +9,7 @@ import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { CACHE_ENGINE, CACHE_RESOLVED_OPTIONS, getCacheToken } from '../cache.constants.js';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { registeredCacheNames } from '../cache-names.js';
 import { CacheService } from '../cache.service.js';
 import { atomicTier } from '../core/atomic-origin.js';
 import type { Origin } from '../core/origin-plan.js';
@@ -198,7 +199,7 @@ export class CacheExplorer implements OnModuleInit {
         CacheErrorCode.E_INVALID_OPTION,
         name === undefined
           ? `${where}: no CacheService is registered; import CacheModule.forRoot()`
-          : `${where}: cache "${name}" is not registered; add CacheModule.forFeature({ name: '${name}' })`,
+          : `${where}: cache "${name}" is not registered; add CacheModule.forFeature({ name: '${name}' }) (registered: ${registeredCacheNames()})`,
       );
     }
   }

@@ -1,5 +1,7 @@
 import {
+  Inject,
   Injectable,
+  Optional,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
@@ -7,6 +9,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { lastValueFrom, mergeMap, Observable, of, type Subscriber, type Subscription } from 'rxjs';
+import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import type { Origin, OriginStatus } from '../core/origin-plan.js';
 import { resolve } from '../core/resolve.js';
 import { CachePlanRegistry } from '../explorer/cache-plan.registry.js';
@@ -89,10 +92,16 @@ export class CacheInterceptor implements NestInterceptor {
   /** How this application's HTTP adapter sends a stored answer (`null`: an adapter it does not know). */
   private replayer: Replay | null | undefined;
 
+  private readonly registry: CachePlanRegistry;
+
   constructor(
-    private readonly registry: CachePlanRegistry,
+    @Optional() @Inject(CachePlanRegistry) registry: CachePlanRegistry | undefined,
     protected readonly httpAdapterHost: HttpAdapterHost,
-  ) {}
+  ) {
+    // Without the module the registry is missing; say so instead of Nest's "can't resolve".
+    if (registry === undefined) throw moduleMissing();
+    this.registry = registry;
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const custom = this.registry.interceptor;
@@ -102,33 +111,48 @@ export class CacheInterceptor implements NestInterceptor {
     const request = requestOf(context);
     let out: Observable<unknown> | undefined;
     const cached = plans.cached;
-    if (
-      cached !== undefined &&
-      this.replay() !== null &&
-      this.isRequestCacheable(context, cached)
-    ) {
+    if (cached !== undefined && this.canServe(cached) && this.isRequestCacheable(context, cached)) {
       const key = this.trackBy(context, cached);
-      if (key !== undefined) {
-        const call: RouteCall = {
-          context,
-          next,
-          request,
-          plan: cached,
-          ran: false,
-          failed: false,
-          capture: undefined,
-          answered: false,
-          subscriber: undefined,
-          early: undefined,
-        };
-        out = this.serve(call, key);
-      }
+      if (key !== undefined) out = this.serveRoute(context, next, cached, key);
     }
     out ??= next.handle();
     const invalidate = plans.invalidate;
     return invalidate === undefined
       ? out
       : out.pipe(mergeMap((value) => invalidateThen(invalidate, request, value)));
+  }
+
+  /**
+   * @internal Whether routes of `plan` can be served from the cache here: caching is on
+   * (`enabled`), and the HTTP adapter is one whose answers can be replayed (Express, Fastify).
+   */
+  canServe(plan: CachedPlan<HttpRequestLike>): boolean {
+    return plan.view.engine.enabled && this.replay() !== null;
+  }
+
+  /**
+   * @internal Serves one request of a route under `key` with `plan` (after {@link canServe}):
+   * the path of `@Cached` routes, taken by the `nest-tiered-cache/compat` interceptor too.
+   */
+  serveRoute(
+    context: ExecutionContext,
+    next: CallHandler,
+    plan: CachedPlan<HttpRequestLike>,
+    key: string,
+  ): Observable<unknown> {
+    const call: RouteCall = {
+      context,
+      next,
+      request: requestOf(context),
+      plan,
+      ran: false,
+      failed: false,
+      capture: undefined,
+      answered: false,
+      subscriber: undefined,
+      early: undefined,
+    };
+    return this.serve(call, key);
   }
 
   /**
@@ -280,6 +304,14 @@ export class CacheInterceptor implements NestInterceptor {
     const response: unknown = call.context.getArgByIndex(1); // what switchToHttp().getResponse() reads
     this.httpAdapterHost.httpAdapter.setHeader(response, X_CACHE, X_CACHE_VALUE[status]);
   }
+}
+
+/** The error of a decorated route in an application that did not import the module. */
+function moduleMissing(): CacheError {
+  return new CacheError(
+    CacheErrorCode.E_INVALID_OPTION,
+    '@Cached and @InvalidateCache need the cache module: import CacheModule.forRoot() (or CacheModule.forRootAsync()) in the application module',
+  );
 }
 
 /**

@@ -26,6 +26,12 @@ export type TierOptions = BuiltInTierOptions | CustomTierOptions;
 
 /** Options of `CacheModule.forRoot` / `forRootAsync`. */
 export interface CacheModuleOptions {
+  /**
+   * `true` provides `CacheService` and `CacheHealthIndicator` to every module. Default false.
+   * An option of `forRoot` and `forRootAsync` themselves: in what a `forRootAsync` factory
+   * returns it comes too late to matter.
+   */
+  isGlobal?: boolean;
   /** Prefix of every key (`<namespace>:<key>`); bump it to version the cache. Default `'cache'`. */
   namespace?: string;
   /** Default TTL of entries. Default `'1m'`. */

@@ -10,6 +10,10 @@ async function main() {
   const viaImport = await import('nest-tiered-cache');
   assert.equal(require('nest-tiered-cache').CacheModule, viaImport.CacheModule);
   assert.equal(CacheService, viaImport.CacheService);
+  // The compat subpath too: one copy, on the same classes as the main entry.
+  const compat = require('nest-tiered-cache/compat');
+  assert.equal(compat.CacheModule, (await import('nest-tiered-cache/compat')).CacheModule);
+  assert.equal(typeof compat.CacheInterceptor, 'function');
   const resolved = require.resolve('nest-tiered-cache');
   assert.match(resolved, /nest-tiered-cache[\\/]dist[\\/]index\.js$/);
 

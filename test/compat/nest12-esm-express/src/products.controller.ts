@@ -8,7 +8,7 @@ export class ProductsController {
 
   @Get(':id')
   @Cached({ key: 'product:{id}', ttl: '1m' })
-  find(@Param('id') id: string): Product {
+  async find(@Param('id') id: string): Promise<Product> {
     return this.catalogue.find(id);
   }
 

@@ -7,7 +7,7 @@ const products = new Map([['1', { id: '1', name: 'Lamp' }]]);
 export class ProductsController {
   @Get(':id')
   @Cached({ key: 'product:{id}', ttl: '5m' })
-  findOne(@Param('id') id: string) {
+  async findOne(@Param('id') id: string) {
     return products.get(id);
   }
 
