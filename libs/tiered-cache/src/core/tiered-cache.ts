@@ -122,14 +122,14 @@ export class TieredCache {
     bus.onRemoteInvalidation((invalidation) => {
       void this.evictLocal(invalidation);
       // The sender could not apply it to Redis: reading Redis must wait until this tier has.
-      if (invalidation.sharedMissed === true) this.shared?.recordMissed(invalidation);
+      if (invalidation.sharedMissed === true) this.shared?.recordMissed(unflagged(invalidation));
     });
     bus.onGap(() => void this.dropLocal());
     // An invalidation Redis missed (it was unreachable) is told again once it is applied there, so
     // every other instance's L1 drops what it may have copied from Redis meanwhile.
     // One Redis missed is told at once too, flagged: the others must not read it there meanwhile.
     if (this.shared !== undefined) {
-      this.shared.onReplayed = (invalidation) => bus.publish(invalidation);
+      this.shared.onReplayed = (invalidation) => bus.publish(unflagged(invalidation));
       this.shared.onMissed = (invalidation) => bus.publish({ ...invalidation, sharedMissed: true });
     }
   }
@@ -289,4 +289,23 @@ function tierStats(tier: Tier): TierStats {
 /** hits / (hits + misses), 0 without reads. */
 export function rate(hits: number, misses: number): number {
   return hits + misses === 0 ? 0 : hits / (hits + misses);
+}
+
+/**
+ * An invalidation without the bus's `sharedMissed` flag: what another instance missed is recorded
+ * and replayed here as a plain one (its replay is told unflagged: the flag must not bounce back).
+ */
+function unflagged(
+  invalidation: InvalidationEvent & { sharedMissed?: boolean },
+): InvalidationEvent {
+  switch (invalidation.kind) {
+    case 'keys':
+      return { kind: 'keys', keys: invalidation.keys };
+    case 'pattern':
+      return { kind: 'pattern', glob: invalidation.glob };
+    case 'tags':
+      return { kind: 'tags', tags: invalidation.tags };
+    case 'clear':
+      return { kind: 'clear', prefix: invalidation.prefix };
+  }
 }
