@@ -71,7 +71,11 @@ export class RedisStore implements ByteStore {
       const sentinel = (client.options.sentinels?.length ?? 0) > 0;
       return {
         onChange: (listener) => {
-          const ready = () => listener(sentinel);
+          let before = client.status === 'ready'; // the first connection changes nothing
+          const ready = () => {
+            listener(sentinel && before);
+            before = true;
+          };
           client.on('ready', ready);
           return () => client.off('ready', ready);
         },
@@ -83,7 +87,8 @@ export class RedisStore implements ByteStore {
         let masters = slotMasters(client);
         const refreshed = () => {
           const now = slotMasters(client);
-          const changed = now !== masters;
+          // The first slot map the client learns is no change of server.
+          const changed = now !== masters && masters !== NO_SLOT_MAP;
           masters = now;
           listener(changed);
         };
@@ -372,6 +377,9 @@ export class RedisStore implements ByteStore {
     return [count, replaced];
   }
 }
+
+/** {@link slotMasters} of a client that knows no slot map yet. */
+const NO_SLOT_MAP = '0=-';
 
 function orUndefined(bytes: Buffer | null): Buffer | undefined {
   return bytes ?? undefined;
