@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,14 +9,23 @@ import { missingPeer } from '../src/backends/redis.backend.js';
 const LIB = path.resolve('libs/tiered-cache');
 const FIXTURE = path.join(LIB, 'test/fixtures/without-ioredis.mjs');
 
-/** The error `require` gives for a package that is not installed (resolved from an empty place). */
+/**
+ * The error `require` gives for a package that is not installed (resolved from an empty place), as
+ * plain Node throws it: taken in a child process, since Jest's own require may map the name (the
+ * ioredis 5 run maps `ioredis` to `ioredis5`).
+ */
 function requireError(name: string): unknown {
-  try {
-    createRequire(path.join(os.tmpdir(), 'nowhere', 'index.js'))(name);
-  } catch (err) {
-    return err;
-  }
-  throw new Error(`${name} resolved from ${os.tmpdir()}`);
+  const script =
+    `try { require('module').createRequire(${JSON.stringify(path.join(os.tmpdir(), 'nowhere', 'index.js'))})(${JSON.stringify(name)}); ` +
+    `console.log('null') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`;
+  const thrown = JSON.parse(
+    execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }),
+  ) as {
+    code: string;
+    message: string;
+  } | null;
+  if (thrown === null) throw new Error(`${name} resolved from ${os.tmpdir()}`);
+  return Object.assign(new Error(thrown.message), { code: thrown.code });
 }
 
 describe('a redis tier without ioredis installed', () => {
