@@ -1,5 +1,8 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 
+/** Timer lateness below this (ms) is ordinary jitter, never a stall (see `DeadlineQueue.fire`). */
+const STALL_MIN_MS = 10;
+
 /** One call waiting on its deadline (also the handle its caller finishes it with). */
 class Pending implements Deadline {
   settled = false;
@@ -28,6 +31,8 @@ class DeadlineQueue {
   private queue: Pending[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** performance.now() at which the timer is due. */
+  private timerDueAt = 0;
 
   constructor(private readonly ms: number) {}
 
@@ -44,24 +49,51 @@ class DeadlineQueue {
   }
 
   private arm(ms: number): void {
-    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(ms)));
+    const delay = Math.max(1, Math.ceil(ms));
+    this.timerDueAt = performance.now() + delay;
+    this.timer = setTimeout(this.fire, delay);
     this.timer.unref();
   }
 
+  /**
+   * The timer fired. A deadline judges the other side (Redis, a disk), not this process, so:
+   *
+   * - the calls due are expired after the I/O already waiting has been read (`setImmediate` runs
+   *   after the event loop's poll phase): after a stall of this process (CPU starvation, a long
+   *   synchronous task, a GC pause), timers run before sockets are read, and an answer that
+   *   arrived in time, sitting in a socket buffer, would count as late (a Redis write that
+   *   succeeded reported as failed, a bus message Redis already delivered reported as not sent);
+   * - when the timer itself fired late by more than a quarter of the duration (this process was
+   *   stalled, perhaps before it even sent the command), the calls due get the stall's length
+   *   again, once and at most one duration more, so that the other side gets the time it was owed.
+   *
+   * A hung backend is still detected: after at most two durations when this process stalls.
+   */
   private readonly fire = (): void => {
     this.timer = undefined;
     const now = performance.now();
+    const late = now - this.timerDueAt;
+    const due: Pending[] = [];
     while (this.head < this.queue.length) {
       const pending = this.queue[this.head]!;
       if (!pending.settled) {
         if (pending.at > now) break;
-        pending.settled = true;
-        pending.expire();
+        due.push(pending);
       }
       this.head++;
     }
     this.compact();
     if (this.head < this.queue.length) this.arm(this.queue[this.head]!.at - now);
+    if (due.length === 0) return;
+    if (late <= Math.max(STALL_MIN_MS, this.ms / 4)) {
+      setImmediate(expireUnsettled, due);
+      return;
+    }
+    const grace = setTimeout(
+      () => setImmediate(expireUnsettled, due),
+      Math.ceil(Math.min(late, this.ms)),
+    );
+    grace.unref();
   };
 
   private dropSettled(): void {
@@ -84,6 +116,15 @@ class DeadlineQueue {
   }
 }
 
+/** Expires the calls of `due` that did not settle meanwhile. */
+function expireUnsettled(due: readonly Pending[]): void {
+  for (const pending of due) {
+    if (pending.settled) continue;
+    pending.settled = true;
+    pending.expire();
+  }
+}
+
 const queues = new Map<number, DeadlineQueue>();
 
 /** A call under a deadline: `finish()` when it settles; false means the deadline already passed. */
@@ -92,8 +133,9 @@ export interface Deadline {
 }
 
 /**
- * Calls `expire` after `ms` unless the returned deadline is finished first. No timer keeps the
- * process alive, and deadlines of the same duration share one timer.
+ * Calls `expire` after `ms` unless the returned deadline is finished first (an answer that had
+ * arrived by then, waiting to be read, still finishes it: see `DeadlineQueue.fire`). No timer
+ * keeps the process alive, and deadlines of the same duration share one timer.
  */
 export function startDeadline(ms: number, expire: () => void): Deadline {
   let queue = queues.get(ms);
