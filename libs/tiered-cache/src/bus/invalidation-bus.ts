@@ -57,6 +57,10 @@ export class InvalidationBus {
   private readonly publishOn: (channel: string, payload: Buffer) => Promise<unknown>;
   private readonly invalidationHandlers = new Set<(invalidation: BusInvalidation) => void>();
   private readonly gapHandlers = new Set<(reason: BusGapReason) => void>();
+  /** The Redis connection is a Cluster's. */
+  private readonly cluster: boolean;
+  /** The fence of this tick, not sent yet (see {@link fence}). */
+  private nextFence: Promise<void> | undefined;
   private received = 0;
   private gaps = 0;
   private started = false;
@@ -73,6 +77,7 @@ export class InvalidationBus {
     this.prefix = prefix;
     const keyPrefix = (this.connection.options as { keyPrefix?: string }).keyPrefix ?? '';
     const cluster = (this.connection as { isCluster?: unknown }).isCluster === true;
+    this.cluster = cluster;
     const connection = this.connection;
     this.publishOn = cluster
       ? clusterPublisher(connection as Cluster, this.options.publishTimeoutMs)
@@ -126,8 +131,9 @@ export class InvalidationBus {
   /**
    * Queues an invalidation for every other instance of the namespace. Never throws: it is published
    * on the next tick, merged with others, and retried while Redis is unreachable. Returns a promise
-   * of the first attempt (Redis has then put the message in every subscriber's buffer, unless the
-   * attempt failed), or undefined when there is nothing to send (Redis tracking tells the others).
+   * that resolves after the first attempt and a {@link fence} (on a single node or through
+   * Sentinel, Redis has then written the message, or its own tracking message when tracking tells
+   * the others, to every subscriber's connection, unless the attempt failed); undefined once closed.
    */
   publish(invalidation: BusInvalidation, options?: PublishOptions): Promise<void> | undefined {
     if (this.closed) return undefined;
@@ -137,9 +143,37 @@ export class InvalidationBus {
       this.subscription.trackingSupported === true &&
       invalidation.keys.every((key) => key.startsWith(this.prefix))
     )
-      return undefined; // Redis's tracking tells every other instance
-    return this.queue.add(invalidation);
+      return this.fence(); // Redis's tracking tells every other instance
+    return this.queue.add(invalidation).then(this.fence);
   }
+
+  /**
+   * Resolves once Redis has written out everything it owed to clients when the commands answered
+   * so far were run: a PING sent after those answers arrived. Redis answers a command and writes
+   * the messages it causes (a PUBLISH's, a tracking invalidation) in the same turn of its event
+   * loop, but not in a set order: a publisher can read its answer, and tell another process, before
+   * Redis has written the message to that process's subscriber (seen on two busy cores). Redis
+   * writes everything pending before it reads the next command, so the PING's answer proves it.
+   * Callers of one tick share one PING. A Cluster passes messages between its nodes on its own bus,
+   * which no command waits for: there it resolves at once (see the README, "Running several
+   * instances"). Never rejects.
+   */
+  private readonly fence = (): Promise<void> => {
+    if (this.cluster || this.closed) return Promise.resolve();
+    if (this.nextFence !== undefined) return this.nextFence;
+    const fence = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.nextFence = undefined;
+        if (this.connection.status !== 'ready') return resolve();
+        (this.connection as Redis).ping().then(
+          () => resolve(),
+          () => resolve(),
+        );
+      });
+    });
+    this.nextFence = fence;
+    return fence;
+  };
 
   /** Calls `handler` with what to evict from L1 for each remote invalidation; returns the unsubscribe. */
   onRemoteInvalidation(handler: (invalidation: BusInvalidation) => void): () => void {

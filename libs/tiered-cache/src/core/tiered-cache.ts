@@ -240,8 +240,8 @@ export class TieredCache {
 
   /**
    * Tells the listeners and the bus about a write or an invalidation that is done, and waits (at
-   * most the shared tier's deadline) for the first attempt at publishing it: once it resolves,
-   * Redis has handed the message to every other instance, as it does for the changes it tracks.
+   * most the shared tier's deadline) for the bus to have it delivered: once it resolves, Redis has
+   * written the message (or its own tracking message) to every other instance's connection.
    */
   private published(
     event: InvalidationEvent,
