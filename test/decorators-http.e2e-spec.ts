@@ -20,13 +20,11 @@ import {
   type ExecutionContext,
   type INestApplication,
 } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import { Readable } from 'node:stream';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached, InvalidateCache } from 'nest-tiered-cache';
 import { deferred, FakeClock } from '../libs/tiered-cache/test/test-cache.js';
+import { HTTP_PLATFORMS, startHttpApp } from './support/http-app.js';
 
 @Injectable()
 class Db {
@@ -184,23 +182,14 @@ function asText(res: request.Response, done: (err: Error | null, body: string) =
 })
 class AppModule {}
 
-const platforms = [
-  { name: 'express', adapter: () => new ExpressAdapter() },
-  { name: 'fastify', adapter: () => new FastifyAdapter() },
-];
-
-describe.each(platforms)('@Cached and @InvalidateCache on $name routes', ({ adapter }) => {
+describe.each(HTTP_PLATFORMS)('@Cached and @InvalidateCache on $name routes', ({ adapter }) => {
   let app: INestApplication;
   let db: Db;
   let cache: CacheService;
   const http = () => request(app.getHttpServer());
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
-    await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify')
-      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+    app = await startHttpApp(AppModule, adapter);
     db = app.get(Db);
     cache = app.get(CacheService);
   });

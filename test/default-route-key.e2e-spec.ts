@@ -11,11 +11,9 @@ import {
   VersioningType,
   type INestApplication,
 } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached, InvalidateCache } from 'nest-tiered-cache';
+import { HTTP_PLATFORMS, startHttpApp } from './support/http-app.js';
 
 /**
  * Issue 13, sibling of point 4: a route without a key template is keyed by the route the router
@@ -53,24 +51,14 @@ class ProductsController {
 })
 class AppModule {}
 
-const platforms = [
-  { name: 'express', adapter: () => new ExpressAdapter() },
-  { name: 'fastify', adapter: () => new FastifyAdapter() },
-];
-
-describe.each(platforms)('the default key of a route on $name', ({ adapter }) => {
+describe.each(HTTP_PLATFORMS)('the default key of a route on $name', ({ adapter }) => {
   let app: INestApplication;
   let catalog: Catalog;
   let cache: CacheService;
   const http = () => request(app.getHttpServer());
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
-    app.setGlobalPrefix('api');
-    await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify')
-      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+    app = await startHttpApp(AppModule, adapter, (app) => app.setGlobalPrefix('api'));
     catalog = app.get(Catalog);
     cache = app.get(CacheService);
   });
@@ -144,29 +132,31 @@ class VersionedController {
 })
 class VersionedModule {}
 
-describe.each(platforms)('the default key of header-versioned routes on $name', ({ adapter }) => {
-  let app: INestApplication;
-  const http = () => request(app.getHttpServer());
+describe.each(HTTP_PLATFORMS)(
+  'the default key of header-versioned routes on $name',
+  ({ adapter }) => {
+    let app: INestApplication;
+    const http = () => request(app.getHttpServer());
 
-  beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [VersionedModule] }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
-    app.enableVersioning({ type: VersioningType.HEADER, header: 'x-api-version' });
-    await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify')
-      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
-  });
-  afterAll(async () => {
-    await app.close();
-  });
+    beforeAll(async () => {
+      app = await startHttpApp(VersionedModule, adapter, (app) =>
+        app.enableVersioning({ type: VersioningType.HEADER, header: 'x-api-version' }),
+      );
+    });
+    afterAll(async () => {
+      await app.close();
+    });
 
-  it('never answers one version with the entry of another', async () => {
-    expect((await http().get('/versioned').set('x-api-version', '1')).body).toEqual({ version: 1 });
-    const two = await http().get('/versioned').set('x-api-version', '2');
-    expect(two.body).toEqual({ version: 2 });
-    expect(two.headers['x-cache']).toBe('MISS');
-    expect((await http().get('/versioned').set('x-api-version', '1')).headers['x-cache']).toBe(
-      'HIT',
-    );
-  });
-});
+    it('never answers one version with the entry of another', async () => {
+      expect((await http().get('/versioned').set('x-api-version', '1')).body).toEqual({
+        version: 1,
+      });
+      const two = await http().get('/versioned').set('x-api-version', '2');
+      expect(two.body).toEqual({ version: 2 });
+      expect(two.headers['x-cache']).toBe('MISS');
+      expect((await http().get('/versioned').set('x-api-version', '1')).headers['x-cache']).toBe(
+        'HIT',
+      );
+    });
+  },
+);

@@ -12,12 +12,10 @@ import {
   type INestApplication,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached, OriginTimeoutError } from 'nest-tiered-cache';
 import { deferred, FakeClock } from '../libs/tiered-cache/test/test-cache.js';
+import { HTTP_PLATFORMS, startHttpApp } from './support/http-app.js';
 
 /**
  * Issue 13, point 17: `hardTimeout` on `@Cached` routes and provider methods, on real HTTP. A hung
@@ -119,23 +117,14 @@ const clock = new FakeClock(Date.now());
 })
 class AppModule {}
 
-const platforms = [
-  { name: 'express', adapter: () => new ExpressAdapter() },
-  { name: 'fastify', adapter: () => new FastifyAdapter() },
-];
-
-describe.each(platforms)('hardTimeout on $name', ({ adapter }) => {
+describe.each(HTTP_PLATFORMS)('hardTimeout on $name', ({ adapter }) => {
   let app: INestApplication;
   let origin: Origin;
   let cache: CacheService;
   const http = () => request(app.getHttpServer());
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
-    await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify')
-      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+    app = await startHttpApp(AppModule, adapter);
     origin = app.get(Origin);
     cache = app.get(CacheService);
   });

@@ -19,13 +19,13 @@ import {
 } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Exclude } from 'class-transformer';
 import { map, type Observable } from 'rxjs';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached, type CacheModuleOptions } from 'nest-tiered-cache';
 import { RedisServerHarness } from '../libs/tiered-cache/test/redis-server.harness.js';
+import { HTTP_PLATFORMS, startHttpApp } from './support/http-app.js';
 
 /**
  * Issue 11, point 1: a hit answers the very bytes and content type the miss answered, whatever the
@@ -165,10 +165,6 @@ const ROUTES = [
   '/sent/csv',
 ];
 
-const platforms = [
-  { platform: 'express', adapter: () => new ExpressAdapter() },
-  { platform: 'fastify', adapter: () => new FastifyAdapter() },
-];
 const setups: Array<{ setup: string; interceptors: Array<Type<NestInterceptor>> }> = [
   { setup: 'a global ClassSerializerInterceptor', interceptors: [ClassSerializerInterceptor] },
   { setup: 'a global { data } interceptor', interceptors: [WrapInterceptor] },
@@ -198,11 +194,7 @@ async function startApp(
     providers: [Calls, ...interceptors.map((useClass) => ({ provide: APP_INTERCEPTOR, useClass }))],
   })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication(adapter(), { logger: false });
-  await app.init();
-  if (app.getHttpAdapter().getType() === 'fastify')
-    await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+  const app = await startHttpApp(AppModule, adapter);
   return app;
 }
 
@@ -222,85 +214,88 @@ const tiers: Array<{ tier: string; options: () => CacheModuleOptions }> = [
   },
 ];
 
-describe.each(platforms)('a cached route on $platform answers as sent', ({ platform, adapter }) => {
-  describe.each(setups)('with $setup', ({ interceptors }) => {
-    const serializes = interceptors.includes(ClassSerializerInterceptor);
-    const wraps = interceptors.includes(WrapInterceptor);
-    // Fastify refuses to send an object ({ data }) under a text/csv content type: a 500, on its own.
-    const routes = ROUTES.filter(
-      (path) => !(path === '/sent/csv' && wraps && platform === 'fastify'),
-    );
-    describe.each(tiers)('from a $tier hit', ({ options }) => {
-      let app: INestApplication;
-      let calls: Calls;
-      const get = (path: string) =>
-        request(app.getHttpServer()).get(path).buffer(true).parse(bytes);
+describe.each(HTTP_PLATFORMS)(
+  'a cached route on $name answers as sent',
+  ({ name: platform, adapter }) => {
+    describe.each(setups)('with $setup', ({ interceptors }) => {
+      const serializes = interceptors.includes(ClassSerializerInterceptor);
+      const wraps = interceptors.includes(WrapInterceptor);
+      // Fastify refuses to send an object ({ data }) under a text/csv content type: a 500, on its own.
+      const routes = ROUTES.filter(
+        (path) => !(path === '/sent/csv' && wraps && platform === 'fastify'),
+      );
+      describe.each(tiers)('from a $tier hit', ({ options }) => {
+        let app: INestApplication;
+        let calls: Calls;
+        const get = (path: string) =>
+          request(app.getHttpServer()).get(path).buffer(true).parse(bytes);
 
-      beforeAll(async () => {
-        app = await startApp(adapter, interceptors, options());
-        calls = app.get(Calls);
-        await app.get(CacheService).clear();
-      });
-      afterAll(async () => {
-        await app.close();
-      });
-
-      it.each(routes)('GET %s: the same bytes and content type, hit after miss', async (path) => {
-        const miss = await get(path).expect(200);
-        const hit = await get(path).expect(200);
-        expect(miss.headers['x-cache']).toBe('MISS');
-        expect(hit.headers['x-cache']).toBe('HIT');
-        expect((hit.body as Buffer).equals(miss.body as Buffer)).toBe(true);
-        expect(hit.headers['content-type']).toBe(miss.headers['content-type']);
-        expect(hit.headers['content-length']).toBe(miss.headers['content-length']);
-        expect(hit.headers.etag).toBe(miss.headers.etag);
-        expect(hit.headers.etag).toMatch(/^"[\w-]{27}"$/);
-        // What the app hides on the miss stays hidden on the hit (it is the same bytes).
-        const text = (miss.body as Buffer).toString('utf8');
-        if (serializes || path === '/sent/account/7') expect(text).not.toContain('secret');
-        if (serializes) expect(text).not.toContain('"h1"');
-        expect(calls.counts.get(path.split('/')[2]!)).toBe(1);
-      });
-
-      it('serializes the class and the toJSON value as the app does (no secret, ISO dates)', async () => {
-        const entity = JSON.parse(
-          ((await get('/sent/entity/7').expect(200)).body as Buffer).toString('utf8'),
-        ) as Record<string, unknown>;
-        const account = JSON.parse(
-          ((await get('/sent/account/7').expect(200)).body as Buffer).toString('utf8'),
-        ) as Record<string, unknown>;
-        const unwrap = (body: Record<string, unknown>) =>
-          (wraps ? body.data : body) as Record<string, unknown>;
-        expect(unwrap(entity)).toEqual({
-          id: '7',
-          email: '7@example.com',
-          ...(serializes ? {} : { passwordHash: 'secret-hash' }),
-          createdAt: CREATED.toISOString(),
-          tags: ['a', 'b'],
+        beforeAll(async () => {
+          app = await startApp(adapter, interceptors, options());
+          calls = app.get(Calls);
+          await app.get(CacheService).clear();
         });
-        expect(unwrap(account)).toEqual({
-          id: '7',
-          email: '7@example.com',
-          createdAt: CREATED.toISOString(),
+        afterAll(async () => {
+          await app.close();
         });
-      });
 
-      if (wraps && platform === 'fastify') {
-        it('never stores an answer that failed (Fastify: an object under text/csv)', async () => {
-          await get('/sent/csv').expect(500);
-          const again = await get('/sent/csv').expect(500);
-          expect(again.headers['x-cache']).toBe('MISS');
-          expect(calls.counts.get('csv')).toBe(2);
+        it.each(routes)('GET %s: the same bytes and content type, hit after miss', async (path) => {
+          const miss = await get(path).expect(200);
+          const hit = await get(path).expect(200);
+          expect(miss.headers['x-cache']).toBe('MISS');
+          expect(hit.headers['x-cache']).toBe('HIT');
+          expect((hit.body as Buffer).equals(miss.body as Buffer)).toBe(true);
+          expect(hit.headers['content-type']).toBe(miss.headers['content-type']);
+          expect(hit.headers['content-length']).toBe(miss.headers['content-length']);
+          expect(hit.headers.etag).toBe(miss.headers.etag);
+          expect(hit.headers.etag).toMatch(/^"[\w-]{27}"$/);
+          // What the app hides on the miss stays hidden on the hit (it is the same bytes).
+          const text = (miss.body as Buffer).toString('utf8');
+          if (serializes || path === '/sent/account/7') expect(text).not.toContain('secret');
+          if (serializes) expect(text).not.toContain('"h1"');
+          expect(calls.counts.get(path.split('/')[2]!)).toBe(1);
         });
-      }
 
-      it('runs guards before any hit', async () => {
-        await get('/sent/entity/8').expect(200);
-        expect((await get('/sent/entity/8').expect(200)).headers['x-cache']).toBe('HIT');
-        const denied = await get('/sent/entity/8').set('x-deny', '1').expect(403);
-        expect(denied.headers['x-cache']).toBeUndefined();
-        expect((denied.body as Buffer).toString('utf8')).toContain('denied');
+        it('serializes the class and the toJSON value as the app does (no secret, ISO dates)', async () => {
+          const entity = JSON.parse(
+            ((await get('/sent/entity/7').expect(200)).body as Buffer).toString('utf8'),
+          ) as Record<string, unknown>;
+          const account = JSON.parse(
+            ((await get('/sent/account/7').expect(200)).body as Buffer).toString('utf8'),
+          ) as Record<string, unknown>;
+          const unwrap = (body: Record<string, unknown>) =>
+            (wraps ? body.data : body) as Record<string, unknown>;
+          expect(unwrap(entity)).toEqual({
+            id: '7',
+            email: '7@example.com',
+            ...(serializes ? {} : { passwordHash: 'secret-hash' }),
+            createdAt: CREATED.toISOString(),
+            tags: ['a', 'b'],
+          });
+          expect(unwrap(account)).toEqual({
+            id: '7',
+            email: '7@example.com',
+            createdAt: CREATED.toISOString(),
+          });
+        });
+
+        if (wraps && platform === 'fastify') {
+          it('never stores an answer that failed (Fastify: an object under text/csv)', async () => {
+            await get('/sent/csv').expect(500);
+            const again = await get('/sent/csv').expect(500);
+            expect(again.headers['x-cache']).toBe('MISS');
+            expect(calls.counts.get('csv')).toBe(2);
+          });
+        }
+
+        it('runs guards before any hit', async () => {
+          await get('/sent/entity/8').expect(200);
+          expect((await get('/sent/entity/8').expect(200)).headers['x-cache']).toBe('HIT');
+          const denied = await get('/sent/entity/8').set('x-deny', '1').expect(403);
+          expect(denied.headers['x-cache']).toBeUndefined();
+          expect((denied.body as Buffer).toString('utf8')).toContain('denied');
+        });
       });
     });
-  });
-});
+  },
+);

@@ -16,13 +16,13 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { Readable } from 'node:stream';
 import { map, type Observable } from 'rxjs';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached, CacheErrorCode } from 'nest-tiered-cache';
 import { FakeClock } from '../libs/tiered-cache/test/test-cache.js';
+import { HTTP_PLATFORMS, startHttpApp } from './support/http-app.js';
 
 /** Issue 11, point 3 (ETag, 304, Cache-Control, Age) and what is never stored. */
 
@@ -116,22 +116,13 @@ const clock = new FakeClock(Date.UTC(2026, 0, 1));
 })
 class AppModule {}
 
-const platforms = [
-  { platform: 'express', adapter: () => new ExpressAdapter() },
-  { platform: 'fastify', adapter: () => new FastifyAdapter() },
-];
-
-describe.each(platforms)('HTTP caching headers on $platform', ({ adapter }) => {
+describe.each(HTTP_PLATFORMS)('HTTP caching headers on $name', ({ adapter }) => {
   let app: INestApplication;
   let calls: Calls;
   const http = () => request(app.getHttpServer());
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
-    await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify')
-      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+    app = await startHttpApp(AppModule, adapter);
     calls = app.get(Calls);
   });
   afterEach(async () => {

@@ -10,9 +10,6 @@ import {
   type INestApplication,
   type LoggerService,
 } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import { Counter, Registry } from 'prom-client';
 import request from 'supertest';
 import {
@@ -23,6 +20,7 @@ import {
   type CachedRoute,
 } from 'nest-tiered-cache';
 import { RecordingLogger } from '../libs/tiered-cache/test/test-cache.js';
+import { HTTP_PLATFORMS, startHttpApp } from './support/http-app.js';
 
 /** The customisation the README shows: per-tenant keys, a bypass header, and no empty lists. */
 @Injectable()
@@ -68,12 +66,7 @@ class ItemsController {
   }
 }
 
-const platforms = [
-  { name: 'express', adapter: () => new ExpressAdapter() },
-  { name: 'fastify', adapter: () => new FastifyAdapter() },
-];
-
-describe.each(platforms)('a CacheInterceptor subclass on $name', ({ adapter }) => {
+describe.each(HTTP_PLATFORMS)('a CacheInterceptor subclass on $name', ({ adapter }) => {
   let app: INestApplication;
   let controller: ItemsController;
   const logger = new RecordingLogger();
@@ -95,11 +88,7 @@ describe.each(platforms)('a CacheInterceptor subclass on $name', ({ adapter }) =
       providers: [{ provide: CacheInterceptor, useClass: TenantCacheInterceptor }],
     })
     class AppModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
-    await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify')
-      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+    app = await startHttpApp(AppModule, adapter);
     controller = app.get(ItemsController);
   });
   afterAll(async () => {

@@ -15,11 +15,10 @@ import {
   type ExecutionContext,
   type INestApplication,
 } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached, InvalidateCache } from 'nest-tiered-cache';
+import { HTTP_PLATFORMS, startHttpApp } from './support/http-app.js';
 
 /**
  * A RealWorld (Conduit) API in miniature: optional authentication (`Authorization: Token <name>`
@@ -200,12 +199,7 @@ class HeaderKeysController {
 })
 class ConduitModule {}
 
-const platforms = [
-  { name: 'express', adapter: () => new ExpressAdapter() },
-  { name: 'fastify', adapter: () => new FastifyAdapter() },
-];
-
-describe.each(platforms)('route keys of a Conduit API on $name', ({ adapter }) => {
+describe.each(HTTP_PLATFORMS)('route keys of a Conduit API on $name', ({ adapter }) => {
   let app: INestApplication;
   let conduit: Conduit;
   let cache: CacheService;
@@ -214,11 +208,7 @@ describe.each(platforms)('route keys of a Conduit API on $name', ({ adapter }) =
   const runs = (route: string) => conduit.runs.get(route) ?? 0;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [ConduitModule] }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
-    await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify')
-      await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+    app = await startHttpApp(ConduitModule, adapter);
     conduit = app.get(Conduit);
     cache = app.get(CacheService);
   });
