@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import { hash, randomBytes } from 'node:crypto';
+import { Cluster, type Redis } from 'ioredis';
+import { groupBySlot } from './redis-cluster.js';
 import { internalKey, redisKeyOf, TOKEN_LENGTH } from './redis-keys.js';
-import { TAG_PRUNE, TAG_REGISTER, TAG_UNREGISTER } from './redis-entry-scripts.js';
+import { ALL_REGISTERED, TAG_PRUNE, TAG_REGISTER, TAG_UNREGISTER } from './redis-entry-scripts.js';
 import { runScript } from './redis-scripts.js';
 
 /** Members removed from one tag set per command. */
@@ -14,7 +15,7 @@ export function newToken(): string {
 
 /** The SHA-1 of an entry's bytes: its {@link writeToken}, and what a conditional drop compares. */
 export function entryDigest(bytes: Uint8Array): Buffer {
-  return createHash('sha1').update(bytes).digest();
+  return hash('sha1', bytes, 'buffer');
 }
 
 /**
@@ -119,12 +120,18 @@ export class RedisTagIndex {
    */
   async registered(key: string, token: string, tags: readonly string[]): Promise<boolean> {
     const member = token + key;
-    if (tags.length === 1)
-      return (await this.client.zscore(this.setKey(tags[0]!), member)) !== null;
-    const scores = await Promise.all(
-      tags.map((tag) => this.client.zscore(this.setKey(tag), member)),
+    const client = this.client;
+    if (tags.length === 1) return (await client.zscore(this.setKey(tags[0]!), member)) !== null;
+    const setKeys = tags.map((tag) => this.setKey(tag));
+    const groups = client instanceof Cluster ? groupBySlot(setKeys, this.keyPrefix) : [setKeys];
+    const found = await Promise.all(
+      groups.map(async (group) =>
+        group.length === 1
+          ? (await client.zscore(group[0]!, member)) !== null
+          : Number(await runScript(client, ALL_REGISTERED, group, [member])) === 1,
+      ),
     );
-    return scores.every((score) => score !== null);
+    return found.every(Boolean);
   }
 
   /** The keys registered in the set of `tag` (expired registrations dropped first), by pages. */

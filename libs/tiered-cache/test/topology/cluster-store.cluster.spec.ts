@@ -12,7 +12,8 @@ import { createTestCache } from '../test-cache.js';
  * The Redis store on a real cluster (3 masters, 3 replicas), measured with the servers' own
  * command counters (INFO commandstats): multi-key commands grouped by slot, scripts loaded once
  * per master, and a pattern delete that cannot reach a master fails (to be replayed) instead of
- * skipping its keys. The harness itself: formed, slots as CLUSTER KEYSLOT says, a killed master
+ * skipping its keys; a tagged entry whose tag set was lost (evicted) is a miss, its tag sets on
+ * other masters or sharing a slot. The harness itself: formed, slots as CLUSTER KEYSLOT says, a killed master
  * taken over by its replica and rejoining as a replica.
  */
 describe('RedisStore on a Redis Cluster', () => {
@@ -115,6 +116,21 @@ describe('RedisStore on a Redis Cluster', () => {
         expect(await client.exists(entry)).toBe(0);
         expect(await cache.deleteByTag(t2!)).toBe(1);
         expect(await cache.get('f')).toBeUndefined();
+
+        // Two tags whose sets share a slot are checked by one script, the third by a ZSCORE.
+        const bySlot = new Map<number, string>();
+        let pair: [string, string] | undefined;
+        for (let i = 0; pair === undefined; i++) {
+          const slot = keySlot(`${ns}s${i}`);
+          const other = bySlot.get(slot);
+          if (other === undefined) bySlot.set(slot, `s${i}`);
+          else pair = [other, `s${i}`];
+        }
+        await cache.set('g', 'G', { tags: [...pair, t1!] });
+        expect(await cache.get('g')).toBe('G');
+        await client.del(`${ns}${pair[1]}{${ns}${pair[1]}}tagged`);
+        expect(await cache.get('g')).toBeUndefined();
+        expect(await client.exists(`${ns}g`)).toBe(0);
         expect(cache.stats().errors).toBe(0);
       } finally {
         await engine.close();
