@@ -114,8 +114,9 @@ export class RedisTagIndex {
   }
 
   /**
-   * Whether the write `token` of `key` is registered in the set of each of `tags`: one ZSCORE per
-   * tag, sent together (each to its own slot on a cluster), one round trip. A registration lives at
+   * Whether the write `token` of `key` is registered in the set of each of `tags`, in one round
+   * trip: a ZSCORE for one tag, {@link ALL_REGISTERED} for several in one hash slot (all of them on
+   * a single node); on a cluster, one command per slot, sent together. A registration lives at
    * least as long as the entry it names, so an entry that is there and misses one lost it.
    */
   async registered(key: string, token: string, tags: readonly string[]): Promise<boolean> {
