@@ -18,6 +18,7 @@ const REDIS_ACL_COMMANDS = [
   'pexpireat',
   'scan',
   'zscan',
+  'zscore',
   'zrem',
   'evalsha',
   'eval',

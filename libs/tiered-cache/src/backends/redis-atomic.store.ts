@@ -16,7 +16,7 @@ import {
   TOKEN_LENGTH,
 } from './redis-keys.js';
 import { RELEASE_LEASE, runScript } from './redis-scripts.js';
-import { newToken } from './redis-tag-index.js';
+import { entryDigest, newToken, writeToken } from './redis-tag-index.js';
 import { redisMs, RedisStore, type RedisStoreOptions } from './redis.store.js';
 
 /**
@@ -118,6 +118,7 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
     const id = version.slice(TOKEN_LENGTH);
     const keys = this.entryKeys(key);
     let replaced: unknown;
+    let token: string | undefined;
     if (tags.length === 0) {
       replaced = await runScript(this.client, WRITE_IF_VERSION, keys, [
         expected,
@@ -128,7 +129,7 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
       ]);
     } else {
       // Registered in its tag sets first, as `setBytes` does.
-      const token = newToken();
+      token = writeToken(entryDigest(bytes));
       const list = this.tags.list(token, tags);
       const expiresAt = await this.tags.register(key, token, tags, ttlMs);
       replaced = await runScript(this.client, WRITE_IF_VERSION, keys, [
@@ -143,7 +144,7 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
     // Only once the outcome is known: a write still on its way must stay visible to invalidations.
     await this.client.zrem(this.inflightKey(key), id + key).catch(noop);
     if (replaced === null) return false;
-    await this.forgetReplaced(key, replaced);
+    await this.forgetReplaced(key, replaced, token);
     return true;
   }
 

@@ -38,6 +38,28 @@ end
 redis.call('DEL', KEYS[3])
 return old or ''`);
 
+/**
+ * Whether member ARGV[1] is in every sorted set of KEYS (tag sets of one hash slot): 1 or 0. One
+ * command instead of one ZSCORE per tag; it writes nothing, so Redis runs it at `maxmemory` too.
+ */
+export const ALL_REGISTERED = luaScript(`
+for i = 1, #KEYS do
+  if not redis.call('ZSCORE', KEYS[i], ARGV[1]) then return 0 end
+end
+return 1`);
+
+/**
+ * Deletes an entry whose tag registrations were lost, only if it still holds the bytes that were
+ * checked: a write that replaced it meanwhile is kept. KEYS: entry, tag list. ARGV: SHA-1 (hex) of
+ * the bytes checked. Returns the tag list deleted ('' when none), or nil when the entry changed.
+ */
+export const DROP_UNREGISTERED = luaScript(`
+local bytes = redis.call('GET', KEYS[1])
+if not bytes or redis.sha1hex(bytes) ~= ARGV[1] then return false end
+local list = redis.call('GET', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2])
+return list or ''`);
+
 /** Drops the members of a sorted set scored at or before now; the set then expires with its last. */
 const PRUNE = `${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)

@@ -1,15 +1,30 @@
-import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import { hash, randomBytes } from 'node:crypto';
+import { Cluster, type Redis } from 'ioredis';
+import { groupBySlot } from './redis-cluster.js';
 import { internalKey, redisKeyOf, TOKEN_LENGTH } from './redis-keys.js';
-import { TAG_PRUNE, TAG_REGISTER, TAG_UNREGISTER } from './redis-entry-scripts.js';
+import { ALL_REGISTERED, TAG_PRUNE, TAG_REGISTER, TAG_UNREGISTER } from './redis-entry-scripts.js';
 import { runScript } from './redis-scripts.js';
 
 /** Members removed from one tag set per command. */
 const BATCH = 500;
 
-/** A random token of {@link TOKEN_LENGTH} characters naming one write (or one computation). */
+/** A random token of {@link TOKEN_LENGTH} characters naming one computation (or one version). */
 export function newToken(): string {
   return randomBytes(8).toString('base64url');
+}
+
+/** The SHA-1 of an entry's bytes: its {@link writeToken}, and what a conditional drop compares. */
+export function entryDigest(bytes: Uint8Array): Buffer {
+  return hash('sha1', bytes, 'buffer');
+}
+
+/**
+ * The token naming a write of `digest` (an {@link entryDigest}): {@link TOKEN_LENGTH} characters
+ * of it. Derived from the bytes written, not random, so that a reader holding the entry knows
+ * which registrations it must find (see {@link RedisTagIndex.registered}) without another read.
+ */
+export function writeToken(digest: Buffer): string {
+  return digest.subarray(0, 8).toString('base64url');
 }
 
 /** One command of a bulk operation, under its deadline. */
@@ -20,12 +35,18 @@ export type Step = <T>(command: Promise<T>, what: string) => Promise<T>;
  * (`<token><key>`, scored by the write's expiry), and for each tagged entry, its tag list (the
  * token of its write and its tags, next to it in its hash slot).
  *
- * A write registers in its tag sets before its value is written, with a token of its own; the
- * entry's tag list records that token. A registration is removed only by whoever removes the write
- * it names: an overwrite or a delete removes the registrations of the tag list it replaced or
- * deleted, so a write still in progress (registered, value not yet written) never loses its own.
- * A registration whose write never landed, or whose removal failed, goes when it expires: every
- * write and read of a tag set drops expired members, and the set expires with its last member.
+ * A write registers in its tag sets before its value is written, with the token of its bytes
+ * ({@link writeToken}); the entry's tag list records that token. A registration is removed only by
+ * whoever removes the write it names: an overwrite or a delete removes the registrations of the
+ * tag list it replaced or deleted, so a write still in progress (registered, value not yet
+ * written) never loses its own. A registration whose write never landed, or whose removal failed,
+ * goes when it expires: every write and read of a tag set drops expired members, and the set
+ * expires with its last member.
+ *
+ * Redis may evict any of these keys under `maxmemory` while the entry survives. A lost tag list
+ * only leaves registrations to expire (the entry is still found by its tags); a lost registration
+ * would hide the entry from a tag delete, so a read checks them ({@link registered}) and an entry
+ * missing any is a miss.
  */
 export class RedisTagIndex {
   constructor(
@@ -90,6 +111,28 @@ export class RedisTagIndex {
           runScript(this.client, TAG_UNREGISTER, [setKey], members.slice(i, i + BATCH)),
         );
     await step(Promise.all(commands), 'tag cleanup');
+  }
+
+  /**
+   * Whether the write `token` of `key` is registered in the set of each of `tags`, in one round
+   * trip: a ZSCORE for one tag, {@link ALL_REGISTERED} for several in one hash slot (all of them on
+   * a single node); on a cluster, one command per slot, sent together. A registration lives at
+   * least as long as the entry it names, so an entry that is there and misses one lost it.
+   */
+  async registered(key: string, token: string, tags: readonly string[]): Promise<boolean> {
+    const member = token + key;
+    const client = this.client;
+    if (tags.length === 1) return (await client.zscore(this.setKey(tags[0]!), member)) !== null;
+    const setKeys = tags.map((tag) => this.setKey(tag));
+    const groups = client instanceof Cluster ? groupBySlot(setKeys, this.keyPrefix) : [setKeys];
+    const found = await Promise.all(
+      groups.map(async (group) =>
+        group.length === 1
+          ? (await client.zscore(group[0]!, member)) !== null
+          : Number(await runScript(client, ALL_REGISTERED, group, [member])) === 1,
+      ),
+    );
+    return found.every(Boolean);
   }
 
   /** The keys registered in the set of `tag` (expired registrations dropped first), by pages. */

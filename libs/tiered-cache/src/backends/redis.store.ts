@@ -13,7 +13,9 @@ import {
   redisScanPattern,
   storedKeyOf,
 } from './redis-keys.js';
-import { newToken, RedisTagIndex } from './redis-tag-index.js';
+import { DROP_UNREGISTERED } from './redis-entry-scripts.js';
+import { runScript } from './redis-scripts.js';
+import { entryDigest, RedisTagIndex, writeToken } from './redis-tag-index.js';
 
 const UNLINK_BATCH = 500;
 /** Entries deleted per batch of commands (three keys each). */
@@ -141,7 +143,7 @@ export class RedisStore implements ByteStore {
       await client.unlink(list);
       return this.forgetReplaced(key, replaced);
     }
-    const token = newToken();
+    const token = writeToken(entryDigest(bytes));
     const expiresAt = await this.tags.register(key, token, tags, ttlMs);
     // PX first, so that the keys expire even if the PEXPIREAT that aligns them never runs.
     const [replaced] = await Promise.all([
@@ -151,7 +153,34 @@ export class RedisStore implements ByteStore {
       client.set(list, this.tags.list(token, tags), 'PX', ttlMs),
       client.pexpireat(list, expiresAt),
     ]);
-    return this.forgetReplaced(key, replaced);
+    return this.forgetReplaced(key, replaced, token);
+  }
+
+  /**
+   * Whether a tagged entry just read is still registered in the set of each of its tags (see
+   * `RedisTagIndex`); when Redis evicted one of them, a tag delete would not find the entry, so it
+   * is deleted (only if it still holds the bytes checked: an overwrite meanwhile is kept) and read
+   * as a miss. The registrations are named by the token of the bytes, so nothing else is read.
+   * On a cluster, a tag set's master that cannot answer makes a miss, not an error: the tier keeps
+   * a breaker per master, and this key's master is not the one that failed.
+   */
+  async confirmTags(key: string, bytes: Uint8Array, tags: readonly string[]): Promise<boolean> {
+    const digest = entryDigest(bytes);
+    try {
+      if (await this.tags.registered(key, writeToken(digest), tags)) return true;
+    } catch (err) {
+      if (!this.isCluster) throw err;
+      return false;
+    }
+    const [entry, list] = this.entryKeys(key);
+    const dropped = await runScript(
+      this.client,
+      DROP_UNREGISTERED,
+      [entry, list],
+      [digest.toString('hex')],
+    );
+    await this.forgetReplaced(key, dropped);
+    return false;
   }
 
   /** Deletes entries, with their tag lists (and their registrations) and versions. */
@@ -291,9 +320,13 @@ export class RedisStore implements ByteStore {
     ];
   }
 
-  /** Removes the registrations of the write an overwrite replaced (best effort: they expire). */
-  protected async forgetReplaced(key: string, replaced: unknown): Promise<void> {
+  /**
+   * Removes the registrations of the write an overwrite replaced (best effort: they expire), unless
+   * it wrote the very same bytes (`token`, same registrations: they are the new write's too).
+   */
+  protected async forgetReplaced(key: string, replaced: unknown, token?: string): Promise<void> {
     if (typeof replaced !== 'string' || replaced === '') return;
+    if (token !== undefined && replaced.startsWith(`["${token}"`)) return;
     await this.tags.forget([[key, replaced]], this.stepper).catch(() => undefined);
   }
 

@@ -20,6 +20,15 @@ export interface ByteStore extends StoreLifecycle {
    * entry's namespaced tags, for stores that index them to serve {@link deleteByTags}.
    */
   setBytes(key: string, bytes: Buffer, ttlMs: number, tags: readonly string[]): MaybePromise<void>;
+  /**
+   * For a store whose tag index can lose what it records on its own (Redis evicts keys under
+   * `maxmemory`): whether the tagged entry `bytes`, just read under `key`, would still be found by
+   * a `deleteByTags` of each of its `tags`. When it would not, the store deletes the entry (only
+   * if `key` still holds those bytes) and resolves false: the adapter reads it as a miss, never as
+   * a value an invalidation may have missed. Called after decoding, only for entries with tags;
+   * untagged reads never call it.
+   */
+  confirmTags?(key: string, bytes: Uint8Array, tags: readonly string[]): Promise<boolean>;
 }
 
 /**

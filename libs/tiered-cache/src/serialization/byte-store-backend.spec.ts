@@ -106,6 +106,31 @@ describe.each([true, false])('ByteStoreBackend over a store (synchronous: %p)', 
     expect(store.deleted).toEqual([['k']]);
   });
 
+  it('asks a store with confirmTags about tagged entries only, and reads a refused one as a miss', async () => {
+    const asked: Array<[string, readonly string[]]> = [];
+    let confirm = true;
+    const store = Object.assign(new RecordingStore(synchronous), {
+      confirmTags: async (key: string, bytes: Uint8Array, tags: readonly string[]) => {
+        expect(Buffer.from(bytes).equals(store.records.get(key)!)).toBe(true);
+        asked.push([key, tags]);
+        return confirm;
+      },
+    });
+    const backend = new ByteStoreBackend(store);
+    await backend.set('plain', entry(1), 1_000);
+    await backend.set('tagged', entry(2, ['t', 'u']), 1_000);
+    const plain = backend.get('plain');
+    expect(plain instanceof Promise).toBe(!synchronous); // an untagged read is not made async
+    expect((await plain)?.value).toBe(1);
+    expect((await backend.get('tagged'))?.value).toBe(2);
+    confirm = false;
+    expect(await backend.get('tagged')).toBeUndefined();
+    expect(asked).toEqual([
+      ['tagged', ['t', 'u']],
+      ['tagged', ['t', 'u']],
+    ]);
+  });
+
   it('refuses an entry over maxEntryBytes before the store sees it, and reads one as corrupt', async () => {
     const store = new RecordingStore(synchronous);
     const backend = new ByteStoreBackend(store, { maxEntryBytes: 64 });

@@ -107,27 +107,46 @@ export class ByteStoreBackend<S extends ByteStore = ByteStore> implements CacheB
    * Decodes what an asynchronous store read. Not `async`: a hit is returned as it is, without a
    * promise of its own; a corrupt record is deleted before the rejection.
    */
-  private decode(
-    key: string,
-    bytes: Uint8Array | undefined,
-  ): CacheEntry | undefined | Promise<never> {
+  private decode(key: string, bytes: Uint8Array | undefined): MaybePromise<CacheEntry | undefined> {
     if (bytes === undefined) return undefined;
+    let entry: CacheEntry;
     try {
-      return decodeEntry(bytes, this.maxEntryBytes, true);
+      entry = decodeEntry(bytes, this.maxEntryBytes, true);
     } catch (err) {
       return this.failRead(key, asCorrupt(err));
     }
+    return this.confirmed(key, bytes, entry);
   }
 
   /** Decodes what a synchronous store read; a corrupt record is deleted (without waiting) and reported. */
-  private decodeSync(key: string, bytes: Uint8Array | undefined): CacheEntry | undefined {
+  private decodeSync(
+    key: string,
+    bytes: Uint8Array | undefined,
+  ): MaybePromise<CacheEntry | undefined> {
     if (bytes === undefined) return undefined;
+    let entry: CacheEntry;
     try {
-      return decodeEntry(bytes, this.maxEntryBytes, true);
+      entry = decodeEntry(bytes, this.maxEntryBytes, true);
     } catch (err) {
       this.dropQuietly(key);
       throw asCorrupt(err);
     }
+    return this.confirmed(key, bytes, entry);
+  }
+
+  /**
+   * The entry, once the store confirmed that its tag index still finds it (see
+   * `ByteStore.confirmTags`); a miss when it does not. Untagged entries are returned as they are.
+   */
+  private confirmed(
+    key: string,
+    bytes: Uint8Array,
+    entry: CacheEntry,
+  ): MaybePromise<CacheEntry | undefined> {
+    if (entry.tags.length === 0 || this.store.confirmTags === undefined) return entry;
+    return this.store
+      .confirmTags(key, bytes, entry.tags)
+      .then((found) => (found ? entry : undefined));
   }
 
   /** Rejects with `err`, after deleting the record when `err` says it is corrupt. */

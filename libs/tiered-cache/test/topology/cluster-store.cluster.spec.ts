@@ -6,12 +6,14 @@ import { luaScript, runScript } from '../../src/backends/redis-scripts.js';
 import { RedisStore } from '../../src/backends/redis.store.js';
 import { RedisClusterHarness } from '../redis-cluster.harness.js';
 import { respCommand } from '../resp-command.js';
+import { createTestCache } from '../test-cache.js';
 
 /**
  * The Redis store on a real cluster (3 masters, 3 replicas), measured with the servers' own
  * command counters (INFO commandstats): multi-key commands grouped by slot, scripts loaded once
  * per master, and a pattern delete that cannot reach a master fails (to be replayed) instead of
- * skipping its keys. The harness itself: formed, slots as CLUSTER KEYSLOT says, a killed master
+ * skipping its keys; a tagged entry whose tag set was lost (evicted) is a miss, its tag sets on
+ * other masters or sharing a slot. The harness itself: formed, slots as CLUSTER KEYSLOT says, a killed master
  * taken over by its replica and rejoining as a replica.
  */
 describe('RedisStore on a Redis Cluster', () => {
@@ -88,6 +90,52 @@ describe('RedisStore on a Redis Cluster', () => {
     expect(await calls('script\\|load')).toBe(3);
     expect(await calls('evalsha')).toBeGreaterThanOrEqual(60);
   });
+
+  for (const backend of ['redis', 'redis-atomic'] as const)
+    it(`an entry whose tag set was evicted is a miss; its tags are on other masters (${backend})`, async () => {
+      const { cache, engine } = await createTestCache({
+        namespace: `ev-${backend}`,
+        shared: { backend, cluster: { nodes: cluster.startupNodes }, timeout: '2s' },
+      });
+      try {
+        const ns = `ev-${backend}:`;
+        // Tags whose sets are on two masters other than the entry's.
+        const master = (key: string) => client.slots[keySlot(key)]![0];
+        const entry = `${ns}e`;
+        const [t1, t2] = Array.from({ length: 200 }, (_, i) => `t${i}`).filter(
+          (tag, _, all) =>
+            master(`${ns}${tag}`) !== master(entry) &&
+            all.filter((other) => master(`${ns}${other}`) === master(`${ns}${tag}`))[0] === tag,
+        );
+        expect(master(`${ns}${t1!}`)).not.toBe(master(`${ns}${t2!}`));
+        await cache.set('e', 'E', { tags: [t1!, t2!] });
+        await cache.set('f', 'F', { tags: [t2!] });
+        expect(await cache.mget(['e', 'f'])).toEqual(['E', 'F']);
+        await client.del(`${ns}${t1!}{${ns}${t1!}}tagged`); // what an eviction does
+        expect(await cache.mget(['e', 'f'])).toEqual([undefined, 'F']);
+        expect(await client.exists(entry)).toBe(0);
+        expect(await cache.deleteByTag(t2!)).toBe(1);
+        expect(await cache.get('f')).toBeUndefined();
+
+        // Two tags whose sets share a slot are checked by one script, the third by a ZSCORE.
+        const bySlot = new Map<number, string>();
+        let pair: [string, string] | undefined;
+        for (let i = 0; pair === undefined; i++) {
+          const slot = keySlot(`${ns}s${i}`);
+          const other = bySlot.get(slot);
+          if (other === undefined) bySlot.set(slot, `s${i}`);
+          else pair = [other, `s${i}`];
+        }
+        await cache.set('g', 'G', { tags: [...pair, t1!] });
+        expect(await cache.get('g')).toBe('G');
+        await client.del(`${ns}${pair[1]}{${ns}${pair[1]}}tagged`);
+        expect(await cache.get('g')).toBeUndefined();
+        expect(await client.exists(`${ns}g`)).toBe(0);
+        expect(cache.stats().errors).toBe(0);
+      } finally {
+        await engine.close();
+      }
+    });
 
   it('a pattern delete that cannot reach a master fails rather than skip its keys; after the failover it removes them all', async () => {
     const keys = Array.from({ length: 60 }, (_, i) => `ns:p:${i}`);
