@@ -33,6 +33,7 @@ describe('Redis faults, two instances on a real redis-server', () => {
     await proxy?.close();
     proxy = undefined;
     await admin.config('SET', 'maxmemory', '0');
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
     await admin.flushall();
     logger.lines.length = 0;
   });
@@ -214,16 +215,18 @@ describe('Redis faults, two instances on a real redis-server', () => {
 
   for (const policy of ['allkeys-lru', 'allkeys-random', 'volatile-lru'] as const) {
     it(`maxmemory with ${policy}: an entry whose tag set was evicted is never served after its tag delete`, async () => {
+      // The server can evict when the cache connects (the store checks tagged hits from its
+      // first INFO on; a CONFIG SET later would be seen within 5 s).
+      const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+      await admin.config('SET', 'maxmemory-policy', policy);
+      await admin.config('SET', 'maxmemory', String(used + 1024 * 1024));
+      await admin.config('RESETSTAT');
       // Redis only (no L1): every read is a read of Redis.
       const { cache, engine } = await createTestCache(
         { namespace: 'evict', shared: { backend: 'redis', url: redis.url, timeout: '2s' } },
         logger,
       );
       engines.push(engine);
-      const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
-      await admin.config('SET', 'maxmemory-policy', policy);
-      await admin.config('SET', 'maxmemory', String(used + 1024 * 1024));
-      await admin.config('RESETSTAT');
       // Four times maxmemory of entries, a tag per round of 50: Redis evicts entries and tag sets
       // alike (every key has a TTL, so the volatile policies too).
       const body = 'x'.repeat(2_000);
@@ -260,6 +263,9 @@ describe('Redis faults, two instances on a real redis-server', () => {
   }
 
   it('maxmemory with allkeys-lru under churn: evictions are misses, never decode errors', async () => {
+    // The server can evict when the instances connect (room enough until the churn).
+    await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    await admin.config('SET', 'maxmemory', '1gb');
     const a = await instance('lru', redis.url, '1s');
     const b = await instance('lru', redis.url, '1s');
     const errors: string[] = [];
@@ -267,7 +273,6 @@ describe('Redis faults, two instances on a real redis-server', () => {
     b.cache.on('error', ({ code }) => errors.push(code));
     await warm(a, b);
     const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
-    await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
     await admin.config('SET', 'maxmemory', String(used + 2 * 1024 * 1024));
     // Churn: five times maxmemory of tagged entries written by A, while both instances read old
     // and new keys from Redis (their L1s are dropped every round).

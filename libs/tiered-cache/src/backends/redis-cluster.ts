@@ -94,14 +94,13 @@ export function refreshSlots(cluster: Cluster, timeoutMs: number): Promise<void>
 }
 
 /**
- * The masters of the current slot map, each with its connection: the map is refreshed first (a
- * failover may have promoted a replica since the last refresh), then every slot must be served by
- * a master the client has a connection to. Rejects, naming what is missing, when some slot is not
- * served (the cluster is down for it) or its master has no connection: a walk over "every master"
- * that skipped one would silently miss its keys.
+ * The masters of the client's slot map as it is (`host:port`, each with its connection, undefined
+ * when the client has none), and how many slots no master serves. 16,384 array reads.
  */
-export async function currentMasters(cluster: Cluster, timeoutMs: number): Promise<Redis[]> {
-  await refreshSlots(cluster, timeoutMs);
+export function slotMapMasters(cluster: Cluster): {
+  masters: Map<string, Redis | undefined>;
+  unserved: number;
+} {
   const connections = new Map(cluster.nodes('all').map((node) => [nodeKey(node), node]));
   const masters = new Map<string, Redis | undefined>();
   let unserved = 0;
@@ -110,6 +109,19 @@ export async function currentMasters(cluster: Cluster, timeoutMs: number): Promi
     if (master === undefined) unserved++;
     else if (!masters.has(master)) masters.set(master, connections.get(master));
   }
+  return { masters, unserved };
+}
+
+/**
+ * The masters of the current slot map, each with its connection: the map is refreshed first (a
+ * failover may have promoted a replica since the last refresh), then every slot must be served by
+ * a master the client has a connection to. Rejects, naming what is missing, when some slot is not
+ * served (the cluster is down for it) or its master has no connection: a walk over "every master"
+ * that skipped one would silently miss its keys.
+ */
+export async function currentMasters(cluster: Cluster, timeoutMs: number): Promise<Redis[]> {
+  await refreshSlots(cluster, timeoutMs);
+  const { masters, unserved } = slotMapMasters(cluster);
   const missing = [...masters].filter(([, node]) => node === undefined).map(([key]) => key);
   if (unserved > 0 || missing.length > 0) {
     const parts = [

@@ -24,9 +24,11 @@ export async function openRedisBackend(
 ): Promise<CacheBackend> {
   const connection = openRedisConnection(settings.target);
   // Each command of a bulk operation gets the tier's own deadline: one timeout per tier.
+  const tier = `${context.role} tier (${settings.atomic ? 'redis-atomic' : 'redis'})`;
   const storeOptions = {
     commandTimeoutMs: context.timeoutMs,
     rootPrefix: context.namespace === undefined ? undefined : `${context.namespace}:`,
+    warn: (message: string) => context.logger.warn(`${tier}: ${message}`),
   };
   const store = settings.atomic
     ? new RedisAtomicStore(connection, storeOptions)
@@ -39,10 +41,9 @@ export async function openRedisBackend(
       ? 'the connection (with the redisOptions given)'
       : 'the given client';
     context.logger.warn(
-      `${context.role} tier (${backend.name}): ${whose} may send a command after the cache gave up on it at its deadline, so an old write could land after newer ones; set ${fixes.join(', ')} on it`,
+      `${tier}: ${whose} may send a command after the cache gave up on it at its deadline, so an old write could land after newer ones; set ${fixes.join(', ')} on it`,
     );
   }
-  const tier = `${context.role} tier (${backend.name})`;
   const authentication = watchAuthentication(connection.client, (code) =>
     context.logger.error(
       `${tier}: Redis refused to authenticate the connection (${code}): check the user and password (in the URL or redisOptions); serving without it, retrying`,

@@ -1,6 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { withDeadline } from '../core/deadline.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
+import type { MaybePromise } from '../interfaces/cache-backend.interface.js';
 import { escapeGlob, globToRegExp } from '../keys/glob.js';
 import { groupBySlot, keyPrefixOf, keySlot, masterOfKey, slotMasters } from './redis-cluster.js';
 import { scanKeys, type RedisConnection } from './redis-connection.js';
@@ -15,6 +16,7 @@ import {
 } from './redis-keys.js';
 import { DROP_UNREGISTERED } from './redis-entry-scripts.js';
 import { runScript } from './redis-scripts.js';
+import { RedisEvictionWatch } from './redis-eviction-watch.js';
 import { entryDigest, RedisTagIndex, writeToken } from './redis-tag-index.js';
 
 const UNLINK_BATCH = 500;
@@ -36,6 +38,8 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
   /** `<root namespace>:`, the prefix of the engine's keys (see `inflightPrefix` in redis-keys.ts). */
   rootPrefix?: string;
+  /** Where to say why tagged hits keep checking their registrations (INFO refused: once). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -52,6 +56,8 @@ export class RedisStore implements ByteStore {
   /** The client's ioredis `keyPrefix`: part of every key as Redis hashes it. */
   protected readonly keyPrefix: string;
   protected readonly tags: RedisTagIndex;
+  /** Whether Redis may evict keys, so that a tagged hit must check its registrations. */
+  readonly evictions: RedisEvictionWatch;
 
   /** The connection the invalidation bus publishes on and tracks (see `core/bus-connection.ts`). */
   [BUS_CONNECTION](): Redis | Cluster {
@@ -108,6 +114,7 @@ export class RedisStore implements ByteStore {
     this.isCluster = connection.client instanceof Cluster;
     this.keyPrefix = keyPrefixOf(this.client);
     this.tags = new RedisTagIndex(this.client, this.keyPrefix);
+    this.evictions = new RedisEvictionWatch(this.client, options.commandTimeoutMs, options.warn);
     // Failures are reported by the tier that makes the call; without a listener ioredis prints each one.
     this.client.on('error', () => undefined);
   }
@@ -163,8 +170,20 @@ export class RedisStore implements ByteStore {
    * as a miss. The registrations are named by the token of the bytes, so nothing else is read.
    * On a cluster, a tag set's master that cannot answer makes a miss, not an error: the tier keeps
    * a breaker per master, and this key's master is not the one that failed.
+   *
+   * Only registrations Redis evicted can be missing: when no master can evict (nor has evicted,
+   * see `RedisEvictionWatch`), the answer is true at once, with no command.
    */
-  async confirmTags(key: string, bytes: Uint8Array, tags: readonly string[]): Promise<boolean> {
+  confirmTags(key: string, bytes: Uint8Array, tags: readonly string[]): MaybePromise<boolean> {
+    return this.evictions.mayEvict ? this.checkTags(key, bytes, tags) : true;
+  }
+
+  /** {@link confirmTags} when Redis may have evicted a registration: one command per slot. */
+  private async checkTags(
+    key: string,
+    bytes: Uint8Array,
+    tags: readonly string[],
+  ): Promise<boolean> {
     const digest = entryDigest(bytes);
     try {
       if (await this.tags.registered(key, writeToken(digest), tags)) return true;
@@ -298,6 +317,7 @@ export class RedisStore implements ByteStore {
   }
 
   async close(): Promise<void> {
+    this.evictions.close();
     if (!this.connection.owned) return;
     const client = this.client;
     if (client.status === 'end') return;

@@ -26,9 +26,10 @@ export interface ByteStore extends StoreLifecycle {
    * a `deleteByTags` of each of its `tags`. When it would not, the store deletes the entry (only
    * if `key` still holds those bytes) and resolves false: the adapter reads it as a miss, never as
    * a value an invalidation may have missed. Called after decoding, only for entries with tags;
-   * untagged reads never call it.
+   * untagged reads never call it. A store that knows without asking (Redis that cannot evict)
+   * may answer `true` synchronously: the read then stays as cheap as an untagged one.
    */
-  confirmTags?(key: string, bytes: Uint8Array, tags: readonly string[]): Promise<boolean>;
+  confirmTags?(key: string, bytes: Uint8Array, tags: readonly string[]): MaybePromise<boolean>;
 }
 
 /**

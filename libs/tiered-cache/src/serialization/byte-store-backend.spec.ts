@@ -131,6 +131,20 @@ describe.each([true, false])('ByteStoreBackend over a store (synchronous: %p)', 
     ]);
   });
 
+  it('keeps a tagged read as it is when the store confirms it synchronously', async () => {
+    let confirm = true;
+    const store = Object.assign(new RecordingStore(synchronous), {
+      confirmTags: () => confirm,
+    });
+    const backend = new ByteStoreBackend(store);
+    await backend.set('tagged', entry(2, ['t']), 1_000);
+    const read = backend.get('tagged');
+    expect(read instanceof Promise).toBe(!synchronous); // no promise of its own
+    expect((await read)?.value).toBe(2);
+    confirm = false;
+    expect(await backend.get('tagged')).toBeUndefined();
+  });
+
   it('refuses an entry over maxEntryBytes before the store sees it, and reads one as corrupt', async () => {
     const store = new RecordingStore(synchronous);
     const backend = new ByteStoreBackend(store, { maxEntryBytes: 64 });

@@ -136,7 +136,8 @@ export class ByteStoreBackend<S extends ByteStore = ByteStore> implements CacheB
 
   /**
    * The entry, once the store confirmed that its tag index still finds it (see
-   * `ByteStore.confirmTags`); a miss when it does not. Untagged entries are returned as they are.
+   * `ByteStore.confirmTags`); a miss when it does not. Untagged entries are returned as they are,
+   * and so are tagged ones the store confirms synchronously.
    */
   private confirmed(
     key: string,
@@ -144,9 +145,9 @@ export class ByteStoreBackend<S extends ByteStore = ByteStore> implements CacheB
     entry: CacheEntry,
   ): MaybePromise<CacheEntry | undefined> {
     if (entry.tags.length === 0 || this.store.confirmTags === undefined) return entry;
-    return this.store
-      .confirmTags(key, bytes, entry.tags)
-      .then((found) => (found ? entry : undefined));
+    const found = this.store.confirmTags(key, bytes, entry.tags);
+    if (typeof found === 'boolean') return found ? entry : undefined;
+    return found.then((confirmed) => (confirmed ? entry : undefined));
   }
 
   /** Rejects with `err`, after deleting the record when `err` says it is corrupt. */

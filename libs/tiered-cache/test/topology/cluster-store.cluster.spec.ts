@@ -7,6 +7,7 @@ import { RedisStore } from '../../src/backends/redis.store.js';
 import { RedisClusterHarness } from '../redis-cluster.harness.js';
 import { respCommand } from '../resp-command.js';
 import { createTestCache } from '../test-cache.js';
+import { byteStoreBackend } from '../../src/serialization/byte-store-backend.js';
 
 /**
  * The Redis store on a real cluster (3 masters, 3 replicas), measured with the servers' own
@@ -91,8 +92,30 @@ describe('RedisStore on a Redis Cluster', () => {
     expect(await calls('evalsha')).toBeGreaterThanOrEqual(60);
   });
 
+  /** Sets maxmemory and its policy on every node (replicas too: one may be promoted). */
+  async function setEviction(maxmemory: string, policy: string): Promise<void> {
+    for (const node of cluster.nodes.filter((n) => n.running)) {
+      await respCommand(node.port, ['CONFIG', 'SET', 'maxmemory', maxmemory]);
+      await respCommand(node.port, ['CONFIG', 'SET', 'maxmemory-policy', policy]);
+    }
+  }
+
+  it('where no master can evict, a tagged hit is one GET, its tag sets on other masters', async () => {
+    await store.evictions.refresh();
+    expect(store.evictions.mayEvict).toBe(false);
+    const backend = byteStoreBackend(store);
+    const expiresAt = Date.now() + 60_000;
+    const tags = Array.from({ length: 6 }, (_, i) => `ns:tag:${i}`);
+    await backend.set('ns:tagged', { value: 'T', expiresAt, staleUntil: expiresAt, tags }, 60_000);
+    await resetStats();
+    expect((await backend.get('ns:tagged'))?.value).toBe('T');
+    expect([await calls('get'), await calls('zscore'), await calls('evalsha')]).toEqual([1, 0, 0]);
+  });
+
   for (const backend of ['redis', 'redis-atomic'] as const)
     it(`an entry whose tag set was evicted is a miss; its tags are on other masters (${backend})`, async () => {
+      // Every master can evict before the cache connects: its first INFO sees it.
+      await setEviction('256mb', 'allkeys-lru');
       const { cache, engine } = await createTestCache({
         namespace: `ev-${backend}`,
         shared: { backend, cluster: { nodes: cluster.startupNodes }, timeout: '2s' },
@@ -134,6 +157,7 @@ describe('RedisStore on a Redis Cluster', () => {
         expect(cache.stats().errors).toBe(0);
       } finally {
         await engine.close();
+        await setEviction('0', 'noeviction');
       }
     });
 
