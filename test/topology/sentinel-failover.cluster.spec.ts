@@ -58,8 +58,11 @@ describe('Redis Sentinel failover with two app instances', () => {
     lagging = workers[2]!;
   });
   afterAll(async () => {
-    await closeWorkers(workers);
-    await topology?.stop();
+    try {
+      await closeWorkers(workers);
+    } finally {
+      await topology?.stop(); // even when a worker would not close: else Jest never exits
+    }
     console.log(`sentinel failover figures (ms): ${JSON.stringify(figures)}`);
   });
 
