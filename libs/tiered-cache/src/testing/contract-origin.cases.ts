@@ -14,7 +14,11 @@ export function originCases({ it, cache, clock, values }: ContractCases): void {
       return { computed: calls };
     };
     const all = Promise.all(Array.from({ length: 100 }, () => cache().getOrSet('hot', factory)));
-    await new Promise((resolve) => setImmediate(resolve));
+    // The origin is held until every caller has looked the key up (a miss each) and so joined the
+    // one computation: a caller whose lookup answered after it had finished would rightly start
+    // another (a backend's answers may come in several reads of its socket, as on a Cluster).
+    for (let turns = 0; cache().stats().misses < 100 && turns < 100_000; turns++)
+      await new Promise((resolve) => setImmediate(resolve));
     open();
     const results = await all;
     assertSame(calls, 1, 'factory calls for 100 concurrent misses');
