@@ -119,8 +119,43 @@ export function resendingOptions(client: Redis | Cluster): string[] {
   return fixes;
 }
 
-/** Resolves once the client is ready, or after `timeoutMs` (never rejects: the cache fails open). */
-export function waitUntilReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+/**
+ * Resolves once the client is ready, or after `timeoutMs` (never rejects: the cache fails open).
+ * A Cluster is ready once it knows its slot map, but ioredis opens its connections to the nodes
+ * lazily, on their first command, and with `enableOfflineQueue: false` it fails ("Connection is
+ * closed.") every other command sent to a node while that node's connection is being opened. So
+ * the masters' connections are opened here too, within the same `timeoutMs` (and those of masters
+ * that appear later at once: see {@link openNewMasters}).
+ */
+export async function waitUntilReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+  const started = performance.now();
+  if (!(await untilReady(client, timeoutMs))) return false;
+  if (!(client instanceof Cluster)) return true;
+  const left = Math.max(1, timeoutMs - (performance.now() - started));
+  await Promise.all(client.nodes('master').map((node) => untilReady(openNode(node), left)));
+  return true;
+}
+
+/**
+ * Opens the connection of every master node a Cluster client adds (a failover, a new slot map)
+ * as soon as it is added, not on its first command (see {@link waitUntilReady}). Returns the
+ * function that stops it.
+ */
+export function openNewMasters(cluster: Cluster): () => void {
+  const added = (node: Redis) => {
+    if (node.options.readOnly !== true) openNode(node);
+  };
+  cluster.on('+node', added);
+  return () => cluster.off('+node', added);
+}
+
+/** Starts connecting a lazily connected node that has not started yet. */
+function openNode(node: Redis): Redis {
+  if (node.status === 'wait') node.connect().catch(() => undefined);
+  return node;
+}
+
+function untilReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
   if (client.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ready: boolean) => {

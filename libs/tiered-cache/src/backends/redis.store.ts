@@ -4,7 +4,7 @@ import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import type { MaybePromise } from '../interfaces/cache-backend.interface.js';
 import { escapeGlob, globToRegExp } from '../keys/glob.js';
 import { groupBySlot, keyPrefixOf, keySlot, masterOfKey, slotMasters } from './redis-cluster.js';
-import { scanKeys, type RedisConnection } from './redis-connection.js';
+import { openNewMasters, scanKeys, type RedisConnection } from './redis-connection.js';
 import { BUS_CONNECTION } from '../core/bus-connection.js';
 import { STORE_TOPOLOGY, type StoreTopology } from '../core/store-topology.js';
 import {
@@ -58,6 +58,8 @@ export class RedisStore implements ByteStore {
   protected readonly tags: RedisTagIndex;
   /** Whether Redis may evict keys, so that a tagged hit must check its registrations. */
   readonly evictions: RedisEvictionWatch;
+  /** Stops opening the connections of masters a Cluster adds (see `openNewMasters`). */
+  private readonly stopOpeningMasters: () => void;
 
   /** The connection the invalidation bus publishes on and tracks (see `core/bus-connection.ts`). */
   [BUS_CONNECTION](): Redis | Cluster {
@@ -115,6 +117,8 @@ export class RedisStore implements ByteStore {
     this.keyPrefix = keyPrefixOf(this.client);
     this.tags = new RedisTagIndex(this.client, this.keyPrefix);
     this.evictions = new RedisEvictionWatch(this.client, options.commandTimeoutMs, options.warn);
+    this.stopOpeningMasters =
+      this.client instanceof Cluster ? openNewMasters(this.client) : () => undefined;
     // Failures are reported by the tier that makes the call; without a listener ioredis prints each one.
     this.client.on('error', () => undefined);
   }
@@ -318,6 +322,7 @@ export class RedisStore implements ByteStore {
 
   async close(): Promise<void> {
     this.evictions.close();
+    this.stopOpeningMasters();
     if (!this.connection.owned) return;
     const client = this.client;
     if (client.status === 'end') return;

@@ -113,6 +113,29 @@ describe('RedisStore on a Redis Cluster', () => {
   });
 
   for (const backend of ['redis', 'redis-atomic'] as const)
+    it(`a cache that just booted on a Cluster takes concurrent writes to every master (${backend})`, async () => {
+      // ioredis opens a node's connection on its first command and, without an offline queue,
+      // fails every other command sent to that node meanwhile ("Connection is closed."): these
+      // writes were lost (and deleted as failed) until bootstrap opened the masters' connections.
+      const { cache, engine } = await createTestCache({
+        namespace: `boot-${backend}`,
+        shared: { backend, cluster: { nodes: cluster.startupNodes }, timeout: '2s' },
+      });
+      try {
+        const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+        const masters = new Set(
+          keys.map((key) => client.slots[keySlot(`boot-${backend}:${key}`)]![0]),
+        );
+        expect(masters.size).toBe(3); // every master gets several of them at once
+        await Promise.all(keys.map((key) => cache.set(key, key, { tags: ['t'] })));
+        expect(cache.stats().errors).toBe(0);
+        expect(await Promise.all(keys.map((key) => cache.get(key)))).toEqual(keys);
+      } finally {
+        await engine.close();
+      }
+    });
+
+  for (const backend of ['redis', 'redis-atomic'] as const)
     it(`an entry whose tag set was evicted is a miss; its tags are on other masters (${backend})`, async () => {
       // Every master can evict before the cache connects: its first INFO sees it.
       await setEviction('256mb', 'allkeys-lru');
