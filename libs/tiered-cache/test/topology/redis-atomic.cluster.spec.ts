@@ -1,13 +1,4 @@
-import {
-  afterAll,
-  afterEach,
-  beforeAll,
-  beforeEach,
-  describe,
-  expect,
-  it,
-  jest,
-} from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Cluster } from 'ioredis';
 import { describeBackendContract, type BackendContractTarget } from 'nest-tiered-cache/testing';
 import type { AtomicByteStoreBackend } from '../../src/serialization/byte-store-backend.js';
@@ -24,16 +15,6 @@ import { waitFor } from '../wait-for.js';
  * `cluster:` options or as `client: new Cluster(...)`: the backend contract, then what only a
  * cluster can break (an entry's keys in one slot, hash tags in user keys, every master scanned).
  */
-/**
- * KNOWN FLAKE, retried once with the first failure printed (not a fix): in about 1 run of 7, the
- * first write of the contract's first hostile-value case, on a freshly booted app, fails with
- * ioredis's "Connection is closed." (once: a 2 s timeout) and the case reads a miss. No error
- * reaches a caller and nothing stale is served, which is the library's rule; the contract asks
- * more (the write must land). Not reproduced with the case run alone, nor with ioredis's node
- * events logged; left open in the stop note.
- */
-jest.retryTimes(1, { logErrorsBeforeRetry: true });
-
 let cluster: RedisClusterHarness;
 /** A cluster client of the tests' own, for `client:` and to inspect the keys. */
 let admin: Cluster;
