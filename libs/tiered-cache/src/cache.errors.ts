@@ -113,19 +113,42 @@ export function describeError(err: unknown): string {
   if (err instanceof CacheError) return `${err.name} ${err.code}: ${err.message}`;
   if (typeof err !== 'object' || err === null) return `a thrown ${typeof err}`;
   try {
-    const ctor = (Object.getPrototypeOf(err) as { constructor?: { name?: unknown } } | null)
-      ?.constructor?.name;
-    const name = typeof ctor === 'string' && SAFE_NAME.test(ctor) ? ctor : 'object';
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && SAFE_CODE.test(code)) return `${name} ${code}`;
-    const message = (err as { message?: unknown }).message;
-    // ioredis 6's error replies are `SimpleError`s and `BlobError`s, named `ReplyError` as in 5.
-    const isReply = name === 'ReplyError' || (err as { name?: unknown }).name === 'ReplyError';
-    const reply = isReply && typeof message === 'string' ? REPLY_PREFIX.exec(message) : null;
-    return reply === null ? name : `${name} ${reply[1]}`;
+    const name = className(err);
+    const code = codeOf(err, name);
+    return code === undefined ? name : `${name} ${code}`;
   } catch {
     return 'object'; // a proxy or a getter that throws
   }
+}
+
+/**
+ * The code of a thrown value, safe to log (see {@link describeError}): its string `code`
+ * (`ECONNREFUSED`, a {@link CacheError}'s), or the prefix of a Redis error reply (`NOPERM`);
+ * undefined when it has neither. Never throws.
+ */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  try {
+    return codeOf(err, className(err));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The constructor's name of an error, when it is an identifier; else `object`. */
+function className(err: object): string {
+  const ctor = (Object.getPrototypeOf(err) as { constructor?: { name?: unknown } } | null)
+    ?.constructor?.name;
+  return typeof ctor === 'string' && SAFE_NAME.test(ctor) ? ctor : 'object';
+}
+
+function codeOf(err: object, name: string): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && SAFE_CODE.test(code)) return code;
+  const message = (err as { message?: unknown }).message;
+  // ioredis 6's error replies are `SimpleError`s and `BlobError`s, named `ReplyError` as in 5.
+  const isReply = name === 'ReplyError' || (err as { name?: unknown }).name === 'ReplyError';
+  return isReply && typeof message === 'string' ? REPLY_PREFIX.exec(message)?.[1] : undefined;
 }
 
 /** System error codes of a full disk or an exhausted quota. */

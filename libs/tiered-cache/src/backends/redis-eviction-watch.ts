@@ -1,4 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
+import { errorCode } from '../cache.errors.js';
 import { withDeadline } from '../core/deadline.js';
 import { slotMapMasters } from './redis-cluster.js';
 
@@ -141,11 +142,8 @@ export class RedisEvictionWatch {
       if (possible !== undefined) return possible;
       this.warnOnce('its INFO reply has no maxmemory, maxmemory_policy or evicted_keys');
     } catch (err) {
-      const message = err instanceof Error ? err.message : '';
-      // The error's code only (NOPERM, ERR...): nothing the server echoed back.
-      const code =
-        /^[A-Z][A-Z_]+\b/.exec(message)?.[0] ?? (err as { code?: string }).code ?? 'error';
-      this.warnOnce(`INFO failed (${code})`);
+      // The error's code only (NOPERM, E_BACKEND_TIMEOUT...): nothing the server echoed back.
+      this.warnOnce(`INFO failed (${errorCode(err) ?? 'error'})`);
     }
     return undefined;
   }
