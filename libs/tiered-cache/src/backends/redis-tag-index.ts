@@ -70,6 +70,11 @@ export class RedisTagIndex {
     return JSON.stringify([token, ...tags]);
   }
 
+  /** Whether `list` (a tag list, see {@link list}) names the write `token`. */
+  isListOf(list: string, token: string): boolean {
+    return parseList(list)[0] === token;
+  }
+
   /**
    * Registers the write `token` of `key` in the sets of its tags, for `ttlMs`; resolves to the
    * expiry (epoch ms, Redis's clock) to give the entry, at or before every registration's.

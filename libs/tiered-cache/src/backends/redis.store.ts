@@ -351,7 +351,7 @@ export class RedisStore implements ByteStore {
    */
   protected async forgetReplaced(key: string, replaced: unknown, token?: string): Promise<void> {
     if (typeof replaced !== 'string' || replaced === '') return;
-    if (token !== undefined && replaced.startsWith(`["${token}"`)) return;
+    if (token !== undefined && this.tags.isListOf(replaced, token)) return;
     await this.tags.forget([[key, replaced]], this.stepper).catch(() => undefined);
   }
 
