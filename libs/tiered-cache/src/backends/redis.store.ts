@@ -123,8 +123,8 @@ export class RedisStore implements ByteStore {
     this.client.on('error', () => undefined);
   }
 
-  getBytes(key: string): Promise<Buffer | undefined> {
-    return this.client.getBuffer(redisKeyOf(key)).then(orUndefined);
+  getBytes(key: string): Promise<Buffer | null> {
+    return this.client.getBuffer(redisKeyOf(key));
   }
 
   /**
@@ -438,7 +438,3 @@ export class RedisStore implements ByteStore {
 
 /** {@link slotMasters} of a client that knows no slot map yet. */
 const NO_SLOT_MAP = '0=-';
-
-function orUndefined(bytes: Buffer | null): Buffer | undefined {
-  return bytes ?? undefined;
-}

@@ -13,8 +13,11 @@ import type { MaybePromise, StoreLifecycle } from './cache-backend.interface.js'
 export interface ByteStore extends StoreLifecycle {
   /** True when `getBytes` answers synchronously (in-process stores). */
   readonly synchronous?: boolean;
-  /** Reads the bytes stored under `key`; `undefined` when absent. */
-  getBytes(key: string): MaybePromise<Uint8Array | undefined>;
+  /**
+   * Reads the bytes stored under `key`; `undefined` or `null` when absent (so a client's reply, such
+   * as ioredis's `getBuffer`, can be returned as it is, without a promise continuation of its own).
+   */
+  getBytes(key: string): MaybePromise<Uint8Array | null | undefined>;
   /**
    * Stores `bytes` under `key` for `ttlMs` (> 0), replacing any previous record. `tags` are the
    * entry's namespaced tags, for stores that index them to serve {@link deleteByTags}.

@@ -17,13 +17,15 @@ class RecordingStore implements ByteStore {
   readonly deleted: string[][] = [];
   /** Thrown by the next read, if set. */
   failRead: unknown;
+  /** What a read of an absent key answers (`null` like a Redis client's reply, or `undefined`). */
+  absent: null | undefined = undefined;
 
   constructor(readonly synchronous: boolean) {}
 
-  getBytes(key: string): Buffer | undefined | Promise<Buffer | undefined> {
-    const read = (): Buffer | undefined => {
+  getBytes(key: string): Buffer | null | undefined | Promise<Buffer | null | undefined> {
+    const read = (): Buffer | null | undefined => {
       if (this.failRead !== undefined) throw this.failRead;
-      return this.records.get(key);
+      return this.records.get(key) ?? this.absent;
     };
     if (this.synchronous) return read();
     return Promise.resolve().then(read);
@@ -69,6 +71,15 @@ async function codeOf(call: () => unknown): Promise<string | undefined> {
 }
 
 describe.each([true, false])('ByteStoreBackend over a store (synchronous: %p)', (synchronous) => {
+  it.each([null, undefined])('reads a key the store answers %p for as a miss', async (absent) => {
+    const store = new RecordingStore(synchronous);
+    store.absent = absent;
+    const backend = new ByteStoreBackend(store);
+    expect(await backend.get('missing')).toBeUndefined();
+    await backend.set('k', entry('v'), 1_000);
+    expect((await backend.get('k'))?.value).toBe('v');
+  });
+
   it('encodes on write and decodes on read, passing tags and ttl to the store', async () => {
     const store = new RecordingStore(synchronous);
     const backend = new ByteStoreBackend(store);

@@ -41,7 +41,7 @@ export class ByteStoreBackend<S extends ByteStore = ByteStore> implements CacheB
   }
 
   get(key: string): MaybePromise<CacheEntry | undefined> {
-    let found: MaybePromise<Uint8Array | undefined>;
+    let found: MaybePromise<Uint8Array | null | undefined>;
     try {
       found = this.store.getBytes(key);
     } catch (err) {
@@ -107,8 +107,11 @@ export class ByteStoreBackend<S extends ByteStore = ByteStore> implements CacheB
    * Decodes what an asynchronous store read. Not `async`: a hit is returned as it is, without a
    * promise of its own; a corrupt record is deleted before the rejection.
    */
-  private decode(key: string, bytes: Uint8Array | undefined): MaybePromise<CacheEntry | undefined> {
-    if (bytes === undefined) return undefined;
+  private decode(
+    key: string,
+    bytes: Uint8Array | null | undefined,
+  ): MaybePromise<CacheEntry | undefined> {
+    if (bytes == null) return undefined;
     let entry: CacheEntry;
     try {
       entry = decodeEntry(bytes, this.maxEntryBytes, true);
@@ -121,9 +124,9 @@ export class ByteStoreBackend<S extends ByteStore = ByteStore> implements CacheB
   /** Decodes what a synchronous store read; a corrupt record is deleted (without waiting) and reported. */
   private decodeSync(
     key: string,
-    bytes: Uint8Array | undefined,
+    bytes: Uint8Array | null | undefined,
   ): MaybePromise<CacheEntry | undefined> {
-    if (bytes === undefined) return undefined;
+    if (bytes == null) return undefined;
     let entry: CacheEntry;
     try {
       entry = decodeEntry(bytes, this.maxEntryBytes, true);
