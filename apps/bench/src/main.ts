@@ -188,6 +188,8 @@ try {
         'origin',
         'cm-memory',
         'cm-redis',
+        'floor-ioredis',
+        'floor-node-redis',
         'ours-memory',
         'ours-nos',
         'ours-l1l2',

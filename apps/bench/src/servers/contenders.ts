@@ -16,8 +16,10 @@ import {
   type NestInterceptor,
   type Type,
 } from '@nestjs/common';
-import type { Observable } from 'rxjs';
+import { of, type Observable } from 'rxjs';
 import { createKeyv } from '@keyv/redis';
+import { createClient } from '@redis/client';
+import { Redis } from 'ioredis';
 import { CacheModule, Cached, type CacheModuleOptions } from 'nest-tiered-cache';
 import { BIG_ITEM, ITEM, ORIGIN_MS, sleep, STAMPEDE_ORIGIN_MS } from './bodies.js';
 
@@ -80,6 +82,70 @@ class NoopInterceptorBigController {
   item(@Param('id') _id: string) {
     return BIG_ITEM;
   }
+}
+
+/** How a floor interceptor reads and writes the route's bytes in Redis. */
+interface RawRedis {
+  get(key: string): Promise<Buffer | null>;
+  set(key: string, bytes: string): Promise<unknown>;
+}
+
+const FLOOR_KEY = 'floor:item:1';
+
+/**
+ * The least an interceptor cache on Redis can do per hit: one `GET` of the stored JSON bytes and
+ * an answer of those bytes (no entry header, no deadline, no counters, no key template). Its cost
+ * over the raw handler is the floor of any Redis-backed interceptor cache on that client.
+ */
+function floorInterceptor(client: () => RawRedis): Type<NestInterceptor> {
+  @Injectable()
+  class FloorInterceptor implements NestInterceptor {
+    private readonly redis = client();
+
+    async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+      const bytes = await this.redis.get(FLOOR_KEY);
+      if (bytes === null) return next.handle();
+      context
+        .getArgByIndex<{ header(name: string, value: string): unknown }>(1)
+        .header('content-type', 'application/json; charset=utf-8');
+      return of(bytes);
+    }
+  }
+  return FloorInterceptor;
+}
+
+function floorController(interceptor: Type<NestInterceptor>): Type {
+  @Controller()
+  @UseInterceptors(interceptor)
+  class FloorController {
+    @Get('item/:id')
+    item(@Param('id') _id: string) {
+      return ITEM;
+    }
+  }
+  return FloorController;
+}
+
+function ioredisFloor(redisUrl: string): Type {
+  const client = (): RawRedis => {
+    const redis = new Redis(redisUrl, { enableAutoPipelining: true });
+    void redis.set(FLOOR_KEY, JSON.stringify(ITEM));
+    return { get: (key) => redis.getBuffer(key), set: (key, bytes) => redis.set(key, bytes) };
+  };
+  return app(floorController(floorInterceptor(client)));
+}
+
+function nodeRedisFloor(redisUrl: string): Type {
+  const client = (): RawRedis => {
+    const redis = createClient({ url: redisUrl });
+    const ready = redis.connect().then(() => redis.set(FLOOR_KEY, JSON.stringify(ITEM)));
+    const bytes = redis.withTypeMapping({ 36: Buffer } as never);
+    return {
+      get: (key) => ready.then(() => bytes.get(key) as unknown as Promise<Buffer | null>),
+      set: (key, value) => redis.set(key, value),
+    };
+  };
+  return app(floorController(floorInterceptor(client)));
 }
 
 @Controller()
@@ -192,6 +258,17 @@ export const HTTP_CONTENDERS = {
           useFactory: () => ({ ttl: HOUR_MS, stores: [createKeyv(redisUrl)] }),
         }),
       ]),
+    xCache: false,
+  },
+  'floor-ioredis': {
+    label:
+      'floor: a minimal interceptor answering the stored bytes from Redis (ioredis `getBuffer`)',
+    module: ioredisFloor,
+    xCache: false,
+  },
+  'floor-node-redis': {
+    label: 'floor: a minimal interceptor answering the stored bytes from Redis (node-redis `get`)',
+    module: nodeRedisFloor,
     xCache: false,
   },
   'ours-memory': {
