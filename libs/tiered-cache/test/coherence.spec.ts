@@ -8,6 +8,7 @@ import type { CacheEntry } from '../src/interfaces/cache-backend.interface.js';
 import type { CacheModuleOptions } from '../src/interfaces/cache-module-options.interface.js';
 import { closeRedis } from './bus-test-node.js';
 import { RedisServerHarness } from './redis-server.harness.js';
+import { TcpProxy } from './tcp-proxy.js';
 import { createTestCache, deferred, RecordingLogger } from './test-cache.js';
 import { waitFor } from './wait-for.js';
 
@@ -203,6 +204,42 @@ describe('coherence across instances (real redis-server)', () => {
       expect(await a.cache.get('config')).toBeUndefined();
     } finally {
       await closeRedis(other);
+    }
+  });
+
+  it("pub/sub: an untagged write's message follows its SET without waiting for the answer", async () => {
+    // A talks to Redis through a proxy that holds back every answer: A's SET and PUBLISH still
+    // reach Redis, so B hears of the write while A's set() has not resolved (nor seen the SET's answer).
+    const proxy = await TcpProxy.start(server.port);
+    try {
+      const a = await instance(proxy.url, { bus: { tracking: false } });
+      open.push(a);
+      const b = await start({ bus: { tracking: false } });
+      await a.cache.set('price', 100);
+      expect(await b.cache.get('price')).toBe(100);
+      expect(b.inLocal('price')).toBeDefined();
+      proxy.holdReplies();
+      let resolved = false;
+      const write = a.cache.set('price', 200).then(() => (resolved = true));
+      await waitFor(() => b.inLocal('price') === undefined, "B's L1 drops the key");
+      expect(resolved).toBe(false);
+      expect(await b.cache.get('price')).toBe(200); // Redis ran the SET before the PUBLISH
+      proxy.heal();
+      await write;
+      // A tagged write registers its tags first: its message waits for the write to be done.
+      await a.cache.set('tagged', 1, { tags: ['t'] });
+      expect(await b.cache.get('tagged')).toBe(1);
+      proxy.holdReplies();
+      const tagged = a.cache.set('tagged', 2, { tags: ['t'] });
+      await b.cache.get('other'); // a round trip of B's while A's registration waits
+      expect(b.inLocal('tagged')).toBeDefined();
+      proxy.heal();
+      await tagged;
+      await waitFor(() => b.inLocal('tagged') === undefined, "B's L1 drops the tagged key");
+      expect(await b.cache.get('tagged')).toBe(2);
+    } finally {
+      await Promise.all(open.splice(0).map((i) => i.engine.close()));
+      await proxy.close();
     }
   });
 

@@ -21,11 +21,13 @@ interface Delayed {
  * A TCP proxy on a free loopback port that forwards every connection to `127.0.0.1:<target>`, and
  * can misbehave on demand like a network: `blackhole()` stops forwarding without closing anything
  * (bytes wait, as TCP would retransmit them; new connections are accepted but not forwarded),
- * `heal()` resumes, `cut()` resets every connection, `delay(ms)` adds latency to each direction.
+ * `heal()` resumes, `cut()` resets every connection, `delay(ms)` adds latency to each direction,
+ * `holdReplies()` stops forwarding only what the server sends (until `heal()`).
  */
 export class TcpProxy {
   private readonly links = new Set<Link>();
   private holding = false;
+  private holdingReplies = false;
   private latencyMs = 0;
 
   private constructor(
@@ -71,9 +73,15 @@ export class TcpProxy {
     this.holding = true;
   }
 
+  /** Stops forwarding what the server sends to clients; what clients send still goes through. */
+  holdReplies(): void {
+    this.holdingReplies = true;
+  }
+
   /** Forwards again, including everything held back, and connects held new clients. */
   heal(): void {
     this.holding = false;
+    this.holdingReplies = false;
     for (const link of [...this.links]) {
       if (link.closing) this.drop(link, false);
       else if (link.upstream === undefined) this.connectUpstream(link);
@@ -137,7 +145,7 @@ export class TcpProxy {
     let next = Infinity;
     const upstreamReady = link.upstream !== undefined && !link.upstream.connecting;
     if (upstreamReady) next = Math.min(next, flush(link.toUpstream, link.upstream!, now));
-    next = Math.min(next, flush(link.toClient, link.client, now));
+    if (!this.holdingReplies) next = Math.min(next, flush(link.toClient, link.client, now));
     if (next !== Infinity)
       link.timer = setTimeout(() => this.pump(link), Math.max(1, Math.ceil(next - now)));
   }

@@ -5,7 +5,7 @@ import type { MaybePromise } from '../interfaces/cache-backend.interface.js';
 import { escapeGlob, globToRegExp } from '../keys/glob.js';
 import { groupBySlot, keyPrefixOf, keySlot, masterOfKey, slotMasters } from './redis-cluster.js';
 import { openNewMasters, scanKeys, type RedisConnection } from './redis-connection.js';
-import { BUS_CONNECTION } from '../core/bus-connection.js';
+import { BUS_CONNECTION, BUS_WRITE_SENT } from '../core/bus-connection.js';
 import { STORE_TOPOLOGY, type StoreTopology } from '../core/store-topology.js';
 import {
   internalKey,
@@ -64,6 +64,14 @@ export class RedisStore implements ByteStore {
   /** The connection the invalidation bus publishes on and tracks (see `core/bus-connection.ts`). */
   [BUS_CONNECTION](): Redis | Cluster {
     return this.client;
+  }
+
+  /**
+   * An untagged write sends the `SET` of its entry as {@link setBytes} is called; a tagged one
+   * registers its tags first, a round trip earlier (see `core/bus-connection.ts`).
+   */
+  [BUS_WRITE_SENT](tags: readonly string[]): boolean {
+    return tags.length === 0;
   }
 
   /**

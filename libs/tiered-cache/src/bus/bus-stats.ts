@@ -34,6 +34,12 @@ export interface EnginePublishOptions {
  */
 export interface EngineBus {
   publish(invalidation: BusInvalidation, options?: EnginePublishOptions): Promise<void> | undefined;
+  /**
+   * For a write of `invalidation`'s keys just sent on the engine's connection, not answered yet:
+   * queues its message now when one is needed and can follow the write on that connection. The
+   * promise is as {@link publish}'s; undefined when this does not apply (publish once it is done).
+   */
+  publishBehindWrite?(invalidation: BusInvalidation): Promise<void> | undefined;
   onRemoteInvalidation(handler: (invalidation: BusInvalidation) => void): () => void;
   onGap(handler: (reason: string) => void): () => void;
   stats(): BusStats;

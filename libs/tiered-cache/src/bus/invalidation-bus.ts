@@ -148,6 +148,23 @@ export class InvalidationBus {
   }
 
   /**
+   * {@link publish} for a write of `invalidation`'s keys whose command the caller sends right after
+   * this call, in the same synchronous run, on the engine's connection. In pub/sub mode its message
+   * is published at the end of this tick, behind that command on the connection (in the same
+   * ioredis auto-pipeline, when the write's is still being filled), not once the write has
+   * answered: Redis runs one connection's commands in order, so another instance that reads Redis
+   * on this message finds the write done (had the write failed, the message only evicts a copy).
+   * That saves a round trip per write; the fence still follows the PUBLISH's answer, hence the
+   * write's. Undefined when it does not apply: tracking tells the others of such a write (and its
+   * fence must follow the write's answer), and on a Cluster the PUBLISH may go through another node.
+   */
+  publishBehindWrite(invalidation: BusInvalidation): Promise<void> | undefined {
+    if (this.closed || this.cluster || this.connection.status !== 'ready') return undefined;
+    if (this.subscription.trackingSupported !== false) return undefined;
+    return this.queue.addThisTick(invalidation).then(this.fence);
+  }
+
+  /**
    * Resolves once Redis has written out everything it owed to clients when the commands answered
    * so far were run: a PING sent after those answers arrived. Redis answers a command and writes
    * the messages it causes (a PUBLISH's, a tracking invalidation) in the same turn of its event

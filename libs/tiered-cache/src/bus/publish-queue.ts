@@ -44,6 +44,7 @@ export class PublishQueue {
   private pendingItems = 0;
   private inFlightItems = 0;
   private flushScheduled: NodeJS.Immediate | undefined;
+  private tickFlushScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
   private folded = false;
@@ -65,6 +66,24 @@ export class PublishQueue {
   add(invalidation: BusInvalidation): Promise<void> {
     const attempted = new Promise<void>((resolve) => this.waiting.push(resolve));
     this.enqueue(invalidation);
+    return attempted;
+  }
+
+  /**
+   * {@link add}, published at the end of this tick rather than on the next (`process.nextTick`,
+   * merged with the others added until then). A command the caller sends right after this call,
+   * in the same synchronous run, is sent before the message, and in the same ioredis
+   * auto-pipeline when it has one: see `InvalidationBus.publishBehindWrite`.
+   */
+  addThisTick(invalidation: BusInvalidation): Promise<void> {
+    const attempted = this.add(invalidation);
+    if (!this.tickFlushScheduled && !this.closed && this.retryTimer === undefined) {
+      this.tickFlushScheduled = true;
+      process.nextTick(() => {
+        this.tickFlushScheduled = false;
+        void this.flush();
+      });
+    }
     return attempted;
   }
 

@@ -7,10 +7,33 @@
  */
 export const BUS_CONNECTION: unique symbol = Symbol('nest-tiered-cache.busConnection');
 
+/**
+ * A backend (or byte store) with a bus connection may also define a method under this symbol: given
+ * an entry's tags, true when its write of such an entry has sent the command that replaces the
+ * entry on that connection by the time its `set` returns. The bus may then send the write's
+ * message right behind that command, without waiting for its answer (Redis runs one connection's
+ * commands in order).
+ */
+export const BUS_WRITE_SENT: unique symbol = Symbol('nest-tiered-cache.busWriteSent');
+
 /** Something that may offer a bus connection. */
 interface MaybeBusCapable {
   [BUS_CONNECTION]?: () => unknown;
+  [BUS_WRITE_SENT]?: (tags: readonly string[]) => boolean;
   store?: unknown;
+}
+
+/** The backend, or the byte store under it, that defines `symbol`, with its method. */
+function offerOf(
+  backend: unknown,
+  symbol: typeof BUS_CONNECTION | typeof BUS_WRITE_SENT,
+): { candidate: object; offer: (...args: never[]) => unknown } | undefined {
+  for (const candidate of [backend, (backend as MaybeBusCapable | undefined)?.store]) {
+    if (typeof candidate !== 'object' || candidate === null) continue;
+    const offer = (candidate as MaybeBusCapable)[symbol];
+    if (typeof offer === 'function') return { candidate, offer };
+  }
+  return undefined;
 }
 
 /**
@@ -18,10 +41,17 @@ interface MaybeBusCapable {
  * `Cluster`); undefined when it has none.
  */
 export function busConnectionOf(backend: unknown): unknown {
-  for (const candidate of [backend, (backend as MaybeBusCapable | undefined)?.store]) {
-    if (typeof candidate !== 'object' || candidate === null) continue;
-    const offer = (candidate as MaybeBusCapable)[BUS_CONNECTION];
-    if (typeof offer === 'function') return offer.call(candidate);
-  }
-  return undefined;
+  const found = offerOf(backend, BUS_CONNECTION);
+  return found?.offer.call(found.candidate);
+}
+
+/**
+ * Whether a write of an entry with `tags` to `backend` has sent its entry's command on the bus
+ * connection when `set` returns (see {@link BUS_WRITE_SENT}); false for a backend that does not say.
+ */
+export function writeSentOf(backend: unknown): (tags: readonly string[]) => boolean {
+  const found = offerOf(backend, BUS_WRITE_SENT);
+  if (found === undefined) return () => false;
+  const { candidate, offer } = found;
+  return (tags) => (offer as (tags: readonly string[]) => boolean).call(candidate, tags);
 }

@@ -8,6 +8,7 @@ import type {
 import type { BusStats, EngineBus } from '../bus/bus-stats.js';
 import { describeError } from '../cache.errors.js';
 import { CacheEvents } from './cache-events.js';
+import { writeSentOf } from './bus-connection.js';
 import { Changes } from './changes.js';
 import { startDeadline } from './deadline.js';
 import { SingleFlight } from './single-flight.js';
@@ -34,6 +35,8 @@ export class TieredCache {
   private readonly listeners = new Set<(event: InvalidationEvent) => void>();
   private closed = false;
   private bus: EngineBus | undefined;
+  /** Whether the shared tier's write of an entry with these tags has sent its command on return. */
+  private writeSent: (tags: readonly string[]) => boolean = () => false;
   /** L1 drops after bus gaps. */
   private localDrops = 0;
 
@@ -67,20 +70,21 @@ export class TieredCache {
   ): Promise<void> {
     if (ticket !== undefined && !this.changes.unchangedSince(key, ticket)) return;
     const end = this.changes.beginKeys([key]);
+    const event: InvalidationEvent = { kind: 'keys', keys: [key] };
+    const toShared = tier !== 'local' && this.shared !== undefined;
+    // A message that can follow the Redis write on its connection goes without waiting for it:
+    // asked for before the write is sent, it is published after it, at the end of this tick.
+    const behind = toShared && this.writeSent(entry.tags) ? this.publishedBehind(event) : undefined;
     try {
       const ttlMs = Math.max(1, entry.staleUntil - this.clock());
       const local = tier !== 'shared' ? this.local?.set(key, entry, ttlMs) : undefined;
-      const shared = tier !== 'local' ? this.shared?.set(key, entry, ttlMs) : undefined;
+      const shared = toShared ? this.shared!.set(key, entry, ttlMs) : undefined;
       if (local instanceof Promise) await local;
       if (shared instanceof Promise) await shared;
     } finally {
       end();
     }
-    await this.published(
-      { kind: 'keys', keys: [key] },
-      tier !== 'local' && this.shared !== undefined,
-      false,
-    );
+    await (behind ?? this.published(event, toShared, false));
   }
 
   /** Deletes keys from both tiers; resolves to how many keys existed (in the tier that had more). */
@@ -119,6 +123,7 @@ export class TieredCache {
    */
   attachBus(bus: EngineBus): void {
     this.bus = bus;
+    this.writeSent = writeSentOf(this.shared?.backend);
     bus.onRemoteInvalidation((invalidation) => {
       void this.evictLocal(invalidation);
       // The sender could not apply it to Redis: reading Redis must wait until this tier has.
@@ -250,7 +255,20 @@ export class TieredCache {
   ): Promise<void> | undefined {
     if (notify) this.notify(event);
     const sent = this.bus?.publish(event, { redisChanged });
-    if (sent === undefined) return undefined;
+    return sent === undefined ? undefined : this.bounded(sent);
+  }
+
+  /**
+   * {@link published} (without listeners: a write) for a write whose Redis command is sent right
+   * after this call: undefined unless the bus sends its message behind that command (pub/sub mode).
+   */
+  private publishedBehind(event: InvalidationEvent): Promise<void> | undefined {
+    const sent = this.bus?.publishBehindWrite?.(event);
+    return sent === undefined ? undefined : this.bounded(sent);
+  }
+
+  /** `sent`, or at most the shared tier's deadline: a write never waits longer for its message. */
+  private bounded(sent: Promise<void>): Promise<void> {
     const timeoutMs = this.shared?.config.timeoutMs ?? 1_000;
     return new Promise<void>((resolve) => {
       const deadline = startDeadline(timeoutMs, resolve);
