@@ -75,6 +75,20 @@ class NoopInterceptorController {
   }
 }
 
+/**
+ * The ~4 KB body serialized once, behind the no-op interceptor: the floor of an interceptor cache
+ * that answers stored bytes (no serialization, but Nest's interceptor pipeline).
+ */
+@Controller()
+@UseInterceptors(NoopInterceptor)
+class NoopStringBigController {
+  @Get('item/:id')
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  item(@Param('id') _id: string) {
+    return BIG_ITEM_JSON;
+  }
+}
+
 @Controller()
 @UseInterceptors(NoopInterceptor)
 class NoopInterceptorBigController {
@@ -309,6 +323,14 @@ export const HTTP_CONTENDERS = {
   'noop-4k': {
     label: '4 KB body: raw handler + a no-op interceptor (interceptor floor)',
     module: () => app(NoopInterceptorBigController),
+    xCache: false,
+    body: '4k',
+    baseline: 'raw-4k',
+  },
+  'noop-string-4k': {
+    label:
+      '4 KB body: pre-serialized behind a no-op interceptor (floor of an interceptor cache answering bytes)',
+    module: () => app(NoopStringBigController),
     xCache: false,
     body: '4k',
     baseline: 'raw-4k',
