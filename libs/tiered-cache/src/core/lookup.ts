@@ -21,63 +21,36 @@ export function isFresh(found: Lookup): found is CacheEntry {
   return found !== undefined && !(found instanceof StaleEntry);
 }
 
-/** What a lookup that had to wait does with its result, in the same continuation. */
-type Later = (found: Lookup) => unknown;
-
-const AS_IS: Later = (found) => found;
-
 /**
  * Looks `key` up in L1, then in L2, and judges freshness once, at `now`. A fresh L1 entry is
  * returned synchronously, as is; a stale L1 entry still asks L2, which may hold a fresher one; a
  * fresh L2 entry is backfilled into L1 unless the key changed while L2 was asked. `tier` limits the
  * lookup as it limits writes: `'shared'` neither reads nor fills L1, `'local'` never asks L2.
  * Counts each tier's hits and misses (the cache view's own counters are `resolve`'s job).
- *
- * With `later`, a lookup that has to wait resolves to `later(found)`, applied in the continuation
- * that judges what the tier answered (one promise step fewer for the caller); a lookup answered
- * synchronously still returns what it found, and `later` is not called.
  */
 export function lookup(
   engine: TieredCache,
   key: string,
   now: number,
   tier?: TierSelection,
-): Lookup | Promise<Lookup>;
-export function lookup<R>(
-  engine: TieredCache,
-  key: string,
-  now: number,
-  tier: TierSelection | undefined,
-  later: (found: Lookup) => R,
-): Lookup | Promise<Awaited<R>>;
-export function lookup(
-  engine: TieredCache,
-  key: string,
-  now: number,
-  tier?: TierSelection,
-  later: Later = AS_IS,
-): Lookup | Promise<unknown> {
+): Lookup | Promise<Lookup> {
   const local = engine.local;
   if (local === undefined || tier === 'shared')
-    return lookupShared(engine, key, now, undefined, tier, later);
+    return lookupShared(engine, key, now, undefined, tier);
   const found = local.get(key);
   if (found instanceof Promise)
-    return found.then((entry) => {
-      const judged = afterLocal(engine, key, entry, engine.clock(), tier, later);
-      return judged instanceof Promise ? judged : later(judged);
-    });
-  return afterLocal(engine, key, found, now, tier, later);
+    return found.then((entry) => afterLocal(engine, key, entry, engine.clock(), tier));
+  return afterLocal(engine, key, found, now, tier);
 }
 
-/** Judges what L1 answered; goes on to L2 unless it was fresh (a promise: `later` applied). */
+/** Judges what L1 answered; goes on to L2 unless it was fresh. */
 function afterLocal(
   engine: TieredCache,
   key: string,
   found: CacheEntry | undefined,
   now: number,
   tier: TierSelection | undefined,
-  later: Later,
-): Lookup | Promise<unknown> {
+): Lookup | Promise<Lookup> {
   const counters = engine.local!.counters;
   let stale: CacheEntry | undefined;
   if (found !== undefined && found.staleUntil > now) {
@@ -88,28 +61,24 @@ function afterLocal(
     stale = found;
   }
   counters.misses++;
-  return lookupShared(engine, key, now, stale, tier, later);
+  return lookupShared(engine, key, now, stale, tier);
 }
 
-/**
- * Asks L2, when there is one and `tier` allows it; `stale` is what L1 had within its grace. A
- * promise has `later` applied.
- */
+/** Asks L2, when there is one and `tier` allows it; `stale` is what L1 had within its grace. */
 function lookupShared(
   engine: TieredCache,
   key: string,
   now: number,
   stale: CacheEntry | undefined,
   tier: TierSelection | undefined,
-  later: Later,
-): Lookup | Promise<unknown> {
+): Lookup | Promise<Lookup> {
   if (engine.shared === undefined || tier === 'local')
     return stale === undefined ? undefined : new StaleEntry(stale);
   // Taken before L2 is asked: a change of the key from now on forbids the backfill.
   const ticket = tier === 'shared' ? undefined : engine.changes.ticket();
   const found = engine.shared.get(key);
   if (found instanceof Promise)
-    return found.then((entry) => later(afterShared(engine, key, entry, now, stale, ticket)));
+    return found.then((entry) => afterShared(engine, key, entry, now, stale, ticket));
   return afterShared(engine, key, found, now, stale, ticket);
 }
 

@@ -18,10 +18,8 @@ export function read(
   view: CacheView,
   key: string,
 ): CacheEntry | undefined | Promise<CacheEntry | undefined> {
-  const found = lookup(view.engine, key, view.engine.clock(), undefined, (later) =>
-    count(view, key, later),
-  );
-  if (found instanceof Promise) return found;
+  const found = lookup(view.engine, key, view.engine.clock());
+  if (found instanceof Promise) return found.then((later) => count(view, key, later));
   return count(view, key, found);
 }
 
@@ -36,10 +34,9 @@ export function resolve<C>(
   origin: Origin<C>,
   context: C,
 ): CacheEntry | Promise<Outcome> {
-  const found = lookup(view.engine, key, view.engine.clock(), origin.tier(context), (later) =>
-    asOutcome(hitOrOrigin(view, key, later, origin, context)),
-  );
-  if (found instanceof Promise) return found;
+  const found = lookup(view.engine, key, view.engine.clock(), origin.tier(context));
+  if (found instanceof Promise)
+    return found.then((later) => asOutcome(hitOrOrigin(view, key, later, origin, context)));
   return hitOrOrigin(view, key, found, origin, context);
 }
 
