@@ -48,9 +48,9 @@ export class ByteStoreBackend<S extends ByteStore = ByteStore> implements CacheB
       if (isCorrupt(err)) this.dropQuietly(key);
       throw err;
     }
-    if (!(found instanceof Promise)) return this.decodeSync(key, found);
+    if (!(found instanceof Promise)) return this.decode(key, found, true);
     return found.then(
-      (bytes) => this.decode(key, bytes),
+      (bytes) => this.decode(key, bytes, false),
       (err: unknown) => this.failRead(key, err),
     );
   }
@@ -104,33 +104,21 @@ export class ByteStoreBackend<S extends ByteStore = ByteStore> implements CacheB
   }
 
   /**
-   * Decodes what an asynchronous store read. Not `async`: a hit is returned as it is, without a
-   * promise of its own; a corrupt record is deleted before the rejection.
+   * Decodes what the store read. Not `async`: a hit is returned as it is, without a promise of its
+   * own. A corrupt record is deleted and reported: after an asynchronous read, by a rejection once
+   * it is deleted; after a synchronous one, by a throw, without waiting for the delete.
    */
   private decode(
     key: string,
     bytes: Uint8Array | null | undefined,
+    synchronous: boolean,
   ): MaybePromise<CacheEntry | undefined> {
     if (bytes == null) return undefined;
     let entry: CacheEntry;
     try {
       entry = decodeEntry(bytes, this.maxEntryBytes, true);
     } catch (err) {
-      return this.failRead(key, asCorrupt(err));
-    }
-    return this.confirmed(key, bytes, entry);
-  }
-
-  /** Decodes what a synchronous store read; a corrupt record is deleted (without waiting) and reported. */
-  private decodeSync(
-    key: string,
-    bytes: Uint8Array | null | undefined,
-  ): MaybePromise<CacheEntry | undefined> {
-    if (bytes == null) return undefined;
-    let entry: CacheEntry;
-    try {
-      entry = decodeEntry(bytes, this.maxEntryBytes, true);
-    } catch (err) {
+      if (!synchronous) return this.failRead(key, asCorrupt(err));
       this.dropQuietly(key);
       throw asCorrupt(err);
     }
