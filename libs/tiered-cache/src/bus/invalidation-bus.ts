@@ -161,7 +161,7 @@ export class InvalidationBus {
   publishBehindWrite(invalidation: BusInvalidation): Promise<void> | undefined {
     if (this.closed || this.cluster || this.connection.status !== 'ready') return undefined;
     if (this.subscription.trackingSupported !== false) return undefined;
-    return this.queue.addThisTick(invalidation).then(this.fence);
+    return this.queue.add(invalidation, true).then(this.fence);
   }
 
   /**

@@ -62,34 +62,21 @@ export class PublishQueue {
   /**
    * Queues an invalidation for the next tick. Synchronous, never throws. Resolves once the first
    * attempt at publishing it has succeeded or failed (a failed one is retried in the background).
+   *
+   * With `thisTick`, it is published at the end of this tick instead (`process.nextTick`, merged
+   * with the others added until then): a command the caller sends right after this call, in the
+   * same synchronous run, is sent before the message, and in the same ioredis auto-pipeline when
+   * it has one (see `InvalidationBus.publishBehindWrite`).
    */
-  add(invalidation: BusInvalidation): Promise<void> {
+  add(invalidation: BusInvalidation, thisTick = false): Promise<void> {
     const attempted = new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.enqueue(invalidation);
+    this.enqueue(invalidation, thisTick);
     return attempted;
   }
 
-  /**
-   * {@link add}, published at the end of this tick rather than on the next (`process.nextTick`,
-   * merged with the others added until then). A command the caller sends right after this call,
-   * in the same synchronous run, is sent before the message, and in the same ioredis
-   * auto-pipeline when it has one: see `InvalidationBus.publishBehindWrite`.
-   */
-  addThisTick(invalidation: BusInvalidation): Promise<void> {
-    const attempted = this.add(invalidation);
-    if (!this.tickFlushScheduled && !this.closed && this.retryTimer === undefined) {
-      this.tickFlushScheduled = true;
-      process.nextTick(() => {
-        this.tickFlushScheduled = false;
-        void this.flush();
-      });
-    }
-    return attempted;
-  }
-
-  private enqueue(invalidation: BusInvalidation): void {
+  private enqueue(invalidation: BusInvalidation, thisTick: boolean): void {
     if (this.closed) return this.release();
-    if (this.folded) return this.schedule(); // a pending clear of the namespace covers everything
+    if (this.folded) return this.schedule(thisTick); // a pending clear of the namespace covers everything
     const items = countItems(invalidation);
     const rootClear = this.isRootClear(invalidation);
     if (rootClear || this.size + items > this.options.maxQueued) {
@@ -99,7 +86,7 @@ export class PublishQueue {
       this.pending.push(invalidation);
       this.pendingItems += items;
     }
-    this.schedule();
+    this.schedule(thisTick);
   }
 
   /** Retries now instead of waiting for the backoff (the connection just became ready). */
@@ -121,8 +108,19 @@ export class PublishQueue {
     this.release();
   }
 
-  private schedule(): void {
-    if (this.flushScheduled !== undefined || this.retryTimer !== undefined || this.closed) return;
+  /** Flushes on the next tick, or with `thisTick` at the end of this one; not while backing off. */
+  private schedule(thisTick = false): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    if (thisTick) {
+      if (this.tickFlushScheduled) return;
+      this.tickFlushScheduled = true;
+      process.nextTick(() => {
+        this.tickFlushScheduled = false;
+        void this.flush();
+      });
+      return;
+    }
+    if (this.flushScheduled !== undefined) return;
     this.flushScheduled = setImmediate(() => {
       this.flushScheduled = undefined;
       void this.flush();
