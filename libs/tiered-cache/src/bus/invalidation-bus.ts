@@ -61,6 +61,9 @@ export class InvalidationBus {
   private readonly cluster: boolean;
   /** The fence of this tick, not sent yet (see {@link fence}). */
   private nextFence: Promise<void> | undefined;
+  /** The last promise of the queue's first attempt, and its fence (shared by that batch's callers). */
+  private lastAttempt: Promise<void> | undefined;
+  private lastAttemptFenced: Promise<void> | undefined;
   private received = 0;
   private gaps = 0;
   private started = false;
@@ -144,7 +147,7 @@ export class InvalidationBus {
       invalidation.keys.every((key) => key.startsWith(this.prefix))
     )
       return this.fence(); // Redis's tracking tells every other instance
-    return this.queue.add(invalidation).then(this.fence);
+    return this.fenced(this.queue.add(invalidation));
   }
 
   /**
@@ -161,7 +164,19 @@ export class InvalidationBus {
   publishBehindWrite(invalidation: BusInvalidation): Promise<void> | undefined {
     if (this.closed || this.cluster || this.connection.status !== 'ready') return undefined;
     if (this.subscription.trackingSupported !== false) return undefined;
-    return this.queue.add(invalidation, true).then(this.fence);
+    return this.fenced(this.queue.add(invalidation, true));
+  }
+
+  /**
+   * `attempt` followed by a {@link fence}. The queue gives every caller of one batch the same
+   * promise, and they share one fence: a write in pub/sub mode allocates nothing here.
+   */
+  private fenced(attempt: Promise<void>): Promise<void> {
+    if (attempt !== this.lastAttempt) {
+      this.lastAttempt = attempt;
+      this.lastAttemptFenced = attempt.then(this.fence);
+    }
+    return this.lastAttemptFenced!;
   }
 
   /**

@@ -39,8 +39,11 @@ export interface PublishQueueStats {
 export class PublishQueue {
   readonly stats: PublishQueueStats = { sent: 0, failures: 0, overflows: 0 };
   private pending: BusInvalidation[] = [];
-  /** Callers waiting for the first attempt at publishing what they added. */
-  private waiting: Array<() => void> = [];
+  /**
+   * The first attempt at publishing what was added since the last flush: one promise shared by
+   * every caller of that batch (a write path adds one invalidation per write).
+   */
+  private attempt: { promise: Promise<void>; resolve: () => void } | undefined;
   private pendingItems = 0;
   private inFlightItems = 0;
   private flushScheduled: NodeJS.Immediate | undefined;
@@ -69,9 +72,14 @@ export class PublishQueue {
    * it has one (see `InvalidationBus.publishBehindWrite`).
    */
   add(invalidation: BusInvalidation, thisTick = false): Promise<void> {
-    const attempted = new Promise<void>((resolve) => this.waiting.push(resolve));
+    let attempt = this.attempt;
+    if (attempt === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.attempt = attempt = { promise, resolve };
+    }
     this.enqueue(invalidation, thisTick);
-    return attempted;
+    return attempt.promise;
   }
 
   private enqueue(invalidation: BusInvalidation, thisTick: boolean): void {
@@ -128,20 +136,20 @@ export class PublishQueue {
   }
 
   private async flush(): Promise<void> {
-    const waiting = this.waiting;
-    this.waiting = [];
+    const attempt = this.attempt;
+    this.attempt = undefined;
     try {
       await this.publishPending();
     } finally {
-      for (const resolve of waiting) resolve();
+      attempt?.resolve();
     }
   }
 
   /** Resolves every caller still waiting. */
   private release(): void {
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const resolve of waiting) resolve();
+    const attempt = this.attempt;
+    this.attempt = undefined;
+    attempt?.resolve();
   }
 
   private async publishPending(): Promise<void> {

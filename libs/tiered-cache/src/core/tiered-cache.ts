@@ -39,6 +39,9 @@ export class TieredCache {
   private writeSent: (tags: readonly string[]) => boolean = () => false;
   /** L1 drops after bus gaps. */
   private localDrops = 0;
+  /** The last promise {@link bounded} was given, and what it returned for it. */
+  private lastSent: Promise<void> | undefined;
+  private lastBounded: Promise<void> | undefined;
 
   constructor(
     readonly local: Tier | undefined,
@@ -267,15 +270,21 @@ export class TieredCache {
     return sent === undefined ? undefined : this.bounded(sent);
   }
 
-  /** `sent`, or at most the shared tier's deadline: a write never waits longer for its message. */
+  /**
+   * `sent`, or at most the shared tier's deadline: a write never waits longer for its message.
+   * The bus hands the writes of one tick the same promise; they share its bound too (started by
+   * the first of them, in the same tick).
+   */
   private bounded(sent: Promise<void>): Promise<void> {
+    if (sent === this.lastSent) return this.lastBounded!;
+    this.lastSent = sent;
     const timeoutMs = this.shared?.config.timeoutMs ?? 1_000;
-    return new Promise<void>((resolve) => {
+    return (this.lastBounded = new Promise<void>((resolve) => {
       const deadline = startDeadline(timeoutMs, resolve);
       void sent.then(() => {
         if (deadline.finish()) resolve();
       });
-    });
+    }));
   }
 
   private notify(event: InvalidationEvent): void {
