@@ -81,8 +81,20 @@ export function slotMasters(cluster: Cluster): string {
 }
 
 /** `host:port` of a node connection. */
-function nodeKey(node: Redis): string {
+/** A node's address as the slot map names it (`host:port`); a duplicate connection has the same. */
+export function nodeKey(node: Redis): string {
   return `${node.options.host}:${node.options.port}`;
+}
+
+/**
+ * The client's connection to the master serving `name`'s hash slot in its current slot map (a key
+ * as it is in Redis, or a channel name), or undefined when the map names none or the client has
+ * no connection to it.
+ */
+export function masterOfSlotOf(cluster: Cluster, name: string): Redis | undefined {
+  const address = cluster.slots[keySlot(name)]?.[0];
+  if (address === undefined) return undefined;
+  return cluster.nodes('master').find((node) => nodeKey(node) === address);
 }
 
 /** Refreshes the client's slot map (CLUSTER SLOTS), under a deadline. */

@@ -30,6 +30,12 @@ export interface BusSubscriptionOptions {
    * by itself. One that ends (does not reconnect) is replaced by a new one from here.
    */
   readonly openSubscriber?: () => Redis | undefined;
+  /**
+   * Whether a working subscriber should move to the node `openSubscriber` now prefers (a Cluster's
+   * bus home, see `ClusterBusHome`): checked on each heartbeat, and the move has no gap. Only
+   * without tracking, whose redirect names the subscriber.
+   */
+  readonly shouldMove?: (subscriber: Redis) => boolean;
   /** Channel of the explicit messages. */
   readonly channel: string;
   /** Tracked key prefix (`<namespace>:`), or undefined not to try tracking at all. */
@@ -118,7 +124,14 @@ export class BusSubscription {
     this.subscriberWorked = false;
     if (subscriber === undefined) return; // nothing to connect to now: the heartbeat retries
     subscriber.on('error', () => undefined); // a closed subscriber shows as not connected
+    subscriber.on('messageBuffer', this.onMessage);
     subscriber.on('ready', () => void this.subscribe());
+    this.watch(subscriber);
+    subscriber.connect().catch(() => undefined);
+  }
+
+  /** Follows the current subscriber's end (the first one's, and one moved in by {@link move}). */
+  private watch(subscriber: Redis): void {
     subscriber.on('close', () => {
       if (this.subscriber === subscriber) this.onSubscriberClose();
     });
@@ -129,8 +142,33 @@ export class BusSubscription {
       this.subscriber = undefined;
       if (this.subscriberWorked) this.open();
     });
-    subscriber.on('messageBuffer', this.onMessage);
-    subscriber.connect().catch(() => undefined);
+  }
+
+  /**
+   * Replaces the working subscriber `current` by a new one from `openSubscriber`, without a gap:
+   * the new one subscribes first, then `current` is closed (a message published in between reaches
+   * both, and evicting twice is harmless). Gives up quietly when the new one is no better or
+   * cannot subscribe in time; the next heartbeat tries again.
+   */
+  private async move(current: Redis): Promise<void> {
+    const next = this.options.openSubscriber?.();
+    if (next === undefined) return;
+    if (this.options.shouldMove?.(next) !== false) return next.disconnect();
+    next.on('error', () => undefined);
+    next.on('messageBuffer', this.onMessage);
+    const timeoutMs = this.options.commandTimeoutMs;
+    try {
+      await withDeadline(next.connect(), timeoutMs, 'bus subscriber connection');
+      await withDeadline(next.subscribe(this.options.channel), timeoutMs, 'SUBSCRIBE');
+    } catch {
+      return next.disconnect();
+    }
+    if (this.closed || this.subscriber !== current || !this.subscribed || next.status !== 'ready')
+      return next.disconnect();
+    this.subscriber = next;
+    this.subscriberWorked = true;
+    this.watch(next);
+    await closeConnection(current);
   }
 
   /** The connection tracking is enabled on: a single node's (never a Cluster, see `trackingPrefix`). */
@@ -280,6 +318,8 @@ export class BusSubscription {
       if (subscriber.status === 'ready' && !this.closed) subscriber.disconnect(true);
       return;
     }
+    if (this.trackingSupported === false && this.options.shouldMove?.(subscriber) === true)
+      return this.move(subscriber);
     if (this.trackingSupported !== true) return;
     if (!this.trackingOn) return this.pointTracking();
     const id = this.subscriberId!;

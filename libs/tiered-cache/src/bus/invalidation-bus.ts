@@ -15,7 +15,7 @@ import {
   type ResolvedBusOptions,
 } from './bus-options.js';
 import { BusSubscription, type BusGapReason } from './bus-subscription.js';
-import { clusterPublisher, clusterSubscriberOpener } from './cluster-subscriber.js';
+import { ClusterBusHome } from './cluster-home.js';
 import { PublishQueue } from './publish-queue.js';
 import type { BusStats } from './bus-stats.js';
 
@@ -39,7 +39,8 @@ export interface PublishOptions {
  * whenever the server accepts `CLIENT TRACKING` (Redis 6+, not refused by an ACL or a proxy) on a
  * single node or through Sentinel; otherwise, and always on a Redis Cluster (where tracking would
  * be per node: see the README, "Redis Cluster and Sentinel"), every invalidation travels as an
- * explicit message, which a cluster delivers to the subscribers of every node.
+ * explicit message; on a Cluster every instance publishes and subscribes on the bus's home master
+ * (see `ClusterBusHome`), and the cluster relays messages to other nodes' subscribers.
  */
 export class InvalidationBus {
   readonly instanceId: string;
@@ -59,6 +60,8 @@ export class InvalidationBus {
   private readonly gapHandlers = new Set<(reason: BusGapReason) => void>();
   /** The Redis connection is a Cluster's. */
   private readonly cluster: boolean;
+  /** Where a fence PINGs: the connection, or on a Cluster the node of the last PUBLISH. */
+  private readonly fenceNode: () => Redis | undefined;
   /** The fence of this tick, not sent yet (see {@link fence}). */
   private nextFence: Promise<void> | undefined;
   /** The last promise of the queue's first attempt, and its fence (shared by that batch's callers). */
@@ -82,9 +85,11 @@ export class InvalidationBus {
     const cluster = (this.connection as { isCluster?: unknown }).isCluster === true;
     this.cluster = cluster;
     const connection = this.connection;
-    this.publishOn = cluster
-      ? clusterPublisher(connection as Cluster, this.options.publishTimeoutMs)
-      : (channel, payload) => connection.publish(channel, payload);
+    const home = cluster
+      ? new ClusterBusHome(connection as Cluster, this.channel, this.options.publishTimeoutMs)
+      : undefined;
+    this.publishOn = home?.publish ?? ((channel, payload) => connection.publish(channel, payload));
+    this.fenceNode = home === undefined ? () => connection as Redis : () => home.lastPublishedOn;
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
       clearPrefix: prefix,
@@ -96,7 +101,9 @@ export class InvalidationBus {
       channel: this.channel,
       // ioredis's keyPrefix is part of every key in Redis, so of what tracking reports.
       trackingPrefix: this.options.tracking && !cluster ? keyPrefix + prefix : undefined,
-      ...(cluster ? { openSubscriber: clusterSubscriberOpener(this.connection as Cluster) } : {}),
+      ...(home === undefined
+        ? {}
+        : { openSubscriber: home.openSubscriber, shouldMove: home.awayFromHome }),
       commandTimeoutMs: this.options.publishTimeoutMs,
       heartbeatMs: this.options.heartbeatMs,
       logger: this.logger,
@@ -134,9 +141,10 @@ export class InvalidationBus {
   /**
    * Queues an invalidation for every other instance of the namespace. Never throws: it is published
    * on the next tick, merged with others, and retried while Redis is unreachable. Returns a promise
-   * that resolves after the first attempt and a {@link fence} (on a single node or through
-   * Sentinel, Redis has then written the message, or its own tracking message when tracking tells
-   * the others, to every subscriber's connection, unless the attempt failed); undefined once closed.
+   * that resolves after the first attempt and a {@link fence} (Redis has then written the message,
+   * or its own tracking message when tracking tells the others, to every subscriber's connection,
+   * unless the attempt failed, or on a Cluster, a subscriber is away from the bus's home); undefined
+   * once closed.
    */
   publish(invalidation: BusInvalidation, options?: PublishOptions): Promise<void> | undefined {
     if (this.closed) return undefined;
@@ -186,18 +194,20 @@ export class InvalidationBus {
    * loop, but not in a set order: a publisher can read its answer, and tell another process, before
    * Redis has written the message to that process's subscriber (seen on two busy cores). Redis
    * writes everything pending before it reads the next command, so the PING's answer proves it.
-   * Callers of one tick share one PING. A Cluster passes messages between its nodes on its own bus,
-   * which no command waits for: there it resolves at once (see the README, "Running several
-   * instances"). Never rejects.
+   * Callers of one tick share one PING. On a Cluster the PING goes to the node that took the last
+   * PUBLISH, the bus's home, where every instance subscribes (see `ClusterBusHome`); a subscriber
+   * elsewhere (while the home fails over) gets the message over the cluster's own bus, which no
+   * command waits for. Never rejects.
    */
   private readonly fence = (): Promise<void> => {
-    if (this.cluster || this.closed) return Promise.resolve();
+    if (this.closed) return Promise.resolve();
     if (this.nextFence !== undefined) return this.nextFence;
     const fence = new Promise<void>((resolve) => {
       setImmediate(() => {
         this.nextFence = undefined;
-        if (this.connection.status !== 'ready') return resolve();
-        (this.connection as Redis).ping().then(
+        const node = this.fenceNode();
+        if (node === undefined || node.status !== 'ready') return resolve();
+        node.ping().then(
           () => resolve(),
           () => resolve(),
         );
