@@ -3,6 +3,7 @@ import type { CacheModuleOptions } from 'nest-tiered-cache';
 import { RedisServerHarness } from '../../libs/tiered-cache/test/redis-server.harness.js';
 import { waitFor } from '../../libs/tiered-cache/test/wait-for.js';
 import { type CacheWorker, closeWorkers, startWorkers } from './cache-worker.js';
+import { CHANGES, readsAfterChanges, ROUNDS } from './cross-instance-changes.js';
 
 /**
  * Two real processes (forked Nest apps) on one real redis-server: a change made on A is seen by
@@ -12,35 +13,6 @@ import { type CacheWorker, closeWorkers, startWorkers } from './cache-worker.js'
  * comes (Redis tracking where the server has it), with the bus over explicit pub/sub messages, and
  * with Redis alone (the control: nothing to evict).
  */
-const ROUNDS = 10;
-
-type Change = {
-  /** What A does; `key` was set to `old` with tag `tag` just before. */
-  run: (a: CacheWorker, round: { key: string; tag: string; prefix: string }) => Promise<unknown>;
-  /** What B must read afterwards (undefined: a miss). */
-  expected: string | undefined;
-};
-
-const CHANGES: Array<[string, Change]> = [
-  ['delete', { run: (a, { key }) => a.request({ op: 'delete', key }), expected: undefined }],
-  [
-    'deletePattern',
-    {
-      run: (a, { prefix }) => a.request({ op: 'deletePattern', pattern: `${prefix}:*` }),
-      expected: undefined,
-    },
-  ],
-  [
-    'deleteByTag',
-    { run: (a, { tag }) => a.request({ op: 'deleteByTag', tags: [tag] }), expected: undefined },
-  ],
-  ['clear', { run: (a) => a.request({ op: 'clear' }), expected: undefined }],
-  [
-    'set',
-    { run: (a, { key }) => a.request({ op: 'set', key, value: 'new', ttl: 60 }), expected: 'new' },
-  ],
-];
-
 const SETUPS: Array<[string, (url: string) => CacheModuleOptions]> = [
   [
     'memory L1 + Redis L2',
@@ -89,24 +61,10 @@ describe.each(SETUPS)('across two processes, %s', (_setup, options) => {
   });
 
   it.each(CHANGES)("%s on A: B's next read never returns the old value", async (name, change) => {
-    const seen: Array<string | undefined> = [];
-    for (let n = 0; n < ROUNDS; n++) {
-      const round = { prefix: `${name}-${n}`, key: `${name}-${n}:item`, tag: `${name}-${n}` };
-      await a.request({ op: 'set', key: round.key, value: 'old', tags: [round.tag], ttl: 60 });
-      // B reads it once, so a memory L1 holds it.
-      expect((await b.request({ op: 'get', key: round.key })).result).toEqual({
-        found: true,
-        value: 'old',
-      });
-      // A's own read after its change is the control: one process is coherent.
-      await change.run(a, round);
-      const afterOnB = (await b.request({ op: 'get', key: round.key })).result;
-      const afterOnA = (await a.request({ op: 'get', key: round.key })).result;
-      expect(afterOnA.value).toBe(change.expected);
-      seen.push(afterOnB.value);
-    }
     // One entry per round: what B read right after A's change resolved.
-    expect(seen).toEqual(Array.from({ length: ROUNDS }, () => change.expected));
+    expect(await readsAfterChanges(a, b, name, change)).toEqual(
+      Array.from({ length: ROUNDS }, () => change.expected),
+    );
   });
 
   it("a route PUT with @InvalidateCache on A: B's next GET serves the new body", async () => {
