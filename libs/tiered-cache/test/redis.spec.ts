@@ -213,6 +213,58 @@ describe('redis backend on a real redis-server', () => {
     expect(cache.stats().tiers.shared!.hits).toBe(1);
   });
 
+  /** An engine whose Redis tier missed a delete, a tag and a pattern while Redis was frozen. */
+  async function cacheThatMissed(namespace: string, logger: RecordingLogger, clock: FakeClock) {
+    let cache: CacheService;
+    ({ cache, engine } = await createTestCache(
+      {
+        namespace,
+        clock: clock.read,
+        local: { backend: 'memory' },
+        shared: { backend: 'redis', url: redis.url, timeout: '100ms' },
+      },
+      logger,
+    ));
+    await cache.set('user:1', 'old');
+    await cache.set('user:2', 'old', { tags: ['users'] });
+    await cache.set('page:1', 'old');
+    redis.pause();
+    for (let i = 0; i < 3; i++)
+      expect(await settlesWithin(1_000, cache.get(`cold:${i}`))).toBeUndefined();
+    await cache.delete('user:1');
+    await cache.deleteByTag('users');
+    await cache.deletePattern('page:*');
+    return cache;
+  }
+
+  it('replays what it missed once more when it closes, with no read to trigger it', async () => {
+    const logger = new RecordingLogger();
+    const clock = new FakeClock();
+    await cacheThatMissed('lastreplay', logger, clock);
+    redis.resume();
+    clock.advance(2_000); // the breaker lets a trial call through; no read comes to trigger it
+    const keys = ['lastreplay:user:1', 'lastreplay:user:2', 'lastreplay:page:1'];
+    expect(await admin.exists(...keys)).toBe(3);
+    await engine!.close();
+    expect(await admin.exists(...keys)).toBe(0);
+    expect(logger.matching('log', 'replayed 3 invalidation(s)')).toHaveLength(1);
+    expect(logger.matching('warn', 'not replayed')).toEqual([]);
+  });
+
+  it('closes with what it could not replay counted in a warning (never a key)', async () => {
+    const logger = new RecordingLogger();
+    const clock = new FakeClock();
+    await cacheThatMissed('lostreplay', logger, clock);
+    redis.resume();
+    // No time passed on the tier's clock: its breaker is still open, so the last attempt is
+    // skipped as it was during the outage.
+    await engine!.close();
+    const warnings = logger.matching('warn', 'not replayed');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('closed with 3 missed invalidation(s) not replayed');
+    expect(warnings[0]).not.toMatch(/user|page/);
+  });
+
   it('finishes a pattern delete that takes longer than the tier deadline: each command has its own', async () => {
     let cache: CacheService;
     ({ cache, engine } = await createTestCache({

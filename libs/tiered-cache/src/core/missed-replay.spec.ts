@@ -130,4 +130,19 @@ describe('MissedReplay', () => {
     expect(applied).toEqual([{ kind: 'pattern', glob: 'app:x*' }]);
     expect(jest.getTimerCount()).toBe(0);
   });
+
+  it('makes one last attempt on demand, then schedules nothing; resolves to what still waits', async () => {
+    const { replay, state } = replayOf({ up: true });
+    replay.add({ kind: 'keys', keys: ['app:a'] });
+    expect(await replay.last()).toBe(0);
+    expect(state.attempts).toEqual([0]); // at once, not after the 250 ms delay
+    expect(state.replayed).toEqual([{ kind: 'keys', keys: ['app:a'] }]);
+
+    const down = replayOf({ up: false });
+    down.replay.add({ kind: 'keys', keys: ['app:a', 'app:b'] });
+    down.replay.add({ kind: 'tags', tags: ['app:t'] });
+    expect(await down.replay.last()).toBe(3);
+    expect(down.state.attempts).toHaveLength(1);
+    expect(jest.getTimerCount()).toBe(0); // no retry is left behind
+  });
 });

@@ -94,6 +94,18 @@ export class MissedReplay {
     while (this.running !== undefined) await this.running;
   }
 
+  /**
+   * One last attempt before the tier closes (the queue lives in this process only): replays now,
+   * or lets the replay in progress finish, then schedules nothing more. Resolves to how many keys
+   * and invalidations still wait: they are lost with the process.
+   */
+  async last(): Promise<number> {
+    this.now();
+    await this.idle();
+    this.stop();
+    return this.queue.size;
+  }
+
   /** Schedules nothing more; a replay in progress stops after the invalidation it is applying. */
   stop(): void {
     this.stopped = true;

@@ -391,6 +391,24 @@ export class Tier {
    * against it (a replay step, the follow-up of a failed write): closing the backend makes those
    * fail fast. Each wait is bounded (the larger of the tier's deadline and 2 s); errors are logged.
    */
+  /**
+   * Before the engine closes (and its bus with it, so that what is replayed is still told to the
+   * other instances): one last replay of the invalidations this tier missed, bounded like every
+   * close step. What still waits is lost with this process: logged, as a count.
+   */
+  async replayBeforeClose(): Promise<void> {
+    let left = this.missed.size;
+    if (left === 0) return;
+    await this.closeStep('last replay of missed invalidations', async () => {
+      left = await this.missed.last();
+    });
+    if (left > 0)
+      this.logger.warn(
+        `${this.label} closed with ${left} missed invalidation(s) not replayed: other instances ` +
+          'may read the entries they remove from it until those expire or are invalidated again',
+      );
+  }
+
   async close(): Promise<void> {
     this.stopWatching?.();
     this.missed.stop();

@@ -193,12 +193,16 @@ export class TieredCache {
     return tiers;
   }
 
-  /** Closes the bus (publishing what it still holds), then both tiers' backends. Safe to call twice. */
+  /**
+   * Replays once more what the tiers missed, closes the bus (publishing what it still holds, the
+   * replays included), then both tiers' backends. Safe to call twice.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
     this.events.clear();
+    await Promise.all([this.local?.replayBeforeClose(), this.shared?.replayBeforeClose()]);
     await this.bus?.close();
     await Promise.all([this.local?.close(), this.shared?.close()]);
   }
