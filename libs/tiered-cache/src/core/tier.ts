@@ -1,15 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
-import {
-  CacheError,
-  CacheErrorCode,
-  describeError,
-  isOutOfSpace,
-  toCacheError,
-} from '../cache.errors.js';
+import { CacheErrorCode, describeError, toCacheError } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
-import { keyRef } from '../keys/key-encoding.js';
 import { capEntry } from '../serialization/entry-codec.js';
-import type { BreakerSettings, CircuitBreaker } from './circuit-breaker.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 import { startDeadline, timeoutError, withDeadline } from './deadline.js';
 import { FailedWrites } from './failed-writes.js';
 import { LatencyReservoir } from './latency.js';
@@ -18,47 +11,9 @@ import type { InvalidationEvent } from './invalidation.js';
 import { RecentChanges } from './recent-changes.js';
 import { storeTopologyOf } from './store-topology.js';
 import { TierBreakers } from './tier-breakers.js';
+import type { TierConfig, TierCounters } from './tier-config.js';
+import { TierFailures } from './tier-failures.js';
 
-/** Which tier: L1 in the process, or L2 shared between processes. */
-export type TierRole = 'local' | 'shared';
-
-/** The resolved settings of one tier. */
-export interface TierConfig {
-  readonly role: TierRole;
-  readonly backend: CacheBackend;
-  /** Longest time an entry lives in this tier, in ms; undefined for no cap. */
-  readonly maxTtlMs: number | undefined;
-  /** Deadline of one asynchronous call, in ms. */
-  readonly timeoutMs: number;
-  /** Whether this tier being down fails a health check (else it is reported degraded). */
-  readonly required: boolean;
-  /** Prefix of every key of the engine (`<namespace>:`): cleared when too many invalidations were missed. */
-  readonly prefix: string;
-  /** When the circuit breaker opens and for how long. */
-  readonly breaker: BreakerSettings;
-}
-
-/** Counters of one tier (hits and misses are counted by the engine, errors here). */
-export interface TierCounters {
-  hits: number;
-  misses: number;
-  errors: number;
-}
-
-/** Failures that say the store is unwell (as opposed to one bad entry or value). */
-const AVAILABILITY_CODES: ReadonlySet<string> = new Set([
-  CacheErrorCode.E_BACKEND_TIMEOUT,
-  CacheErrorCode.E_BACKEND_ERROR,
-]);
-/**
- * Replies of a Redis Cluster in transition (a master failed and no replica took over yet, slots
- * moving): every node answers so, at once, for a second or two. They say nothing about the health
- * of the server that answered, so they are counted and logged but do not trip its breaker (which
- * would keep a healthy master out for the breaker's open time after the cluster is back).
- */
-const CLUSTER_IN_TRANSITION = /^(CLUSTERDOWN|TRYAGAIN)\b/;
-/** A given error code is logged at most once per this many ms per tier, with a count of the rest. */
-const LOG_INTERVAL_MS = 60_000;
 /** Overall deadline of a bulk operation (pattern, tag and prefix deletes), in ms. */
 const BULK_TIMEOUT_MS = 60_000;
 /** A synchronous backend's read latency is recorded for one read in this many. */
@@ -94,7 +49,7 @@ export class Tier {
   /** What this tier changed in its store lately, replayed if the store turns out to be another server. */
   private readonly recent: RecentChanges | undefined;
   private readonly breakers: TierBreakers;
-  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private readonly failures: TierFailures;
   private readonly label: string;
   /** Whether the backend answers synchronously (an in-process store). */
   private readonly synchronous: boolean;
@@ -116,6 +71,7 @@ export class Tier {
     this.synchronous = config.backend.synchronous === true;
     this.bulkTimeoutMs = Math.max(BULK_TIMEOUT_MS, config.timeoutMs);
     this.label = `${config.role} tier (${config.backend.name})`;
+    this.failures = new TierFailures(this.label, logger, clock);
     this.missed = new MissedReplay({
       prefix: config.prefix,
       maxDelayMs: config.breaker.openMs,
@@ -501,33 +457,6 @@ export class Tier {
     this.counters.errors++;
     const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
     this.onError?.(err.code);
-    // A full disk or a Redis at maxmemory refuses writes but still reads: not an outage.
-    if (isOutOfSpace(cause)) {
-      this.logOnce(err, op, key);
-      return;
-    }
-    const transient = cause instanceof Error && CLUSTER_IN_TRANSITION.test(cause.message);
-    if (!transient && (AVAILABILITY_CODES.has(err.code) || !(cause instanceof CacheError))) {
-      // An outage is logged once, by the breaker when it opens; failures below its threshold are only counted.
-      breaker.failure(err);
-      return;
-    }
-    this.logOnce(err, op, key);
-  }
-
-  private logOnce(err: CacheError, op: string, key: string | undefined): void {
-    const now = this.clock();
-    const seen = this.lastLogged.get(err.code);
-    if (seen !== undefined && now - seen.at < LOG_INTERVAL_MS) {
-      seen.suppressed++;
-      return;
-    }
-    const more =
-      seen !== undefined && seen.suppressed > 0
-        ? ` (${seen.suppressed} more since the last report)`
-        : '';
-    this.lastLogged.set(err.code, { at: now, suppressed: 0 });
-    const where = key === undefined ? '' : ` ${keyRef(key)}`;
-    this.logger.warn(`${this.label} ${op}${where} failed [${err.code}] ${err.message}${more}`);
+    this.failures.report(err, cause, op, key, breaker);
   }
 }
