@@ -9,11 +9,16 @@ export const WORKER_SCRIPT = fileURLToPath(
 );
 
 /**
- * The wall clock every process on this machine shares, in epoch ms with sub-millisecond
- * precision; the workers stamp their operations with the same expression.
+ * The clock every process on this machine shares: the system's monotonic clock
+ * (`process.hrtime`, CLOCK_MONOTONIC on Linux), in ms since an arbitrary origin (the boot) with
+ * sub-millisecond precision; the workers stamp their operations with the same expression.
+ * Not `performance.timeOrigin + performance.now()`: each process maps its own monotonic time to
+ * the wall clock once, when it starts, so a wall clock adjusted in between puts processes
+ * milliseconds apart (seen in a CI soak: one worker 2–4 ms ahead of the others, so reads seemed
+ * to return values before they were written).
  */
 export function now(): number {
-  return performance.timeOrigin + performance.now();
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 /** How a worker is configured: passed to it as JSON. */

@@ -79,6 +79,12 @@ export interface SoakRun {
  * (`lanes` operations in flight each), injecting `faults` along the way, and records the history.
  */
 export async function runSoak(plan: SoakPlan): Promise<SoakRun> {
+  // The checker compares timestamps taken in different processes: they must share one clock.
+  for (const worker of plan.workers) {
+    const disagreement = await worker.clockDisagreement(5);
+    if (disagreement > 0)
+      throw new Error(`${worker.name}'s clock is ${disagreement.toFixed(3)} ms off this process's`);
+  }
   const history = new History(SOAK_KEYS);
   const mix = plan.mix ?? DEFAULT_MIX;
   const lanes = plan.lanes ?? 2;
