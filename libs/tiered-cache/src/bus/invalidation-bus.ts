@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { storedKeyOf } from '../backends/redis-keys.js';
 import { describeError } from '../cache.errors.js';
 import { withDeadline } from '../core/deadline.js';
+import { lastResultOf } from '../core/last-result.js';
 import {
   decodeBusMessage,
   encodeBusMessage,
@@ -64,9 +65,6 @@ export class InvalidationBus {
   private readonly fenceNode: () => Redis | undefined;
   /** The fence of this tick, not sent yet (see {@link fence}). */
   private nextFence: Promise<void> | undefined;
-  /** The last promise of the queue's first attempt, and its fence (shared by that batch's callers). */
-  private lastAttempt: Promise<void> | undefined;
-  private lastAttemptFenced: Promise<void> | undefined;
   private received = 0;
   private gaps = 0;
   private started = false;
@@ -179,13 +177,7 @@ export class InvalidationBus {
    * `attempt` followed by a {@link fence}. The queue gives every caller of one batch the same
    * promise, and they share one fence: a write in pub/sub mode allocates nothing here.
    */
-  private fenced(attempt: Promise<void>): Promise<void> {
-    if (attempt !== this.lastAttempt) {
-      this.lastAttempt = attempt;
-      this.lastAttemptFenced = attempt.then(this.fence);
-    }
-    return this.lastAttemptFenced!;
-  }
+  private readonly fenced = lastResultOf((attempt: Promise<void>) => attempt.then(this.fence));
 
   /**
    * Resolves once Redis has written out everything it owed to clients when the commands answered

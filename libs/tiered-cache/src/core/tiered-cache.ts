@@ -9,6 +9,7 @@ import type { BusStats, EngineBus } from '../bus/bus-stats.js';
 import { describeError } from '../cache.errors.js';
 import { CacheEvents } from './cache-events.js';
 import { writeSentOf } from './bus-connection.js';
+import { lastResultOf } from './last-result.js';
 import { Changes } from './changes.js';
 import { startDeadline } from './deadline.js';
 import { SingleFlight } from './single-flight.js';
@@ -39,9 +40,6 @@ export class TieredCache {
   private writeSent: (tags: readonly string[]) => boolean = () => false;
   /** L1 drops after bus gaps. */
   private localDrops = 0;
-  /** The last promise {@link bounded} was given, and what it returned for it. */
-  private lastSent: Promise<void> | undefined;
-  private lastBounded: Promise<void> | undefined;
 
   constructor(
     readonly local: Tier | undefined,
@@ -279,17 +277,15 @@ export class TieredCache {
    * The bus hands the writes of one tick the same promise; they share its bound too (started by
    * the first of them, in the same tick).
    */
-  private bounded(sent: Promise<void>): Promise<void> {
-    if (sent === this.lastSent) return this.lastBounded!;
-    this.lastSent = sent;
+  private readonly bounded = lastResultOf((sent: Promise<void>): Promise<void> => {
     const timeoutMs = this.shared?.config.timeoutMs ?? 1_000;
-    return (this.lastBounded = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       const deadline = startDeadline(timeoutMs, resolve);
       void sent.then(() => {
         if (deadline.finish()) resolve();
       });
-    }));
-  }
+    });
+  });
 
   private notify(event: InvalidationEvent): void {
     for (const listener of this.listeners) {
