@@ -55,14 +55,10 @@ export class InvalidationBus {
   private readonly logger: LoggerService;
   private readonly queue: PublishQueue;
   private readonly subscription: BusSubscription;
-  /** PUBLISH on the engine's connection (on a Cluster, through one master at a time). */
-  private readonly publishOn: (channel: string, payload: Buffer) => Promise<unknown>;
   private readonly invalidationHandlers = new Set<(invalidation: BusInvalidation) => void>();
   private readonly gapHandlers = new Set<(reason: BusGapReason) => void>();
-  /** The Redis connection is a Cluster's. */
-  private readonly cluster: boolean;
-  /** Where a fence PINGs: the connection, or on a Cluster the node of the last PUBLISH. */
-  private readonly fenceNode: () => Redis | undefined;
+  /** On a Cluster, where the bus publishes, subscribes and fences (undefined on a single node). */
+  private readonly home: ClusterBusHome | undefined;
   /** The fence of this tick, not sent yet (see {@link fence}). */
   private nextFence: Promise<void> | undefined;
   private received = 0;
@@ -81,13 +77,10 @@ export class InvalidationBus {
     this.prefix = prefix;
     const keyPrefix = (this.connection.options as { keyPrefix?: string }).keyPrefix ?? '';
     const cluster = (this.connection as { isCluster?: unknown }).isCluster === true;
-    this.cluster = cluster;
-    const connection = this.connection;
     const home = cluster
-      ? new ClusterBusHome(connection as Cluster, this.channel, this.options.publishTimeoutMs)
+      ? new ClusterBusHome(this.connection as Cluster, this.channel, this.options.publishTimeoutMs)
       : undefined;
-    this.publishOn = home?.publish ?? ((channel, payload) => connection.publish(channel, payload));
-    this.fenceNode = home === undefined ? () => connection as Redis : () => home.lastPublishedOn;
+    this.home = home;
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
       clearPrefix: prefix,
@@ -168,7 +161,8 @@ export class InvalidationBus {
    * fence must follow the write's answer), and on a Cluster the PUBLISH may go through another node.
    */
   publishBehindWrite(invalidation: BusInvalidation): Promise<void> | undefined {
-    if (this.closed || this.cluster || this.connection.status !== 'ready') return undefined;
+    if (this.closed || this.home !== undefined || this.connection.status !== 'ready')
+      return undefined;
     if (this.subscription.trackingSupported !== false) return undefined;
     return this.fenced(this.queue.add(invalidation, true));
   }
@@ -197,7 +191,9 @@ export class InvalidationBus {
     const fence = new Promise<void>((resolve) => {
       setImmediate(() => {
         this.nextFence = undefined;
-        const node = this.fenceNode();
+        // The connection, or on a Cluster the node that took the last PUBLISH.
+        const node =
+          this.home === undefined ? (this.connection as Redis) : this.home.lastPublishedOn;
         if (node === undefined || node.status !== 'ready') return resolve();
         node.ping().then(
           () => resolve(),
@@ -256,11 +252,14 @@ export class InvalidationBus {
       namespace: this.options.namespace,
       invalidation,
     });
-    await withDeadline(
-      this.publishOn(this.channel, payload),
-      this.options.publishTimeoutMs,
-      'bus PUBLISH',
-    );
+    // On a Cluster the home publishes under the same deadline itself (to know which node failed).
+    await (this.home === undefined
+      ? withDeadline(
+          this.connection.publish(this.channel, payload),
+          this.options.publishTimeoutMs,
+          'bus PUBLISH',
+        )
+      : this.home.publish(this.channel, payload));
   }
 
   private onMessage(payload: Buffer): void {
