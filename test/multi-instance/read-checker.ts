@@ -320,6 +320,22 @@ export function allowFaults(
   });
 }
 
+/**
+ * What `report` (checked with a `remoteGraceMs`) let through: the reads of an L1 copy another
+ * process had already replaced, and the longest time after the change such a read began, in ms.
+ */
+export function lateRemoteReads(
+  history: readonly HistoryEvent[],
+  report: CheckReport,
+  missesAllowed: boolean,
+): { count: number; longestMs: number } {
+  const strict = checkReads(history, { missesAllowed });
+  return {
+    count: strict.violations.length - report.violations.length,
+    longestMs: Math.max(0, ...strict.violations.map((v) => v.staleForMs ?? 0)),
+  };
+}
+
 /** A readable account of a violation, for failure messages (values are test data). */
 export function describeViolation(v: Violation, origin = 0): string {
   const at = (t: number) => (Number.isFinite(t) ? `${(t - origin).toFixed(3)}` : String(t));

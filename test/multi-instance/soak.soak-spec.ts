@@ -14,7 +14,13 @@ import {
   type WorkerConfig,
 } from './cache-worker.js';
 import { History } from './history.js';
-import { allowFaults, checkReads, describeViolation, type CheckReport } from './read-checker.js';
+import {
+  allowFaults,
+  checkReads,
+  describeViolation,
+  lateRemoteReads,
+  type CheckReport,
+} from './read-checker.js';
 import { DEFAULT_MIX, runSoak, soakSeed, type Fault, type OpMix, type SoakRun } from './soak.js';
 
 /**
@@ -250,17 +256,13 @@ async function soak(
     missesAllowed: fault !== undefined || tierErrors > 0,
     remoteGraceMs,
   });
-  const strictReport =
-    remoteGraceMs === 0
-      ? report
-      : checkReads(events, {
-          missesAllowed: fault !== undefined || tierErrors > 0,
-        });
-  const delivery =
-    remoteGraceMs === 0
-      ? ''
-      : `; ${strictReport.violations.length - report.violations.length} read(s) of an L1 copy ` +
-        `another process had already replaced, the longest ${Math.max(0, ...strictReport.violations.map((v) => v.staleForMs ?? 0)).toFixed(1)} ms after (bus delivery, allowed up to ${remoteGraceMs} ms)`;
+  let delivery = '';
+  if (remoteGraceMs > 0) {
+    const late = lateRemoteReads(events, report, fault !== undefined || tierErrors > 0);
+    delivery =
+      `; ${late.count} read(s) of an L1 copy another process had already replaced, the longest ` +
+      `${late.longestMs.toFixed(1)} ms after (bus delivery, allowed up to ${remoteGraceMs} ms)`;
+  }
   // For comparison only: the same run judged with no grace at all around the fault.
   const strict =
     fault === undefined
