@@ -87,12 +87,11 @@ export function nodeKey(node: Redis): string {
 }
 
 /**
- * The client's connection to the master serving `name`'s hash slot in its current slot map (a key
- * as it is in Redis, or a channel name), or undefined when the map names none or the client has
- * no connection to it.
+ * The client's connection to the master serving `slot` in its current slot map, or undefined when
+ * the map names none or the client has no connection to it.
  */
-export function masterOfSlotOf(cluster: Cluster, name: string): Redis | undefined {
-  const address = cluster.slots[keySlot(name)]?.[0];
+export function masterOfSlot(cluster: Cluster, slot: number): Redis | undefined {
+  const address = cluster.slots[slot]?.[0];
   if (address === undefined) return undefined;
   return cluster.nodes('master').find((node) => nodeKey(node) === address);
 }

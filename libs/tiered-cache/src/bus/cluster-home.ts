@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { masterOfSlotOf, nodeKey } from '../backends/redis-cluster.js';
+import { keySlot, masterOfSlot, nodeKey } from '../backends/redis-cluster.js';
 import { withDeadline } from '../core/deadline.js';
 
 /** How long a home master whose PUBLISH failed is passed over by the publisher, in ms. */
@@ -22,19 +22,23 @@ export class ClusterBusHome {
   /** performance.now() until which the home is passed over by the publisher (its PUBLISH failed). */
   private homeAvoidedUntil = 0;
   private turn = 0;
+  /** The channel's hash slot, whose master is the home (computed once: the channel is fixed). */
+  private readonly slot: number;
 
   constructor(
     private readonly cluster: Cluster,
-    private readonly channel: string,
+    channel: string,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.slot = keySlot(channel);
+  }
 
   /**
    * The home master's connection, when the client has one and it is ready (one the client has not
    * opened yet, a master it learned of since its last command to it, is opened now).
    */
   home(): Redis | undefined {
-    const node = masterOfSlotOf(this.cluster, this.channel);
+    const node = masterOfSlot(this.cluster, this.slot);
     if (node?.status === 'wait') node.connect().catch(() => undefined);
     return node?.status === 'ready' ? node : undefined;
   }
