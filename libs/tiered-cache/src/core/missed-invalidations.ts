@@ -96,6 +96,15 @@ export class MissedInvalidations {
     if (this.keys.size + this.others.length > this.max) this.fold();
   }
 
+  /** Everything waiting or being replayed, as invalidations (keys in one). */
+  waiting(): InvalidationEvent[] {
+    if (this.folded) return [{ kind: 'clear', prefix: this.prefix }];
+    const out: InvalidationEvent[] = [...this.others];
+    if (this.keys.size > 0) out.push({ kind: 'keys', keys: [...this.keys] });
+    if (this.inFlight !== undefined) out.push(this.inFlight);
+    return out;
+  }
+
   /** Takes the next invalidation to replay (keys in batches); undefined when none waits or one is in flight. */
   take(): InvalidationEvent | undefined {
     if (this.inFlight !== undefined) return undefined;

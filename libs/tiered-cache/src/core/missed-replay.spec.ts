@@ -145,4 +145,29 @@ describe('MissedReplay', () => {
     expect(down.state.attempts).toHaveLength(1);
     expect(jest.getTimerCount()).toBe(0); // no retry is left behind
   });
+
+  it('tells what still waits after each attempt that left some, and nothing once all is replayed', async () => {
+    const told: unknown[][] = [];
+    const state = { up: false };
+    const replay = new MissedReplay({
+      prefix: 'app:',
+      maxDelayMs: 2_000,
+      apply: () => Promise.resolve(state.up),
+      replayed: () => undefined,
+      stillMissed: (waiting) => told.push(waiting),
+    });
+    replay.add({ kind: 'keys', keys: ['app:a', 'app:b'] });
+    replay.add({ kind: 'tags', tags: ['app:t'] });
+    await jest.advanceTimersByTimeAsync(250);
+    expect(told).toEqual([
+      [
+        { kind: 'tags', tags: ['app:t'] },
+        { kind: 'keys', keys: ['app:a', 'app:b'] },
+      ],
+    ]);
+    state.up = true;
+    await jest.advanceTimersByTimeAsync(500);
+    expect(told).toHaveLength(1);
+    expect(replay.pending).toBe(false);
+  });
 });

@@ -16,6 +16,12 @@ export interface MissedReplayOptions {
   readonly replayed: (invalidation: InvalidationEvent) => void;
   /** Told when a replay emptied the queue, with how many invalidations that replay applied. */
   readonly emptied?: (count: number) => void;
+  /**
+   * Told, after each attempt that left invalidations waiting, what still waits (must not throw): the
+   * engine tells the other instances again, since one whose bus subscription had a gap when they
+   * were first told cannot know of them otherwise.
+   */
+  readonly stillMissed?: (waiting: InvalidationEvent[]) => void;
   /** Told when the queue overflowed and was folded into one clear of the namespace. */
   readonly overflowed?: () => void;
   /** Delay before the first attempt, in ms. Default {@link REPLAY_FIRST_DELAY_MS}. */
@@ -130,6 +136,8 @@ export class MissedReplay {
       .catch(() => false)
       .then((complete) => {
         this.running = undefined;
+        if (!complete && !this.stopped && this.queue.size !== 0)
+          this.options.stillMissed?.(this.queue.waiting());
         this.delayMs = complete
           ? this.firstDelayMs
           : Math.min(this.delayMs * 2, Math.max(this.options.maxDelayMs, this.firstDelayMs));

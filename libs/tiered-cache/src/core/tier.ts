@@ -77,6 +77,9 @@ export class Tier {
       maxDelayMs: config.breaker.openMs,
       apply: async (invalidation) => (await this.apply(invalidation)) !== undefined,
       replayed: (invalidation) => this.announce(invalidation),
+      stillMissed: (waiting) => {
+        for (const invalidation of waiting) this.tellMissed(invalidation);
+      },
       emptied: (count) =>
         this.logger.log(
           `${this.label}: replayed ${count} invalidation(s) missed while it was unavailable`,
@@ -286,6 +289,11 @@ export class Tier {
 
   private miss(invalidation: InvalidationEvent): void {
     this.missed.add(invalidation);
+    this.tellMissed(invalidation);
+  }
+
+  /** Tells `onMissed` about a missed invalidation; a listener that throws is logged. */
+  private tellMissed(invalidation: InvalidationEvent): void {
     try {
       this.onMissed?.(invalidation);
     } catch (err) {
