@@ -66,6 +66,11 @@ export class BusSubscription {
   trackingSupported: boolean | undefined;
   private readonly connection: Redis | Cluster;
   private subscriber: Redis | undefined;
+  /**
+   * The subscriber a move replaced, still open until the next heartbeat: a message published
+   * just before the new one subscribed may still be on its way to it over the cluster's bus.
+   */
+  private retiring: Redis | undefined;
   /** The current subscriber was subscribed at some point (so its end is worth an immediate retry). */
   private subscriberWorked = false;
   private subscriberId: number | undefined;
@@ -113,7 +118,9 @@ export class BusSubscription {
     this.trackingOn = this.subscribed = this.connected = false;
     const subscriber = this.subscriber;
     this.subscriber = undefined;
-    if (subscriber !== undefined) await closeConnection(subscriber);
+    const retiring = this.retiring;
+    this.retiring = undefined;
+    await Promise.all([subscriber, retiring].map((c) => c && closeConnection(c)));
   }
 
   /** Opens a subscriber (see `openSubscriber`) and connects it. */
@@ -146,8 +153,8 @@ export class BusSubscription {
 
   /**
    * Replaces the working subscriber `current` by a new one from `openSubscriber`, without a gap:
-   * the new one subscribes first, then `current` is closed (a message published in between reaches
-   * both, and evicting twice is harmless). Gives up quietly when the new one is no better or
+   * the new one subscribes first, and `current` is closed on the next heartbeat (a message
+   * published in between reaches both, and evicting twice is harmless). Gives up quietly when the new one is no better or
    * cannot subscribe in time; the next heartbeat tries again.
    */
   private async move(current: Redis): Promise<void> {
@@ -168,7 +175,7 @@ export class BusSubscription {
     this.subscriber = next;
     this.subscriberWorked = true;
     this.watch(next);
-    await closeConnection(current);
+    this.retiring = current; // closed on the next heartbeat
   }
 
   /** The connection tracking is enabled on: a single node's (never a Cluster, see `trackingPrefix`). */
@@ -309,6 +316,9 @@ export class BusSubscription {
   };
 
   private async checkHealth(): Promise<void> {
+    const retiring = this.retiring;
+    this.retiring = undefined;
+    if (retiring !== undefined) await closeConnection(retiring);
     const subscriber = this.subscriber;
     if (subscriber === undefined) return this.open();
     if (!this.subscribed) return;
