@@ -27,9 +27,11 @@ export interface BusSubscriptionOptions {
   /**
    * Opens a subscriber connection (lazy, not connected yet), or undefined when none can be opened
    * now (retried on the next heartbeat). Default: a duplicate of `connection`, which reconnects
-   * by itself. One that ends (does not reconnect) is replaced by a new one from here.
+   * by itself. One that ends (does not reconnect) is replaced by a new one from here, given as
+   * `ended`: its node should not be tried again at once (a Cluster node just killed still looks
+   * ready to the client for a moment).
    */
-  readonly openSubscriber?: () => Redis | undefined;
+  readonly openSubscriber?: (ended?: Redis) => Redis | undefined;
   /**
    * Whether a working subscriber should move to the node `openSubscriber` now prefers (a Cluster's
    * bus home, see `ClusterBusHome`): checked on each heartbeat, and the move has no gap. Only
@@ -73,6 +75,8 @@ export class BusSubscription {
   private retiring: Redis | undefined;
   /** The current subscriber was subscribed at some point (so its end is worth an immediate retry). */
   private subscriberWorked = false;
+  /** Subscribers opened in a row since one worked that ended without subscribing. */
+  private failedOpens = 0;
   private subscriberId: number | undefined;
   /** Bumped on every subscriber close, so a late answer of an old connection is ignored. */
   private epoch = 0;
@@ -123,10 +127,10 @@ export class BusSubscription {
     await Promise.all([subscriber, retiring].map((c) => c && closeConnection(c)));
   }
 
-  /** Opens a subscriber (see `openSubscriber`) and connects it. */
-  private open(): void {
+  /** Opens a subscriber (see `openSubscriber`; `ended`, the one it replaces) and connects it. */
+  private open(ended?: Redis): void {
     if (this.closed) return;
-    const subscriber = (this.options.openSubscriber ?? this.duplicate)();
+    const subscriber = (this.options.openSubscriber ?? this.duplicate)(ended);
     this.subscriber = subscriber;
     this.subscriberWorked = false;
     if (subscriber === undefined) return; // nothing to connect to now: the heartbeat retries
@@ -143,11 +147,16 @@ export class BusSubscription {
       if (this.subscriber === subscriber) this.onSubscriberClose();
     });
     subscriber.on('end', () => {
-      // It will not reconnect by itself: a new one, at once if this one had worked (its server
-      // went away), else on the next heartbeat (so that a cluster with no node up is not spun on).
+      // It will not reconnect by itself: a new one at once if this one had worked (its server
+      // went away), and once more at once if that first replacement failed too (on a Cluster it
+      // went to the node that had just died, which its client still showed as ready: the next one
+      // goes elsewhere); after that on the next heartbeat, so that a cluster with no node up is
+      // not spun on. Until a new one subscribes, this instance hears nothing of the others' changes.
       if (this.subscriber !== subscriber || this.closed) return;
       this.subscriber = undefined;
-      if (this.subscriberWorked) this.open();
+      if (this.subscriberWorked) this.failedOpens = 0;
+      else this.failedOpens++;
+      if (this.failedOpens <= 1) this.open(subscriber);
     });
   }
 

@@ -2,8 +2,11 @@ import type { Cluster, Redis } from 'ioredis';
 import { keySlot, masterOfSlot, nodeKey } from '../backends/redis-cluster.js';
 import { withDeadline } from '../core/deadline.js';
 
-/** How long a home master whose PUBLISH failed is passed over by the publisher, in ms. */
-const FAILED_HOME_AVOIDED_MS = 5_000;
+/**
+ * How long a home master whose PUBLISH failed is passed over by the publisher, and a node whose
+ * subscriber ended is passed over by the next subscribers, in ms.
+ */
+const FAILED_NODE_AVOIDED_MS = 5_000;
 
 /**
  * Where the bus meets on a Redis Cluster: its **home**, the master serving the channel's hash
@@ -21,6 +24,8 @@ export class ClusterBusHome {
   private fallback: Redis | undefined;
   /** performance.now() until which the home is passed over by the publisher (its PUBLISH failed). */
   private homeAvoidedUntil = 0;
+  /** Nodes (host:port) whose subscriber ended, and the performance.now() until which no subscriber goes there. */
+  private readonly lostSubscriberNodes = new Map<string, number>();
   private turn = 0;
   /** The channel's hash slot, whose master is the home (computed once: the channel is fixed). */
   private readonly slot: number;
@@ -47,14 +52,26 @@ export class ClusterBusHome {
    * Opens the bus subscriber: a plain connection to the home, or while it is not ready, to
    * another node (taken in turn among those the client is connected to, so that the next one goes
    * elsewhere after its node died or froze). The connection does not reconnect by itself (its
-   * node may be gone for good): the subscription replaces it, and counts the gap.
+   * node may be gone for good): the subscription replaces it, and counts the gap. The node of
+   * `ended`, the subscriber this one replaces, is passed over for a while: a node just killed
+   * still looks ready to the client until the client reads its own connection's end, and a
+   * subscriber sent there again fails, leaving this instance deaf to the others' changes until
+   * the next heartbeat (seen: 330–390 ms of L1 copies served after another instance deleted them).
    */
-  readonly openSubscriber = (): Redis | undefined => {
+  readonly openSubscriber = (ended?: Redis): Redis | undefined => {
+    const now = performance.now();
+    if (ended !== undefined)
+      this.lostSubscriberNodes.set(nodeKey(ended), now + FAILED_NODE_AVOIDED_MS);
+    for (const [key, until] of this.lostSubscriberNodes)
+      if (until <= now) this.lostSubscriberNodes.delete(key);
     let node = this.home();
+    if (node !== undefined && this.lostSubscriberNodes.has(nodeKey(node))) node = undefined;
     if (node === undefined) {
       const all = this.cluster.nodes('all');
-      const ready = all.filter((candidate) => candidate.status === 'ready');
-      const candidates = ready.length > 0 ? ready : all;
+      const kept = all.filter((candidate) => !this.lostSubscriberNodes.has(nodeKey(candidate)));
+      const pool = kept.length > 0 ? kept : all; // every node lost one: try them again anyway
+      const ready = pool.filter((candidate) => candidate.status === 'ready');
+      const candidates = ready.length > 0 ? ready : pool;
       if (candidates.length === 0) return undefined;
       node = candidates[this.turn++ % candidates.length]!;
     }
@@ -76,7 +93,11 @@ export class ClusterBusHome {
    */
   readonly awayFromHome = (subscriber: Redis): boolean => {
     const home = this.home();
-    return home !== undefined && nodeKey(home) !== nodeKey(subscriber);
+    if (home === undefined) return false;
+    const key = nodeKey(home);
+    const until = this.lostSubscriberNodes.get(key);
+    if (until !== undefined && until > performance.now()) return false; // not back there yet
+    return key !== nodeKey(subscriber);
   };
 
   /**
@@ -97,7 +118,7 @@ export class ClusterBusHome {
       return answer;
     } catch (err) {
       const masters = this.readyMasters();
-      if (node === this.home()) this.homeAvoidedUntil = performance.now() + FAILED_HOME_AVOIDED_MS;
+      if (node === this.home()) this.homeAvoidedUntil = performance.now() + FAILED_NODE_AVOIDED_MS;
       if (this.fallback === node || this.fallback === undefined)
         this.fallback = masters[(masters.indexOf(node) + 1) % masters.length];
       throw err;

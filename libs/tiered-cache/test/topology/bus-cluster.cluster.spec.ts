@@ -21,7 +21,8 @@ interface ClusterBusNode {
  * The invalidation bus on a real Redis Cluster (3 masters, 3 replicas): every instance subscribes
  * and publishes on the bus's home, the master of the channel's hash slot, so that a change
  * resolves only once the home has written its message to every other instance's subscriber, as on
- * a single node; after the home fails over, the subscribers move to the new home without a gap.
+ * a single node; after the home fails over, the subscribers move to the new home without a gap;
+ * when the home dies, they are on another node at once, not at the next heartbeat.
  */
 describe('InvalidationBus on a Redis Cluster', () => {
   let cluster: RedisClusterHarness;
@@ -41,7 +42,7 @@ describe('InvalidationBus on a Redis Cluster', () => {
     }
   });
 
-  async function node(): Promise<ClusterBusNode> {
+  async function node(heartbeatMs = 300): Promise<ClusterBusNode> {
     const { client } = openRedisConnection({ cluster: { nodes: cluster.startupNodes } });
     const connection = client as Cluster;
     connection.on('error', () => undefined);
@@ -49,7 +50,7 @@ describe('InvalidationBus on a Redis Cluster', () => {
     const bus = new InvalidationBus({
       connection,
       namespace: 'ns',
-      heartbeatMs: 300,
+      heartbeatMs,
       publishTimeoutMs: 1_000,
       logger: new RecordingLogger(),
     });
@@ -143,5 +144,41 @@ describe('InvalidationBus on a Redis Cluster', () => {
       50,
     );
     expect(await publishAndLook(a, [b], 200)).toBe(0);
+  });
+
+  it('when the home is killed, every subscriber is replaced on another node at once, not at the next heartbeat', async () => {
+    // Heartbeats 10 s apart: a subscriber replaced on the heartbeat would leave its instance
+    // deaf to the others' changes for seconds (its L1 serving what they deleted meanwhile).
+    const fresh = [await node(10_000), await node(10_000), await node(10_000)];
+    const channel = fresh[0]!.bus.channel;
+    const home = await cluster.masterPortForKey(channel);
+    await waitFor(
+      async () => (await subscribers(channel))[home] === opened.length,
+      'every subscriber on the home',
+      15_000,
+      25,
+    );
+    await cluster.kill(home);
+    // The client may still show the dead node as ready when the subscriber's end is read: the
+    // replacement must not go there again, and must not wait for the heartbeat.
+    await waitFor(
+      async () => fresh.every((n) => n.bus.stats().connected && n.gaps.length === 1),
+      'every instance subscribed again, one gap each',
+      2_000,
+      10,
+    );
+    const elsewhere = await subscribers(channel);
+    expect(elsewhere[home]).toBeUndefined();
+    expect(Object.values(elsewhere).reduce((sum, n) => sum + n, 0)).toBe(opened.length);
+    // And a change made now reaches the others (over the cluster's bus, the home being away).
+    const [a, b, c] = fresh as [ClusterBusNode, ClusterBusNode, ClusterBusNode];
+    const key = `ns:after-kill:${Math.random()}`;
+    await a.bus.publish({ kind: 'tags', tags: [key] });
+    await waitFor(
+      () => [b, c].every((n) => n.received.some((r) => r.kind === 'tags' && r.tags[0] === key)),
+      'the others received a change published after the kill',
+      2_000,
+      10,
+    );
   });
 });
