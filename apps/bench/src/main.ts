@@ -231,6 +231,7 @@ try {
       contenders: [
         'lru-raw',
         'lru-promise',
+        'lru-ttl-floor',
         'ours-nos',
         'ours-memory',
         'ours-l1l2',

@@ -155,6 +155,33 @@ export const LIBRARY_CONTENDERS: Record<
       };
     },
   },
+  'lru-ttl-floor': {
+    label:
+      'lru-cache 11, the least an async get with TTLs and namespaced keys does (floor): the stored key from a Map, `get`, one `Date.now()` against the expiry, a resolved promise',
+    create: async (_url, keys) => {
+      const lru = new LRUCache<string, { value: object; expiresAt: number }>({ max: 10_000 });
+      const stored = new Map<string, string>();
+      const expiresAt = Date.now() + TTL_MS;
+      for (const key of keys) {
+        const full = `bench:${key}`;
+        full.charCodeAt(0); // flat, as our stored keys are
+        stored.set(key, full);
+        lru.set(full, { value: ITEM, expiresAt });
+      }
+      const op = (key: string) => {
+        const entry = lru.get(stored.get(key)!);
+        return Promise.resolve(
+          entry !== undefined && entry.expiresAt > Date.now() ? entry.value : undefined,
+        );
+      };
+      return {
+        op,
+        sync: false,
+        check: async (key) => (await op(key)) === ITEM,
+        close: async () => undefined,
+      };
+    },
+  },
   'cm-memory': {
     label: 'cache-manager 7, memory (Keyv; hands out the stored object, no copy)',
     create: (_url, keys) => cacheManager(undefined, keys),
