@@ -334,7 +334,10 @@ export class BusSubscription {
     try {
       await withDeadline(subscriber.ping(), this.options.heartbeatMs, 'bus PING');
     } catch {
-      if (subscriber.status === 'ready' && !this.closed) subscriber.disconnect(true);
+      if (subscriber.status !== 'ready' || this.closed || this.subscriber !== subscriber) return;
+      // One of ours (a Cluster node's): replaced now, elsewhere. The default reconnects by itself.
+      if (this.options.openSubscriber !== undefined) this.abandon(subscriber);
+      else subscriber.disconnect(true);
       return;
     }
     if (this.trackingSupported === false && this.options.shouldMove?.(subscriber) === true)
@@ -347,6 +350,19 @@ export class BusSubscription {
     this.trackingOn = false; // switched off or redirected elsewhere behind our back
     this.refresh();
     await this.pointTracking();
+  }
+
+  /**
+   * Gives up on a subscriber whose node stopped answering (frozen, or cut off): a new one is opened
+   * at once, not after the old one's socket has closed (a frozen node never closes it: ioredis
+   * destroys it after its disconnect timeout). The old one's events are ignored from now on.
+   */
+  private abandon(subscriber: Redis): void {
+    this.subscriber = undefined;
+    this.onSubscriberClose();
+    subscriber.disconnect();
+    this.failedOpens = 0;
+    this.open(subscriber);
   }
 
   private waitConnected(timeoutMs: number): Promise<boolean> {

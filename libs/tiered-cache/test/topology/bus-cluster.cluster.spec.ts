@@ -22,7 +22,8 @@ interface ClusterBusNode {
  * and publishes on the bus's home, the master of the channel's hash slot, so that a change
  * resolves only once the home has written its message to every other instance's subscriber, as on
  * a single node; after the home fails over, the subscribers move to the new home without a gap;
- * when the home dies, they are on another node at once, not at the next heartbeat.
+ * when the home freezes, they are on another node after two heartbeats at most, and when it dies,
+ * at once.
  */
 describe('InvalidationBus on a Redis Cluster', () => {
   let cluster: RedisClusterHarness;
@@ -146,6 +147,64 @@ describe('InvalidationBus on a Redis Cluster', () => {
     expect(await publishAndLook(a, [b], 200)).toBe(0);
   });
 
+  it('when the home freezes, every instance hears the others again within two heartbeats, from another node', async () => {
+    const fresh = [await node(300), await node(300), await node(300)];
+    const [a, b, c] = fresh as [ClusterBusNode, ClusterBusNode, ClusterBusNode];
+    const channel = a.bus.channel;
+    const home = await cluster.masterPortForKey(channel);
+    await waitFor(
+      async () => (await subscribers(channel))[home] === opened.length,
+      'every subscriber on the home',
+      15_000,
+      25,
+    );
+    const frozenAt = performance.now();
+    await cluster.pause(home);
+    const heardAgain = new Map<ClusterBusNode, number>();
+    try {
+      // A frozen node keeps its connections open (the kernel even accepts new ones): only the
+      // heartbeat's PING, unanswered within its deadline, shows it. The replacement must not go
+      // back there (the client still shows it ready), or the instance stays deaf until the
+      // cluster fails the node over.
+      await waitFor(
+        () => {
+          for (const n of fresh)
+            if (!heardAgain.has(n) && n.gaps.length === 1 && n.bus.stats().connected)
+              heardAgain.set(n, performance.now() - frozenAt);
+          return heardAgain.size === fresh.length;
+        },
+        'every instance subscribed again elsewhere, one gap each',
+        1_500,
+        5,
+      );
+      const key = `ns:after-freeze:${Math.random()}`;
+      await a.bus.publish({ kind: 'tags', tags: [key] });
+      await waitFor(
+        () => [b, c].every((n) => n.received.some((r) => r.kind === 'tags' && r.tags[0] === key)),
+        'the others received a change published during the freeze',
+        2_000,
+        10,
+      );
+    } finally {
+      // Frozen until a replica took over (it comes back as that replica's replica), so that the
+      // next test starts from a settled cluster, every subscriber on the new home.
+      await cluster.waitForFailover(home).finally(() => cluster.node(home).resume());
+    }
+    const newHome = await cluster.masterPortForKey(channel);
+    await waitFor(
+      async () =>
+        JSON.stringify(await subscribers(channel)) === JSON.stringify({ [newHome]: opened.length }),
+      'every subscriber on the new home',
+      15_000,
+      50,
+    );
+    console.log(
+      `bus deaf after the home froze (ms, per instance): ${[...heardAgain.values()].map(Math.round).join(', ')}`,
+    );
+    // Two heartbeats at most: the PING that got no answer was sent at most one interval after the freeze.
+    for (const deaf of heardAgain.values()) expect(deaf).toBeLessThan(2 * 300 + 150);
+  });
+
   it('when the home is killed, every subscriber is replaced on another node at once, not at the next heartbeat', async () => {
     // Heartbeats 10 s apart: a subscriber replaced on the heartbeat would leave its instance
     // deaf to the others' changes for seconds (its L1 serving what they deleted meanwhile).
@@ -167,9 +226,6 @@ describe('InvalidationBus on a Redis Cluster', () => {
       2_000,
       10,
     );
-    const elsewhere = await subscribers(channel);
-    expect(elsewhere[home]).toBeUndefined();
-    expect(Object.values(elsewhere).reduce((sum, n) => sum + n, 0)).toBe(opened.length);
     // And a change made now reaches the others (over the cluster's bus, the home being away).
     const [a, b, c] = fresh as [ClusterBusNode, ClusterBusNode, ClusterBusNode];
     const key = `ns:after-kill:${Math.random()}`;
