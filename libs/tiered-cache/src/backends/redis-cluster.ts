@@ -80,7 +80,6 @@ export function slotMasters(cluster: Cluster): string {
   return parts.join(',');
 }
 
-/** `host:port` of a node connection. */
 /** A node's address as the slot map names it (`host:port`); a duplicate connection has the same. */
 export function nodeKey(node: Redis): string {
   return `${node.options.host}:${node.options.port}`;
