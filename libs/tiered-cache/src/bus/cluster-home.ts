@@ -2,10 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { keySlot, masterOfSlot, nodeKey } from '../backends/redis-cluster.js';
 import { withDeadline } from '../core/deadline.js';
 
-/**
- * How long a home master whose PUBLISH failed is passed over by the publisher, and a node whose
- * subscriber ended is passed over by the next subscribers, in ms.
- */
+/** How long a node whose PUBLISH failed, or whose subscriber ended, is passed over, in ms. */
 const FAILED_NODE_AVOIDED_MS = 5_000;
 
 /**
@@ -22,10 +19,12 @@ export class ClusterBusHome {
   lastPublishedOn: Redis | undefined;
   /** Where the publisher goes while the home is passed over (the last one that worked). */
   private fallback: Redis | undefined;
-  /** performance.now() until which the home is passed over by the publisher (its PUBLISH failed). */
-  private homeAvoidedUntil = 0;
-  /** Nodes (host:port) whose subscriber ended, and the performance.now() until which no subscriber goes there. */
-  private readonly lostSubscriberNodes = new Map<string, number>();
+  /**
+   * Nodes (host:port) passed over by the publisher and the subscribers until a performance.now():
+   * a PUBLISH on them failed (a frozen master would otherwise hold every message up for its
+   * deadline), or a subscriber on them ended (a node just killed still looks ready to the client).
+   */
+  private readonly avoided = new Map<string, number>();
   private turn = 0;
   /** The channel's hash slot, whose master is the home (computed once: the channel is fixed). */
   private readonly slot: number;
@@ -59,17 +58,13 @@ export class ClusterBusHome {
    * the next heartbeat (seen: 330–390 ms of L1 copies served after another instance deleted them).
    */
   readonly openSubscriber = (ended?: Redis): Redis | undefined => {
-    const now = performance.now();
-    if (ended !== undefined)
-      this.lostSubscriberNodes.set(nodeKey(ended), now + FAILED_NODE_AVOIDED_MS);
-    for (const [key, until] of this.lostSubscriberNodes)
-      if (until <= now) this.lostSubscriberNodes.delete(key);
+    if (ended !== undefined) this.avoid(ended);
     let node = this.home();
-    if (node !== undefined && this.lostSubscriberNodes.has(nodeKey(node))) node = undefined;
+    if (node !== undefined && this.isAvoided(node)) node = undefined;
     if (node === undefined) {
       const all = this.cluster.nodes('all');
-      const kept = all.filter((candidate) => !this.lostSubscriberNodes.has(nodeKey(candidate)));
-      const pool = kept.length > 0 ? kept : all; // every node lost one: try them again anyway
+      const kept = all.filter((candidate) => !this.isAvoided(candidate));
+      const pool = kept.length > 0 ? kept : all; // every node passed over: try them again anyway
       const ready = pool.filter((candidate) => candidate.status === 'ready');
       const candidates = ready.length > 0 ? ready : pool;
       if (candidates.length === 0) return undefined;
@@ -93,17 +88,13 @@ export class ClusterBusHome {
    */
   readonly awayFromHome = (subscriber: Redis): boolean => {
     const home = this.home();
-    if (home === undefined) return false;
-    const key = nodeKey(home);
-    const until = this.lostSubscriberNodes.get(key);
-    if (until !== undefined && until > performance.now()) return false; // not back there yet
-    return key !== nodeKey(subscriber);
+    if (home === undefined || this.isAvoided(home)) return false; // not back there yet
+    return nodeKey(home) !== nodeKey(subscriber);
   };
 
   /**
-   * PUBLISH on the home, or, while the home is not ready or for a while after its PUBLISH failed
-   * (a frozen master would otherwise hold every message up for its deadline), on the master that
-   * last worked, the next one after each failure.
+   * PUBLISH on the home, or, while the home is not ready or passed over (its PUBLISH failed), on
+   * the master that last worked, the next one after each failure.
    */
   readonly publish = async (channel: string, payload: Buffer): Promise<unknown> => {
     const node = this.publisher();
@@ -118,7 +109,7 @@ export class ClusterBusHome {
       return answer;
     } catch (err) {
       const masters = this.readyMasters();
-      if (node === this.home()) this.homeAvoidedUntil = performance.now() + FAILED_NODE_AVOIDED_MS;
+      this.avoid(node);
       if (this.fallback === node || this.fallback === undefined)
         this.fallback = masters[(masters.indexOf(node) + 1) % masters.length];
       throw err;
@@ -127,11 +118,25 @@ export class ClusterBusHome {
 
   private publisher(): Redis | undefined {
     const home = this.home();
-    if (home !== undefined && performance.now() >= this.homeAvoidedUntil) return home;
+    if (home !== undefined && !this.isAvoided(home)) return home;
     const masters = this.readyMasters();
     if (this.fallback === undefined || !masters.includes(this.fallback))
       this.fallback = masters.find((node) => node !== home) ?? masters[0];
     return this.fallback;
+  }
+
+  private avoid(node: Redis): void {
+    this.avoided.set(nodeKey(node), performance.now() + FAILED_NODE_AVOIDED_MS);
+  }
+
+  private isAvoided(node: Redis): boolean {
+    if (this.avoided.size === 0) return false; // the publish path, nearly always
+    const key = nodeKey(node);
+    const until = this.avoided.get(key);
+    if (until === undefined) return false;
+    if (until > performance.now()) return true;
+    this.avoided.delete(key);
+    return false;
   }
 
   private readyMasters(): Redis[] {
