@@ -95,6 +95,30 @@ describe('InvalidationBus on a Redis Cluster', () => {
     return late;
   }
 
+  /** Waits until the home of `channel` holds every subscriber opened so far; resolves to its port. */
+  async function everySubscriberOnTheHome(channel: string): Promise<number> {
+    const home = await cluster.masterPortForKey(channel);
+    await waitFor(
+      async () => (await subscribers(channel))[home] === opened.length,
+      'every subscriber on the home',
+      15_000,
+      25,
+    );
+    return home;
+  }
+
+  /** `from` publishes a fresh change; resolves once every one of `others` received it. */
+  async function reaches(from: ClusterBusNode, others: ClusterBusNode[], what: string) {
+    const key = `ns:reach:${Math.random()}`;
+    await from.bus.publish({ kind: 'tags', tags: [key] });
+    await waitFor(
+      () => others.every((n) => n.received.some((r) => r.kind === 'tags' && r.tags[0] === key)),
+      `the others received a change published ${what}`,
+      2_000,
+      10,
+    );
+  }
+
   it('meets on the home master: every subscriber there, and a change resolves after the others got it', async () => {
     const [a, b, c] = [await node(), await node(), await node()];
     const home = await cluster.masterPortForKey(a.bus.channel);
@@ -151,13 +175,7 @@ describe('InvalidationBus on a Redis Cluster', () => {
     const fresh = [await node(300), await node(300), await node(300)];
     const [a, b, c] = fresh as [ClusterBusNode, ClusterBusNode, ClusterBusNode];
     const channel = a.bus.channel;
-    const home = await cluster.masterPortForKey(channel);
-    await waitFor(
-      async () => (await subscribers(channel))[home] === opened.length,
-      'every subscriber on the home',
-      15_000,
-      25,
-    );
+    const home = await everySubscriberOnTheHome(channel);
     const frozenAt = performance.now();
     await cluster.pause(home);
     const heardAgain = new Map<ClusterBusNode, number>();
@@ -177,14 +195,7 @@ describe('InvalidationBus on a Redis Cluster', () => {
         1_500,
         5,
       );
-      const key = `ns:after-freeze:${Math.random()}`;
-      await a.bus.publish({ kind: 'tags', tags: [key] });
-      await waitFor(
-        () => [b, c].every((n) => n.received.some((r) => r.kind === 'tags' && r.tags[0] === key)),
-        'the others received a change published during the freeze',
-        2_000,
-        10,
-      );
+      await reaches(a, [b, c], 'during the freeze');
     } finally {
       // Frozen until a replica took over (it comes back as that replica's replica), so that the
       // next test starts from a settled cluster, every subscriber on the new home.
@@ -209,14 +220,7 @@ describe('InvalidationBus on a Redis Cluster', () => {
     // Heartbeats 10 s apart: a subscriber replaced on the heartbeat would leave its instance
     // deaf to the others' changes for seconds (its L1 serving what they deleted meanwhile).
     const fresh = [await node(10_000), await node(10_000), await node(10_000)];
-    const channel = fresh[0]!.bus.channel;
-    const home = await cluster.masterPortForKey(channel);
-    await waitFor(
-      async () => (await subscribers(channel))[home] === opened.length,
-      'every subscriber on the home',
-      15_000,
-      25,
-    );
+    const home = await everySubscriberOnTheHome(fresh[0]!.bus.channel);
     await cluster.kill(home);
     // The client may still show the dead node as ready when the subscriber's end is read: the
     // replacement must not go there again, and must not wait for the heartbeat.
@@ -228,13 +232,6 @@ describe('InvalidationBus on a Redis Cluster', () => {
     );
     // And a change made now reaches the others (over the cluster's bus, the home being away).
     const [a, b, c] = fresh as [ClusterBusNode, ClusterBusNode, ClusterBusNode];
-    const key = `ns:after-kill:${Math.random()}`;
-    await a.bus.publish({ kind: 'tags', tags: [key] });
-    await waitFor(
-      () => [b, c].every((n) => n.received.some((r) => r.kind === 'tags' && r.tags[0] === key)),
-      'the others received a change published after the kill',
-      2_000,
-      10,
-    );
+    await reaches(a, [b, c], 'after the kill');
   });
 });
