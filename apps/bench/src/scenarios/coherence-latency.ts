@@ -1,3 +1,4 @@
+import { monotonicMs } from '../infra/clock.js';
 import type { Child } from '../infra/processes.js';
 import type { BenchRedis } from '../infra/redis-server.js';
 import { rotate, type Summary } from '../infra/stats.js';
@@ -34,9 +35,9 @@ async function clockSkew(a: Child, b: Child) {
   const offset = async (child: Child) => {
     let best = { rtt: Infinity, offset: 0 };
     for (let i = 0; i < 20; i++) {
-      const sent = Number(process.hrtime.bigint()) / 1e6;
+      const sent = monotonicMs();
       const theirs = await child.call<number>('clock');
-      const back = Number(process.hrtime.bigint()) / 1e6;
+      const back = monotonicMs();
       if (back - sent < best.rtt) best = { rtt: back - sent, offset: theirs - (sent + back) / 2 };
     }
     return best;

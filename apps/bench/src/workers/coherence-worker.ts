@@ -7,6 +7,7 @@
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CacheModule, CacheService } from 'nest-tiered-cache';
+import { monotonicMs } from '../infra/clock.js';
 import { serve } from '../infra/processes.js';
 import type { BusSetting } from '../scenarios/coherence-instances.js';
 import { ITEM } from '../servers/bodies.js';
@@ -33,14 +34,6 @@ const LIB = '../../../../libs/tiered-cache/dist/';
 const { cacheViewOf } = (await import(`${LIB}cache.service.js`)) as {
   cacheViewOf: (cache: CacheService) => { engine: Engine };
 };
-
-/**
- * The machine's monotonic clock (CLOCK_MONOTONIC), in ms with sub-millisecond precision: the same
- * in every process of the bench. Not `performance.timeOrigin + performance.now()`, which each
- * process maps to the wall clock once, when it starts: a wall clock adjusted in between puts
- * processes milliseconds apart (seen in the test suite's soaks).
- */
-const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 let app: INestApplicationContext | undefined;
 let cache: CacheService | undefined;
@@ -75,7 +68,7 @@ async function inLocal(key: string): Promise<boolean> {
 async function watch(key: string, timeoutMs: number): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    if (!(await inLocal(key))) return now();
+    if (!(await inLocal(key))) return monotonicMs();
     if (performance.now() > deadline) return Number.NaN;
     // Yield to I/O (the bus's subscriber) between two looks.
     await new Promise((resolve) => setImmediate(resolve));
@@ -124,7 +117,7 @@ serve(
     },
 
     /** This process's clock, to check that the processes agree on it. */
-    clock: () => now(),
+    clock: monotonicMs,
 
     /** Stores `key` (both tiers), checks that L1 holds it, then watches L1 until it is gone. */
     async arm(message) {
@@ -136,7 +129,7 @@ serve(
       return true;
     },
 
-    /** When the watched key left L1 (see `now`), or null if it did not within the watch timeout. */
+    /** When the watched key left L1 (see `monotonicMs`), or null if it did not within the watch timeout. */
     async watched() {
       if (watching === undefined) throw new Error('not watching');
       const at = await watching;
@@ -144,10 +137,10 @@ serve(
       return Number.isNaN(at) ? null : at;
     },
 
-    /** Deletes `key`; resolves to when `delete()` resolved (see `now`). */
+    /** Deletes `key`; resolves to when `delete()` resolved (see `monotonicMs`). */
     async delete(message) {
       await current().delete(message.key as string);
-      return now();
+      return monotonicMs();
     },
 
     /** `set` with `inflight` concurrent callers for `ms`: sets done, ops/s and CPU µs per set. */
