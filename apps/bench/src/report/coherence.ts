@@ -76,7 +76,7 @@ export function coherenceSection(
   out.push(
     `Instance B stores a new key (both tiers) and checks that its L1 holds it; B then looks at its own L1 once per event-loop turn while instance A calls \`delete(key)\`. ` +
       "B looks with `getOrSet(key, factory, { tier: 'local' })`: a read limited to L1 never asks Redis, so it cannot fill L1 again, and its factory returns `undefined`, which is not stored; the factory being called is the miss. " +
-      "The figure is the time of B's first miss minus the time A's `delete()` resolved, each process reading `performance.timeOrigin + performance.now()` (the wall clock with sub-millisecond precision): " +
+      "The figure is the time of B's first miss minus the time A's `delete()` resolved, each process reading the machine's monotonic clock (`process.hrtime`, shared by every process, sub-millisecond): " +
       `the bench estimated B's clock ${Math.abs(c.clockSkewMs * 1000).toFixed(0)} µs ${c.clockSkewMs >= 0 ? 'ahead of' : 'behind'} A's (± ${(c.clockUncertaintyMs * 1000).toFixed(0)} µs, half an IPC round trip). ` +
       "A miss seen before A's call had resolved counts as 0 ms. " +
       `${c.rounds} rounds, each with ${c.latency[0]?.deletes !== undefined ? c.latency[0].deletes / c.rounds : '?'} deletes per bus mode (modes in a rotated order), after 20 unrecorded ones per mode; ` +
