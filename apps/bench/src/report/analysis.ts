@@ -2,15 +2,24 @@ import { summarize, type Summary } from '../infra/stats.js';
 import type { HttpContenderResult } from '../scenarios/http.js';
 import type { LibraryContenderResult } from '../scenarios/library.js';
 import type { BenchResults } from './results.js';
-import { cell, ratio, rps, signedUs, us } from './format.js';
+import { cell, ns, ratio, rps, signedUs, us } from './format.js';
 
-/** `a` over `b` in each round both ran (results saved before `perRound` existed have none). */
+/** `f` of `a`'s and `b`'s ops/s in each round both ran (results saved before `perRound` existed have none). */
+function perRound(
+  a: LibraryContenderResult | undefined,
+  b: LibraryContenderResult | undefined,
+  f: (a: number, b: number) => number,
+): Summary | undefined {
+  if (a?.perRound === undefined || b?.perRound === undefined) return undefined;
+  return summarize(a.perRound.map((value, i) => f(value, b.perRound![i]!)));
+}
+
+/** `a` over `b` in each round both ran. */
 export function roundRatio(
   a: LibraryContenderResult | undefined,
   b: LibraryContenderResult | undefined,
 ): Summary | undefined {
-  if (a?.perRound === undefined || b?.perRound === undefined) return undefined;
-  return summarize(a.perRound.map((value, i) => value / b.perRound![i]!));
+  return perRound(a, b, (x, y) => x / y);
 }
 
 /** `a`'s req/s over `b`'s in each HTTP round both ran (results saved before `rpsPerRound` have none). */
@@ -120,17 +129,15 @@ export function analysis(r: BenchResults): string[] {
     const cm = find(r.libraryGet?.contenders, 'cm-memory');
     const cmJson = find(r.libraryGet?.contenders, 'cm-memory-json');
     const floor = find(r.libraryGet?.contenders, 'lru-ttl-floor');
-    const over = (a: LibraryContenderResult, b: LibraryContenderResult) =>
-      a.perRound === undefined || b.perRound === undefined
-        ? undefined
-        : summarize(a.perRound.map((v, i) => 1e9 / v - 1e9 / b.perRound![i]!));
-    const ns = (v: number) => `${v.toFixed(0)} ns`;
     out.push(
       `**Library get.** \`CacheService.get\` returns a promise (the API is the same whatever the tiers are). lru-cache's own \`get\`, merely wrapped in a resolved promise and awaited, reaches ${cell(lp.ratio, ratio)} of the synchronous \`get\`: ` +
         'the promise alone is at or below the 0.25× bar. ' +
         (floor !== undefined
           ? `The least an async get does once it has expiry times and namespaced keys (the stored key found in a \`Map\`, lru-cache's \`get\`, one \`Date.now()\` against the entry's expiry, the resolved promise; nothing else) reaches ${cell(floor.ratio, ratio)} of the synchronous \`get\` in the same rounds: the floor under the 0.10× bar. ` +
-            `nest-tiered-cache's L1 hit (${cell(lo.opsPerSec, rps)} ops/s) reaches ${cell(roundRatio(lo, floor), ratio)} of that floor, ${cell(over(lo, floor), ns)} more per call: ` +
+            `nest-tiered-cache's L1 hit (${cell(lo.opsPerSec, rps)} ops/s) reaches ${cell(roundRatio(lo, floor), ratio)} of that floor, ${cell(
+              perRound(lo, floor, (x, y) => 1e9 / x - 1e9 / y),
+              ns,
+            )} more per call: ` +
             'the tier (its circuit breaker, latency sampling of one read in 32, the checks for missed invalidations and failed writes), freshness judged once and counted by the tier and by the cache view, the `hit` event check, and the stored key remembered in two generations rather than one `Map`. None of them is a hot spot on its own (a CPU profile spreads them over the service, the resolve path, the tier and the store).'
           : `nest-tiered-cache's L1 hit (${cell(lo.opsPerSec, rps)} ops/s) adds to that one reading of the cache's clock (\`Date.now\`), the lookup of the stored key, the tier (breaker, latency sampling) and freshness and counting in the engine and the service.`) +
         (om !== undefined && cm !== undefined

@@ -13,6 +13,7 @@ export interface Bar {
 
 /** Formatters of the report's cells. */
 export const ratio = (v: number) => `${v < 0.095 ? v.toPrecision(2) : v.toFixed(2)}×`;
+export const ns = (v: number) => `${v.toFixed(0)} ns`;
 export const us = (v: number) => `${v.toFixed(1)} µs`;
 export const signedUs = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)} µs`;
 export const ms = (v: number) => `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`;
