@@ -1,18 +1,16 @@
 import type { LoggerService } from '@nestjs/common';
-import { CacheErrorCode, describeError, toCacheError } from '../cache.errors.js';
+import { describeError } from '../cache.errors.js';
 import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { capEntry } from '../serialization/entry-codec.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
-import { startDeadline, timeoutError, withDeadline } from './deadline.js';
+import { withDeadline } from './deadline.js';
 import { FailedWrites } from './failed-writes.js';
 import { LatencyReservoir } from './latency.js';
 import { MissedReplay } from './missed-replay.js';
 import type { InvalidationEvent } from './invalidation.js';
 import { RecentChanges } from './recent-changes.js';
 import { storeTopologyOf } from './store-topology.js';
-import { TierBreakers } from './tier-breakers.js';
+import { TierCalls } from './tier-calls.js';
 import type { TierConfig, TierCounters } from './tier-config.js';
-import { TierFailures } from './tier-failures.js';
 
 /** Overall deadline of a bulk operation (pattern, tag and prefix deletes), in ms. */
 const BULK_TIMEOUT_MS = 60_000;
@@ -20,10 +18,11 @@ const BULK_TIMEOUT_MS = 60_000;
 const SYNC_SAMPLE_EVERY = 32;
 
 /**
- * One tier around its backend: every asynchronous call runs under the tier's deadline, failures
- * are counted, logged once (not per call) and turned into a miss or a skipped write, and a circuit
- * breaker stops calling a store that keeps failing (one per server when the backend spreads keys
- * over several, see {@link TierBreakers}). Nothing here ever throws at a caller.
+ * One tier around its backend: every call runs under the tier's rules (see {@link TierCalls}: a
+ * deadline, failures counted and logged once, not per call, and turned into a miss or a skipped
+ * write, a circuit breaker per server), and what the tier could not do is followed up: missed
+ * invalidations are replayed before it serves reads again, and a failed write makes it forget
+ * the key. Nothing here ever throws at a caller.
  */
 export class Tier {
   readonly counters: TierCounters = { hits: 0, misses: 0, errors: 0 };
@@ -48,8 +47,7 @@ export class Tier {
   private readonly stopWatching: (() => void) | undefined;
   /** What this tier changed in its store lately, replayed if the store turns out to be another server. */
   private readonly recent: RecentChanges | undefined;
-  private readonly breakers: TierBreakers;
-  private readonly failures: TierFailures;
+  private readonly calls: TierCalls;
   private readonly label: string;
   /** Whether the backend answers synchronously (an in-process store). */
   private readonly synchronous: boolean;
@@ -71,12 +69,21 @@ export class Tier {
     this.synchronous = config.backend.synchronous === true;
     this.bulkTimeoutMs = Math.max(BULK_TIMEOUT_MS, config.timeoutMs);
     this.label = `${config.role} tier (${config.backend.name})`;
-    this.failures = new TierFailures(this.label, logger, clock);
+    const topology = storeTopologyOf(config.backend);
+    this.calls = new TierCalls(
+      this.label,
+      config,
+      logger,
+      clock,
+      this.counters,
+      (code) => this.onError?.(code),
+      topology.scopeOf,
+    );
     this.missed = new MissedReplay({
       prefix: config.prefix,
       maxDelayMs: config.breaker.openMs,
       apply: async (invalidation) => (await this.apply(invalidation)) !== undefined,
-      replayed: (invalidation) => this.announce(invalidation),
+      replayed: (invalidation) => this.tell('replay', this.onReplayed, invalidation),
       stillMissed: (waiting) => {
         for (const invalidation of waiting) this.tellMissed(invalidation);
       },
@@ -91,24 +98,10 @@ export class Tier {
     });
     this.failedWrites = new FailedWrites({
       remove: async (key) =>
-        (await this.run('delete', key, () => this.backend.delete([key]), undefined, true)) !==
+        (await this.calls.run('delete', key, () => this.backend.delete([key]), undefined, true)) !==
         undefined,
       missed: (key) => this.miss({ kind: 'keys', keys: [key] }),
     });
-    const onChange = (state: 'open' | 'closed', cause: unknown, scope: string | undefined) => {
-      const what = scope === undefined ? this.label : `${this.label} server ${scope}`;
-      if (state === 'open') {
-        const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, what);
-        const rest = scope === undefined ? 'it' : 'its keys';
-        this.logger.error(
-          `${what} is unavailable [${err.code}] ${err.message}; serving without ${rest} until it recovers`,
-        );
-      } else {
-        this.logger.log(`${what} recovered`);
-      }
-    };
-    const topology = storeTopologyOf(config.backend);
-    this.breakers = new TierBreakers({ ...config.breaker, clock }, onChange, topology.scopeOf);
     if (topology.onChange !== undefined) {
       const recent = new RecentChanges(config.prefix, clock);
       this.recent = recent;
@@ -116,7 +109,7 @@ export class Tier {
         if (changed) {
           // Maybe another server (a failover): what the old one acknowledged last may be lost.
           for (const invalidation of recent.drain()) this.miss(invalidation);
-          this.breakers.retryNow();
+          this.calls.breakers.retryNow();
         }
         if (this.missed.pending) this.missed.now();
       });
@@ -125,17 +118,17 @@ export class Tier {
 
   /** True while the (tier-wide) circuit breaker keeps this tier out of the way. */
   get unavailable(): boolean {
-    return this.breakers.whole.isOpen;
+    return this.calls.breakers.whole.isOpen;
   }
 
   /** True while the breaker of `key`'s server (the tier's, on a single server) is open. */
   unavailableFor(key: string): boolean {
-    return this.breakers.for(key).isOpen;
+    return this.calls.breakers.for(key).isOpen;
   }
 
   /** The servers whose own breaker is open (a Redis Cluster's dead masters); empty on one server. */
   get unavailableServers(): string[] {
-    return this.breakers.openScopes;
+    return this.calls.breakers.openScopes;
   }
 
   /**
@@ -156,7 +149,7 @@ export class Tier {
 
   private read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     if (this.failedWrites.has(key)) return undefined;
-    const breaker = this.breakers.for(key);
+    const breaker = this.calls.breakers.for(key);
     if (!breaker.allow()) return undefined;
     const timed = !this.synchronous || this.reads++ % SYNC_SAMPLE_EVERY === 0;
     const started = timed ? performance.now() : 0;
@@ -164,7 +157,7 @@ export class Tier {
     try {
       result = this.backend.get(key);
     } catch (err) {
-      this.fail(err, 'get', key, breaker);
+      this.calls.fail(err, 'get', key, breaker);
       return undefined;
     }
     if (!(result instanceof Promise)) {
@@ -172,7 +165,7 @@ export class Tier {
       if (breaker.isOpen) breaker.success();
       return result;
     }
-    return this.settle(result, 'get', key, breaker, undefined, this.latency.get, started);
+    return this.calls.settle(result, 'get', key, breaker, undefined, this.latency.get, started);
   }
 
   /** {@link read}, but a miss for an entry carrying any of `tags` (their invalidation waits). */
@@ -192,7 +185,7 @@ export class Tier {
    */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
     this.recent?.key(key);
-    const breaker = this.breakers.for(key);
+    const breaker = this.calls.breakers.for(key);
     if (!breaker.allow()) {
       this.miss({ kind: 'keys', keys: [key] });
       return;
@@ -206,13 +199,13 @@ export class Tier {
           ? this.backend.set(key, capEntry(entry, this.clock() + cap), cap)
           : this.backend.set(key, entry, ttlMs);
     } catch (err) {
-      this.fail(err, 'set', key, breaker);
+      this.calls.fail(err, 'set', key, breaker);
       this.failedWrites.forget(key, undefined);
       return;
     }
     if (result instanceof Promise) {
       const written = result;
-      return this.settle(
+      return this.calls.settle(
         written,
         'set',
         key,
@@ -292,14 +285,21 @@ export class Tier {
     this.tellMissed(invalidation);
   }
 
-  /** Tells `onMissed` about a missed invalidation; a listener that throws is logged. */
+  /** Tells `onMissed` about a missed invalidation. */
   private tellMissed(invalidation: InvalidationEvent): void {
+    this.tell('missed-invalidation', this.onMissed, invalidation);
+  }
+
+  /** Tells a listener about an invalidation; one that throws is logged. */
+  private tell(
+    which: string,
+    listener: ((invalidation: InvalidationEvent) => void) | undefined,
+    invalidation: InvalidationEvent,
+  ): void {
     try {
-      this.onMissed?.(invalidation);
+      listener?.(invalidation);
     } catch (err) {
-      this.logger.warn(
-        `${this.label}: the missed-invalidation listener threw: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.logger.warn(`${this.label}: the ${which} listener threw (${describeError(err)})`);
     }
   }
 
@@ -310,24 +310,24 @@ export class Tier {
         const { keys } = invalidation;
         // One key goes through its server's breaker; several (maybe on several servers), the tier's.
         const one = keys.length === 1 ? keys[0] : undefined;
-        return this.run('delete', one, () => this.backend.delete(keys));
+        return this.calls.run('delete', one, () => this.backend.delete(keys));
       }
       case 'pattern':
-        return this.run(
+        return this.calls.run(
           'deletePattern',
           undefined,
           () => this.backend.deletePattern(invalidation.glob),
           this.bulkTimeoutMs,
         );
       case 'tags':
-        return this.run(
+        return this.calls.run(
           'deleteByTags',
           undefined,
           () => this.backend.deleteByTags(invalidation.tags),
           this.bulkTimeoutMs,
         );
       case 'clear':
-        return this.run(
+        return this.calls.run(
           'clear',
           undefined,
           async () => (await this.backend.clear(invalidation.prefix), 0),
@@ -336,25 +336,11 @@ export class Tier {
     }
   }
 
-  /** Tells `onReplayed` about a replayed invalidation; a listener that throws is logged. */
-  private announce(invalidation: InvalidationEvent): void {
-    try {
-      this.onReplayed?.(invalidation);
-    } catch (err) {
-      this.logger.warn(`${this.label}: the replay listener threw (${describeError(err)})`);
-    }
-  }
-
   /** A real round trip under the deadline, bypassing the breaker (for health checks). Rejects on failure. */
   ping(timeoutMs = this.config.timeoutMs): Promise<number> {
     return withDeadline(this.backend.ping(), timeoutMs, `${this.label} ping`);
   }
 
-  /**
-   * Stops replaying missed invalidations, closes the backend, then waits for what was still running
-   * against it (a replay step, the follow-up of a failed write): closing the backend makes those
-   * fail fast. Each wait is bounded (the larger of the tier's deadline and 2 s); errors are logged.
-   */
   /**
    * Before the engine closes (and its bus with it, so that what is replayed is still told to the
    * other instances): one last replay of the invalidations this tier missed, bounded like every
@@ -373,6 +359,11 @@ export class Tier {
       );
   }
 
+  /**
+   * Stops replaying missed invalidations, closes the backend, then waits for what was still running
+   * against it (a replay step, the follow-up of a failed write): closing the backend makes those
+   * fail fast. Each wait is bounded (the larger of the tier's deadline and 2 s); errors are logged.
+   */
   async close(): Promise<void> {
     this.stopWatching?.();
     this.missed.stop();
@@ -400,71 +391,6 @@ export class Tier {
     key: string | undefined,
     call: (backend: CacheBackend) => T | Promise<T>,
   ): Promise<T | undefined> {
-    return this.run(op, key, () => call(this.backend));
-  }
-
-  /** `call` under the tier's rules; `force` makes it even while the breaker is open. */
-  private async run<T>(
-    op: string,
-    key: string | undefined,
-    call: () => T | Promise<T>,
-    timeoutMs = this.config.timeoutMs,
-    force = false,
-  ): Promise<T | undefined> {
-    const breaker = this.breakers.for(key);
-    if (!breaker.allow() && !force) return undefined;
-    try {
-      const result = call();
-      if (result instanceof Promise)
-        return await this.settle(result, op, key, breaker, undefined, undefined, 0, timeoutMs);
-      if (breaker.isOpen) breaker.success();
-      return result;
-    } catch (err) {
-      this.fail(err, op, key, breaker);
-      return undefined;
-    }
-  }
-
-  private settle<T, F>(
-    promise: Promise<T>,
-    op: string,
-    key: string | undefined,
-    /** The breaker chosen when the call was made (a slot map refreshed meanwhile may name another). */
-    breaker: CircuitBreaker,
-    fallback: F,
-    latency?: LatencyReservoir,
-    started = 0,
-    timeoutMs = this.config.timeoutMs,
-    failed?: (timedOut: boolean) => void,
-  ): Promise<T | F> {
-    // One promise per call: the deadline, the latency, the breaker and the fallback in one place.
-    return new Promise<T | F>((resolve) => {
-      const deadline = startDeadline(timeoutMs, () => {
-        this.fail(timeoutError(`${this.label} ${op}`, timeoutMs), op, key, breaker);
-        failed?.(true);
-        resolve(fallback);
-      });
-      promise.then(
-        (value) => {
-          if (!deadline.finish()) return; // too late: the fallback was returned
-          latency?.record(performance.now() - started);
-          breaker.success();
-          resolve(value);
-        },
-        (err: unknown) => {
-          if (!deadline.finish()) return;
-          this.fail(err, op, key, breaker);
-          failed?.(false);
-          resolve(fallback);
-        },
-      );
-    });
-  }
-
-  private fail(cause: unknown, op: string, key: string | undefined, breaker: CircuitBreaker): void {
-    this.counters.errors++;
-    const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, `${this.label} ${op}`);
-    this.onError?.(err.code);
-    this.failures.report(err, cause, op, key, breaker);
+    return this.calls.run(op, key, () => call(this.backend));
   }
 }
