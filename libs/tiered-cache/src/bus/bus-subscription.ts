@@ -2,13 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { describeError } from '../cache.errors.js';
 import { withDeadline } from '../core/deadline.js';
-import {
-  disableTracking,
-  enableTracking,
-  TRACKING_CHANNEL,
-  trackingIntact,
-  trackingRefused,
-} from './redis-tracking.js';
+import { TRACKING_CHANNEL } from './redis-tracking.js';
+import { TrackingRedirect } from './tracking-redirect.js';
 
 /**
  * Why the subscription had a gap, after which invalidations may have been missed: the subscriber
@@ -58,15 +53,15 @@ export interface BusSubscriptionOptions {
 /**
  * The receiving side of the bus: its own subscriber connection (RESP2, since Redis sends tracking
  * invalidations as pub/sub messages only to RESP2 clients), tracking on the engine's connection
- * redirected to it, and a heartbeat. Both are re-established after every reconnection of either
- * connection; being connected again after having been disconnected is reported as a gap.
+ * redirected to it (see {@link TrackingRedirect}), and a heartbeat. Both are re-established after
+ * every reconnection of either connection; being connected again after having been disconnected
+ * is reported as a gap.
  */
 export class BusSubscription {
   /** Subscribed, and (when tracking is supported) tracking redirected to the subscriber. */
   connected = false;
-  /** Undefined until the server accepted or refused tracking once. */
-  trackingSupported: boolean | undefined;
   private readonly connection: Redis | Cluster;
+  private readonly tracking: TrackingRedirect;
   private subscriber: Redis | undefined;
   /**
    * The subscriber a move replaced, still open until the next heartbeat: a message published
@@ -81,8 +76,6 @@ export class BusSubscription {
   /** Bumped on every subscriber close, so a late answer of an old connection is ignored. */
   private epoch = 0;
   private subscribed = false;
-  private trackingOn = false;
-  private pointing = false;
   private gapPending = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private beating = false;
@@ -93,7 +86,20 @@ export class BusSubscription {
 
   constructor(private readonly options: BusSubscriptionOptions) {
     this.connection = options.connection;
-    if (options.trackingPrefix === undefined) this.trackingSupported = false;
+    this.tracking = new TrackingRedirect({
+      connection: options.connection,
+      prefix: options.trackingPrefix,
+      commandTimeoutMs: options.commandTimeoutMs,
+      logger: options.logger,
+      target: () => (this.subscribed ? this.subscriberId : undefined),
+      changed: () => this.refresh(),
+      warnOnce: (message) => this.warnOnce(message),
+    });
+  }
+
+  /** Undefined until the server accepted or refused tracking once. */
+  get trackingSupported(): boolean | undefined {
+    return this.tracking.supported;
   }
 
   /** Connects; resolves to whether it got connected within `timeoutMs` (never rejects). */
@@ -118,8 +124,8 @@ export class BusSubscription {
     for (const waiter of this.waiters) waiter();
     this.connection.off('ready', this.onConnectionReady);
     this.connection.off('close', this.onConnectionClose);
-    if (this.trackingOn) await disableTracking(this.tracked, this.options.commandTimeoutMs);
-    this.trackingOn = this.subscribed = this.connected = false;
+    await this.tracking.close();
+    this.subscribed = this.connected = false;
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     const retiring = this.retiring;
@@ -187,11 +193,6 @@ export class BusSubscription {
     this.retiring = current; // closed on the next heartbeat
   }
 
-  /** The connection tracking is enabled on: a single node's (never a Cluster, see `trackingPrefix`). */
-  private get tracked(): Redis {
-    return this.connection as Redis;
-  }
-
   private readonly duplicate = (): Redis =>
     (this.connection as Redis).duplicate({
       protocol: 2,
@@ -208,15 +209,7 @@ export class BusSubscription {
     const epoch = this.epoch;
     const timeoutMs = this.options.commandTimeoutMs;
     try {
-      let id: number | undefined;
-      if (this.trackingSupported !== false) {
-        try {
-          id = Number(await withDeadline(subscriber.call('CLIENT', 'ID'), timeoutMs, 'CLIENT ID'));
-        } catch (err) {
-          if (!trackingRefused(err)) throw err;
-          this.refuseTracking(err);
-        }
-      }
+      const id = await this.tracking.idOf(subscriber);
       const channels = [this.options.channel, ...(id === undefined ? [] : [TRACKING_CHANNEL])];
       await withDeadline(subscriber.subscribe(...channels), timeoutMs, 'SUBSCRIBE');
       if (epoch !== this.epoch || this.closed) return;
@@ -232,59 +225,25 @@ export class BusSubscription {
     }
     this.lastWarning = undefined;
     this.refresh();
-    await this.pointTracking();
+    await this.tracking.point();
   }
 
   private readonly onSubscriberClose = (): void => {
     this.epoch++;
     this.subscribed = false;
     this.subscriberId = undefined;
-    this.trackingOn = false; // it redirects to a client that is gone
+    this.tracking.lost(); // it redirects to a client that is gone
     this.refresh();
   };
 
   private readonly onConnectionReady = (): void => {
-    void this.pointTracking();
+    void this.tracking.point();
   };
 
   private readonly onConnectionClose = (): void => {
-    if (!this.trackingOn) return;
-    this.trackingOn = false; // tracking lives on the connection: the new one starts without it
-    this.refresh();
+    // Tracking lives on the connection: the new one starts without it.
+    if (this.tracking.lost()) this.refresh();
   };
-
-  /** Enables tracking on the engine's connection, redirected to the current subscriber. */
-  private async pointTracking(): Promise<void> {
-    if (this.trackingSupported === false || this.trackingOn || this.pointing || this.closed) return;
-    const id = this.subscriberId;
-    if (!this.subscribed || id === undefined || this.connection.status !== 'ready') return;
-    this.pointing = true;
-    try {
-      const { trackingPrefix, commandTimeoutMs } = this.options;
-      await enableTracking(this.tracked, id, trackingPrefix!, commandTimeoutMs);
-      if (this.closed) return;
-      this.trackingSupported = true;
-      this.trackingOn = this.subscribed && this.subscriberId === id;
-    } catch (err) {
-      if (this.trackingSupported === undefined && trackingRefused(err)) this.refuseTracking(err);
-      // otherwise (disconnected, timeout, redirect target gone) the heartbeat tries again
-      else this.warnOnce(`the bus could not enable tracking (${describeError(err)}); retrying`);
-    } finally {
-      this.pointing = false;
-    }
-    this.refresh();
-    if (!this.trackingOn && this.subscribed && this.subscriberId !== id) await this.pointTracking();
-  }
-
-  private refuseTracking(err: unknown): void {
-    this.trackingSupported = false;
-    this.trackingOn = false;
-    const reason = describeError(err);
-    this.options.logger.warn(
-      `Redis refused CLIENT TRACKING (${reason}); the bus sends explicit pub/sub messages only, ` +
-        'so changes made to cached keys outside this library do not evict L1 copies',
-    );
-  }
 
   private warnOnce(message: string): void {
     if (message === this.lastWarning) return;
@@ -294,7 +253,7 @@ export class BusSubscription {
 
   /** Recomputes `connected`; a reconnection after a disconnection is a gap. */
   private refresh(): void {
-    const now = this.subscribed && (this.trackingSupported === false || this.trackingOn);
+    const now = this.subscribed && (this.tracking.supported === false || this.tracking.on);
     if (now === this.connected || this.closed) return;
     this.connected = now;
     if (!now) this.gapPending = true;
@@ -340,16 +299,9 @@ export class BusSubscription {
       else subscriber.disconnect(true);
       return;
     }
-    if (this.trackingSupported === false && this.options.shouldMove?.(subscriber) === true)
+    if (this.tracking.supported === false && this.options.shouldMove?.(subscriber) === true)
       return this.move(subscriber);
-    if (this.trackingSupported !== true) return;
-    if (!this.trackingOn) return this.pointTracking();
-    const id = this.subscriberId!;
-    const intact = await trackingIntact(this.tracked, id, this.options.heartbeatMs);
-    if (intact !== false || !this.trackingOn || this.subscriberId !== id) return;
-    this.trackingOn = false; // switched off or redirected elsewhere behind our back
-    this.refresh();
-    await this.pointTracking();
+    await this.tracking.check(this.options.heartbeatMs);
   }
 
   /**
