@@ -39,12 +39,17 @@ export function keySlot(key: string): number {
 /**
  * Groups keys by hash slot, so that each group can go in one multi-key command (a cluster refuses
  * a command whose keys span slots). `keyPrefix` is the client's ioredis `keyPrefix`, which is part
- * of every key as Redis hashes it.
+ * of every key as Redis hashes it; `redisKey` gives the Redis key of each key (default: itself),
+ * and the groups hold the keys as given.
  */
-export function groupBySlot(keys: readonly string[], keyPrefix = ''): string[][] {
+export function groupBySlot(
+  keys: readonly string[],
+  keyPrefix = '',
+  redisKey: (key: string) => string = (key) => key,
+): string[][] {
   const groups = new Map<number, string[]>();
   for (const key of keys) {
-    const slot = keySlot(keyPrefix + key);
+    const slot = keySlot(keyPrefix + redisKey(key));
     const group = groups.get(slot);
     if (group === undefined) groups.set(slot, [key]);
     else group.push(key);

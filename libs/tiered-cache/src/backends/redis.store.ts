@@ -3,7 +3,8 @@ import { withDeadline } from '../core/deadline.js';
 import type { ByteStore } from '../interfaces/byte-store.interface.js';
 import type { MaybePromise } from '../interfaces/cache-backend.interface.js';
 import { escapeGlob, globToRegExp } from '../keys/glob.js';
-import { groupBySlot, keyPrefixOf, keySlot, masterOfKey, slotMasters } from './redis-cluster.js';
+import { bulkSteps, DELETE_BATCH, unlinkInSteps, type Step } from './redis-bulk.js';
+import { groupBySlot, keyPrefixOf } from './redis-cluster.js';
 import { openNewMasters, scanKeys, type RedisConnection } from './redis-connection.js';
 import { BUS_CONNECTION, BUS_WRITE_SENT } from '../core/bus-connection.js';
 import { STORE_TOPOLOGY, type StoreTopology } from '../core/store-topology.js';
@@ -18,10 +19,7 @@ import { DROP_UNREGISTERED } from './redis-entry-scripts.js';
 import { runScript } from './redis-scripts.js';
 import { RedisEvictionWatch } from './redis-eviction-watch.js';
 import { entryDigest, RedisTagIndex, writeToken } from './redis-tag-index.js';
-
-const UNLINK_BATCH = 500;
-/** Entries deleted per batch of commands (three keys each). */
-const DELETE_BATCH = 250;
+import { redisTopology } from './redis-topology.js';
 
 /**
  * A duration as Redis takes it in `PX` and `PEXPIRE`: a whole number of ms, at least 1. Times on a
@@ -74,46 +72,9 @@ export class RedisStore implements ByteStore {
     return tags.length === 0;
   }
 
-  /**
-   * On a cluster, the master a key's slot is on now (the tier keeps a circuit breaker per master,
-   * see `core/tier-breakers.ts`). Changes: every (re)connection (a possible change of server
-   * through Sentinel), and on a cluster every slot map refresh (each second; a change of server
-   * when a slot's master changed), so that a tier replays what it missed, and what the old server
-   * may have lost, as soon as a failover is over.
-   */
+  /** The servers behind this store, and when they change (see `redis-topology.ts`). */
   [STORE_TOPOLOGY](): StoreTopology {
-    const client = this.client;
-    if (!(client instanceof Cluster)) {
-      // Through Sentinel a reconnection may land on another server (a failover); to a single
-      // node it lands on the same one, which lost nothing it acknowledged unless it restarted.
-      const sentinel = (client.options.sentinels?.length ?? 0) > 0;
-      return {
-        onChange: (listener) => {
-          let before = client.status === 'ready'; // the first connection changes nothing
-          const ready = () => {
-            listener(sentinel && before);
-            before = true;
-          };
-          client.on('ready', ready);
-          return () => client.off('ready', ready);
-        },
-      };
-    }
-    return {
-      scopeOf: (key: string) => masterOfKey(client, redisKeyOf(key)),
-      onChange: (listener) => {
-        let masters = slotMasters(client);
-        const refreshed = () => {
-          const now = slotMasters(client);
-          // The first slot map the client learns is no change of server.
-          const changed = now !== masters && masters !== NO_SLOT_MAP;
-          masters = now;
-          listener(changed);
-        };
-        client.on('refresh', refreshed);
-        return () => client.off('refresh', refreshed);
-      },
-    };
+    return redisTopology(this.client);
   }
 
   constructor(
@@ -217,22 +178,9 @@ export class RedisStore implements ByteStore {
   /** Deletes entries, with their tag lists (and their registrations) and versions. */
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    // Batches of one hash slot on a cluster (their commands are multi-key); the batches of a step
-    // (at most DELETE_BATCH keys) are sent together.
-    const steps: string[][][] = [[]];
-    let inStep = 0;
-    for (const group of this.bySlot(keys))
-      for (let i = 0; i < group.length; i += DELETE_BATCH) {
-        const batch = group.slice(i, i + DELETE_BATCH);
-        if (inStep + batch.length > DELETE_BATCH && inStep > 0) {
-          steps.push([]);
-          inStep = 0;
-        }
-        steps[steps.length - 1]!.push(batch);
-        inStep += batch.length;
-      }
+    // Batches of one hash slot on a cluster (their commands are multi-key), sent a step at a time.
     let removed = 0;
-    for (const step of steps) {
+    for (const step of bulkSteps(this.bySlot(keys), DELETE_BATCH)) {
       const results = await this.step(
         Promise.all(step.map((batch) => this.deleteBatch(batch))),
         'delete',
@@ -363,49 +311,15 @@ export class RedisStore implements ByteStore {
     await this.tags.forget([[key, replaced]], this.stepper).catch(() => undefined);
   }
 
-  /**
-   * UNLINKs keys, at most {@link UNLINK_BATCH} per command and per step. On a cluster, keys are
-   * grouped by hash slot first (a multi-key command must stay in one slot), and the commands of a
-   * step are sent together (ioredis pipelines them per node).
-   */
-  protected async unlink(keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return 0;
+  /** UNLINKs Redis keys in steps (see `redis-bulk.ts`), grouped by hash slot on a cluster. */
+  protected unlink(keys: readonly string[]): Promise<number> {
     const groups = this.isCluster ? groupBySlot(keys, this.keyPrefix) : [keys];
-    let removed = 0;
-    let step: (readonly string[])[] = [];
-    let stepKeys = 0;
-    const flush = async () => {
-      const counts = await this.step(
-        Promise.all(step.map((batch) => this.client.unlink(...batch))),
-        'UNLINK',
-      );
-      for (const count of counts) removed += count;
-      step = [];
-      stepKeys = 0;
-    };
-    for (const group of groups) {
-      for (let i = 0; i < group.length; i += UNLINK_BATCH) {
-        const batch = group.slice(i, i + UNLINK_BATCH);
-        if (stepKeys + batch.length > UNLINK_BATCH) await flush();
-        step.push(batch);
-        stepKeys += batch.length;
-      }
-    }
-    if (step.length > 0) await flush();
-    return removed;
+    return unlinkInSteps(this.client, groups, this.stepper);
   }
 
   /** Stored keys grouped by the hash slot of their Redis key on a cluster; one group on a single node. */
   protected bySlot(keys: readonly string[]): string[][] {
-    if (!this.isCluster) return [[...keys]];
-    const groups = new Map<number, string[]>();
-    for (const key of keys) {
-      const slot = keySlot(this.keyPrefix + redisKeyOf(key));
-      const group = groups.get(slot);
-      if (group === undefined) groups.set(slot, [key]);
-      else group.push(key);
-    }
-    return [...groups.values()];
+    return this.isCluster ? groupBySlot(keys, this.keyPrefix, redisKeyOf) : [[...keys]];
   }
 
   /** One command of a bulk operation, under the per-command deadline. */
@@ -414,8 +328,7 @@ export class RedisStore implements ByteStore {
   }
 
   /** {@link step} as a function to hand to helpers. */
-  protected readonly stepper = <T>(command: Promise<T>, what: string): Promise<T> =>
-    this.step(command, what);
+  protected readonly stepper: Step = (command, what) => this.step(command, what);
 
   /**
    * Deletes entries of one hash slot (any on a single node): their versions first (no computation
@@ -443,6 +356,3 @@ export class RedisStore implements ByteStore {
     return [count, replaced];
   }
 }
-
-/** {@link slotMasters} of a client that knows no slot map yet. */
-const NO_SLOT_MAP = '0=-';

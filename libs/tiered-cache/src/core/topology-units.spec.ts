@@ -15,6 +15,11 @@ describe('keySlot (CLUSTER KEYSLOT)', () => {
     expect(keySlot('a{}b')).not.toBe(keySlot(''));
     expect(groupBySlot(['x{t}1', 'y{t}2', 'z'])).toEqual([['x{t}1', 'y{t}2'], ['z']]);
     expect(groupBySlot(['1', '2'], '{t}')).toEqual([['1', '2']]);
+    // Grouped by the slot of each key's Redis key, holding the keys as given.
+    expect(groupBySlot(['1', '2', 'z'], '', (key) => (key === 'z' ? key : `{t}${key}`))).toEqual([
+      ['1', '2'],
+      ['z'],
+    ]);
   });
 });
 
