@@ -1,8 +1,9 @@
-import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
 import { positiveInteger } from '../core/option-checks.js';
 import { DEFAULT_MAX_ENTRIES, defineBackend } from './backend-definition.js';
 import { compactEntry } from './compact-entry.js';
+import { LruBackend } from './lru-backend.js';
 import { LruStore } from './lru-store.js';
 
 /**
@@ -11,13 +12,11 @@ import { LruStore } from './lru-store.js';
  * the very object that was stored, so mutations are visible to it. Untagged entries are kept in a
  * compact form (see `compact-entry.ts`); a read returns that stored entry, allocating nothing.
  */
-export class MemoryNoSerializerBackend implements CacheBackend {
+export class MemoryNoSerializerBackend extends LruBackend<CacheEntry> {
   readonly name: string = 'memory-no-serializer';
-  readonly synchronous = true;
-  private readonly store: LruStore<CacheEntry>;
 
   constructor(options: { maxEntries: number }) {
-    this.store = new LruStore<CacheEntry>({ maxEntries: options.maxEntries });
+    super(new LruStore<CacheEntry>({ maxEntries: options.maxEntries }));
   }
 
   get(key: string): CacheEntry | undefined {
@@ -26,34 +25,6 @@ export class MemoryNoSerializerBackend implements CacheBackend {
 
   set(key: string, entry: CacheEntry, ttlMs: number): void {
     this.store.set(key, compactEntry(entry), entry.tags, ttlMs);
-  }
-
-  delete(keys: readonly string[]): number {
-    return this.store.delete(keys);
-  }
-
-  async deletePattern(glob: string): Promise<number> {
-    return this.store.deletePattern(glob);
-  }
-
-  async deleteByTags(tags: readonly string[]): Promise<number> {
-    return this.store.deleteByTags(tags);
-  }
-
-  async clear(prefix: string): Promise<void> {
-    this.store.clear(prefix);
-  }
-
-  async ping(): Promise<number> {
-    return 0;
-  }
-
-  async close(): Promise<void> {
-    this.store.reset();
-  }
-
-  size(): number {
-    return this.store.size;
   }
 }
 

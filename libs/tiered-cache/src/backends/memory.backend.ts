@@ -1,9 +1,10 @@
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
-import type { CacheBackend, CacheEntry } from '../interfaces/cache-backend.interface.js';
+import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import type { TierCommonOptions } from '../interfaces/tier-common-options.interface.js';
 import { positiveInteger } from '../core/option-checks.js';
 import { DEFAULT_MAX_ENTRIES, defineBackend } from './backend-definition.js';
 import { encodeEntry, valueCodecOf, valueOffsetOf } from '../serialization/entry-codec.js';
+import { LruBackend } from './lru-backend.js';
 import { LruStore } from './lru-store.js';
 import { MemoryHit, MemoryRecord } from './memory-record.js';
 
@@ -23,18 +24,18 @@ export interface MemoryBackendOptions {
  * for each reader (see `memory-record.ts`), and only richer values as V8 bytes read every time.
  * `maxBytes` counts the encoded size of each entry (the envelope an L2 would store) plus its key.
  */
-export class MemoryBackend implements CacheBackend {
+export class MemoryBackend extends LruBackend<MemoryRecord> {
   readonly name: string = 'memory';
-  readonly synchronous = true;
-  private readonly store: LruStore<MemoryRecord>;
   private readonly bounded: boolean;
 
   constructor(options: MemoryBackendOptions) {
+    super(
+      new LruStore<MemoryRecord>({
+        maxEntries: options.maxEntries,
+        ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+      }),
+    );
     this.bounded = options.maxBytes !== undefined;
-    this.store = new LruStore<MemoryRecord>({
-      maxEntries: options.maxEntries,
-      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
-    });
   }
 
   get(key: string): CacheEntry | undefined {
@@ -60,34 +61,6 @@ export class MemoryBackend implements CacheBackend {
         `entry of ${bytes.length} bytes exceeds the memory tier's maxBytes`,
       );
     }
-  }
-
-  delete(keys: readonly string[]): number {
-    return this.store.delete(keys);
-  }
-
-  async deletePattern(glob: string): Promise<number> {
-    return this.store.deletePattern(glob);
-  }
-
-  async deleteByTags(tags: readonly string[]): Promise<number> {
-    return this.store.deleteByTags(tags);
-  }
-
-  async clear(prefix: string): Promise<void> {
-    this.store.clear(prefix);
-  }
-
-  async ping(): Promise<number> {
-    return 0;
-  }
-
-  async close(): Promise<void> {
-    this.store.reset();
-  }
-
-  size(): number {
-    return this.store.size;
   }
 }
 
