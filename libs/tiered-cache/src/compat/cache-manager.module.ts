@@ -37,14 +37,7 @@ const MANAGER_PROVIDERS: Provider[] = [
 export class CacheModule {
   /** Registers the cache with static options (`ttl` in ms). */
   static register(options: CacheModuleOptions = {}): DynamicModule {
-    const root = TieredCacheModule.forRoot(toTieredOptions(options));
-    return {
-      module: CacheModule,
-      global: options.isGlobal ?? false,
-      imports: [root],
-      providers: MANAGER_PROVIDERS,
-      exports: [CACHE_MANAGER, Cache, root],
-    };
+    return withManager(TieredCacheModule.forRoot(toTieredOptions(options)), options.isGlobal);
   }
 
   /** Registers the cache with options from `useFactory` + `inject`, `useClass` or `useExisting`. */
@@ -62,14 +55,19 @@ export class CacheModule {
       inject: [COMPAT_OPTIONS],
       useFactory: (compat: CacheModuleOptions) => toTieredOptions(compat),
     });
-    return {
-      module: CacheModule,
-      global: options.isGlobal ?? false,
-      imports: [root],
-      providers: MANAGER_PROVIDERS,
-      exports: [CACHE_MANAGER, Cache, root],
-    };
+    return withManager(root, options.isGlobal);
   }
+}
+
+/** The compat module around the root cache module: the manager providers, and both exported. */
+function withManager(root: DynamicModule, isGlobal: boolean | undefined): DynamicModule {
+  return {
+    module: CacheModule,
+    global: isGlobal ?? false,
+    imports: [root],
+    providers: MANAGER_PROVIDERS,
+    exports: [CACHE_MANAGER, Cache, root],
+  };
 }
 
 /** The providers that give `COMPAT_OPTIONS` from `registerAsync`'s options. */

@@ -3,7 +3,7 @@ import type { CacheEntry } from '../interfaces/cache-backend.interface.js';
 import { keyRef } from '../keys/key-encoding.js';
 import { atLeastOnce, atMostOnce, atomicTier } from './atomic-origin.js';
 import type { CacheView } from './cache-view.js';
-import { withHardTimeout } from './hard-timeout.js';
+import { settleWithin, withHardTimeout } from './hard-timeout.js';
 import { entryOf, type Origin, type OriginPlan, type Outcome } from './origin-plan.js';
 
 const TIMED_OUT = Symbol('timed out');
@@ -87,18 +87,5 @@ async function compute<C>(
 
 /** Resolves like `promise`, or to TIMED_OUT after `ms` (the promise keeps running). */
 function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(TIMED_OUT), ms);
-    timer.unref();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
+  return settleWithin<T, typeof TIMED_OUT>(promise, ms, (resolve) => resolve(TIMED_OUT));
 }
