@@ -9,6 +9,7 @@ import { MissedReplay } from './missed-replay.js';
 import type { InvalidationEvent } from './invalidation.js';
 import { RecentChanges } from './recent-changes.js';
 import { storeTopologyOf } from './store-topology.js';
+import type { TierBreakers } from './tier-breakers.js';
 import { TierCalls } from './tier-calls.js';
 import type { TierConfig, TierCounters } from './tier-config.js';
 
@@ -48,6 +49,8 @@ export class Tier {
   /** What this tier changed in its store lately, replayed if the store turns out to be another server. */
   private readonly recent: RecentChanges | undefined;
   private readonly calls: TierCalls;
+  /** The circuit breakers of {@link calls} (read on every call). */
+  private readonly breakers: TierBreakers;
   private readonly label: string;
   /** Whether the backend answers synchronously (an in-process store). */
   private readonly synchronous: boolean;
@@ -79,6 +82,7 @@ export class Tier {
       (code) => this.onError?.(code),
       topology.scopeOf,
     );
+    this.breakers = this.calls.breakers;
     this.missed = new MissedReplay({
       prefix: config.prefix,
       maxDelayMs: config.breaker.openMs,
@@ -109,7 +113,7 @@ export class Tier {
         if (changed) {
           // Maybe another server (a failover): what the old one acknowledged last may be lost.
           for (const invalidation of recent.drain()) this.miss(invalidation);
-          this.calls.breakers.retryNow();
+          this.breakers.retryNow();
         }
         if (this.missed.pending) this.missed.now();
       });
@@ -118,17 +122,17 @@ export class Tier {
 
   /** True while the (tier-wide) circuit breaker keeps this tier out of the way. */
   get unavailable(): boolean {
-    return this.calls.breakers.whole.isOpen;
+    return this.breakers.whole.isOpen;
   }
 
   /** True while the breaker of `key`'s server (the tier's, on a single server) is open. */
   unavailableFor(key: string): boolean {
-    return this.calls.breakers.for(key).isOpen;
+    return this.breakers.for(key).isOpen;
   }
 
   /** The servers whose own breaker is open (a Redis Cluster's dead masters); empty on one server. */
   get unavailableServers(): string[] {
-    return this.calls.breakers.openScopes;
+    return this.breakers.openScopes;
   }
 
   /**
@@ -149,7 +153,7 @@ export class Tier {
 
   private read(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     if (this.failedWrites.has(key)) return undefined;
-    const breaker = this.calls.breakers.for(key);
+    const breaker = this.breakers.for(key);
     if (!breaker.allow()) return undefined;
     const timed = !this.synchronous || this.reads++ % SYNC_SAMPLE_EVERY === 0;
     const started = timed ? performance.now() : 0;
@@ -185,7 +189,7 @@ export class Tier {
    */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
     this.recent?.key(key);
-    const breaker = this.calls.breakers.for(key);
+    const breaker = this.breakers.for(key);
     if (!breaker.allow()) {
       this.miss({ kind: 'keys', keys: [key] });
       return;
