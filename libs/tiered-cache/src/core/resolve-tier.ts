@@ -16,13 +16,12 @@ const DEFAULT_SHARED_TIMEOUT_MS = 250;
 const DEFAULT_LOCAL_TIMEOUT_MS = 1_000;
 /** Options every tier accepts, whatever its backend. */
 const COMMON_KEYS = ['backend', 'ttl', 'timeout', 'required'];
-/** The methods a custom backend must have. */
+/** The methods a custom backend must have (`deleteByTags` is optional: see `CacheBackend`). */
 const CONTRACT_METHODS = [
   'get',
   'set',
   'delete',
   'deletePattern',
-  'deleteByTags',
   'clear',
   'ping',
   'close',

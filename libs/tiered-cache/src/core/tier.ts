@@ -54,6 +54,8 @@ export class Tier {
   private readonly label: string;
   /** Whether the backend answers synchronously (an in-process store). */
   private readonly synchronous: boolean;
+  /** Whether the backend keeps entries with tags (it can delete by tag). */
+  private readonly tagged: boolean;
   /** Reads of a synchronous backend, for latency sampling. */
   private reads = 0;
   /** Deadline of a bulk operation as a whole. */
@@ -70,8 +72,13 @@ export class Tier {
   ) {
     this.backend = config.backend;
     this.synchronous = config.backend.synchronous === true;
+    this.tagged = typeof config.backend.deleteByTags === 'function';
     this.bulkTimeoutMs = Math.max(BULK_TIMEOUT_MS, config.timeoutMs);
     this.label = `${config.role} tier (${config.backend.name})`;
+    if (!this.tagged)
+      logger.warn(
+        `${this.label}: its backend has no deleteByTags, so entries written with tags are not kept in this tier`,
+      );
     const topology = storeTopologyOf(config.backend);
     this.calls = new TierCalls(
       this.label,
@@ -189,6 +196,11 @@ export class Tier {
    */
   set(key: string, entry: CacheEntry, ttlMs: number): void | Promise<void> {
     this.recent?.key(key);
+    if (!this.tagged && entry.tags.length > 0) {
+      // A store that cannot delete by tag keeps no tagged entry: the key's older value goes.
+      this.failedWrites.forget(key, undefined);
+      return;
+    }
     const breaker = this.breakers.for(key);
     if (!breaker.allow()) {
       this.miss({ kind: 'keys', keys: [key] });
@@ -323,13 +335,17 @@ export class Tier {
           () => this.backend.deletePattern(invalidation.glob),
           this.bulkTimeoutMs,
         );
-      case 'tags':
+      case 'tags': {
+        // A store that cannot delete by tag holds no tagged entry (see `set`).
+        const deleteByTags = this.backend.deleteByTags?.bind(this.backend);
+        if (deleteByTags === undefined) return Promise.resolve(0);
         return this.calls.run(
           'deleteByTags',
           undefined,
-          () => this.backend.deleteByTags(invalidation.tags),
+          () => deleteByTags(invalidation.tags),
           this.bulkTimeoutMs,
         );
+      }
       case 'clear':
         return this.calls.run(
           'clear',

@@ -23,6 +23,8 @@ export interface ByteStore extends StoreLifecycle {
    * entry's namespaced tags, for stores that index them to serve {@link deleteByTags}.
    */
   setBytes(key: string, bytes: Buffer, ttlMs: number, tags: readonly string[]): MaybePromise<void>;
+  /** Removes every record written with any of the given (namespaced) tags; resolves to how many. */
+  deleteByTags(tags: readonly string[]): Promise<number>;
   /**
    * For a store whose tag index can lose what it records on its own (Redis evicts keys under
    * `maxmemory`): whether the tagged entry `bytes`, just read under `key`, would still be found by

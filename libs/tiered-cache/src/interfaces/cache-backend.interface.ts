@@ -34,12 +34,19 @@ export interface CacheBackend extends StoreLifecycle {
   get(key: string): MaybePromise<CacheEntry | undefined>;
   /** Stores one entry, replacing any previous one; `ttlMs` > 0 is how long to keep it. */
   set(key: string, entry: CacheEntry, ttlMs: number): MaybePromise<void>;
+  /**
+   * Removes every entry carrying any of the given (namespaced) tags; resolves to how many.
+   * Optional: a tier whose backend has none keeps no entry written with tags (such a write
+   * removes the key from it instead, so an older value of the key is never served), and a tag
+   * delete has nothing to remove there.
+   */
+  deleteByTags?(tags: readonly string[]): Promise<number>;
 }
 
 /**
  * What every store does besides reading and writing, whether it keeps entries ({@link CacheBackend})
- * or bytes (`ByteStore`): invalidation, health and lifecycle. Keys, patterns and tags arrive fully
- * namespaced.
+ * or bytes (`ByteStore`): invalidation (but by tag: see each), health and lifecycle. Keys, patterns
+ * and tags arrive fully namespaced.
  */
 export interface StoreLifecycle {
   /** Short name for logs, stats and health (`'memory'`, `'redis'`...). */
@@ -48,8 +55,6 @@ export interface StoreLifecycle {
   delete(keys: readonly string[]): MaybePromise<number>;
   /** Removes keys matching a Redis-style glob (`*`, `?`, `[abc]`, `\x`); resolves to how many. */
   deletePattern(glob: string): Promise<number>;
-  /** Removes every entry carrying any of the given (namespaced) tags; resolves to how many. */
-  deleteByTags(tags: readonly string[]): Promise<number>;
   /** Removes every entry whose key starts with `prefix`, and the tag bookkeeping under it. */
   clear(prefix: string): Promise<void>;
   /** A real round trip to the store; resolves to its latency in milliseconds. */

@@ -33,6 +33,12 @@ export interface BackendContractTarget {
    * very object stored (like `memory-no-serializer`); `'none'` nothing is ever stored (like `null`).
    */
   readonly values?: 'copy' | 'same' | 'none';
+  /**
+   * Whether every tier's backend deletes by tag (default true). `false` for a backend without the
+   * optional `deleteByTags`: an entry written with tags is then not kept (the write removes the
+   * key's older value instead), and a tag delete removes nothing.
+   */
+  readonly tags?: boolean;
 }
 
 let sequence = 0;
@@ -57,6 +63,9 @@ export function describeBackendContract(
   const stores = values !== 'none';
   /** What a read returns: `stored` when the target keeps entries, else undefined. */
   const kept = <T>(stored: T): T | undefined => (stores ? stored : undefined);
+  const storesTagged = stores && target.tags !== false;
+  /** What a read of an entry written with tags returns. */
+  const keptTagged = <T>(stored: T): T | undefined => (storesTagged ? stored : undefined);
 
   describe(`backend contract: ${target.name}`, () => {
     const clock = new ManualClock();
@@ -87,6 +96,7 @@ export function describeBackendContract(
       clock,
       values,
       kept,
+      keptTagged,
       cache: () => running!.cache,
       sibling: () => running!.sibling,
     };

@@ -11,6 +11,8 @@ export interface ContractCases {
   readonly values: 'copy' | 'same' | 'none';
   /** `stored` when the target keeps entries, else undefined: what a read should return. */
   readonly kept: <T>(stored: T) => T | undefined;
+  /** `stored` when the target keeps entries written with tags, else undefined (see `tags`). */
+  readonly keptTagged: <T>(stored: T) => T | undefined;
   /** The root cache of the running test. */
   cache(): CacheService;
   /** A sibling cache under another namespace (the root's plus `x`). */
