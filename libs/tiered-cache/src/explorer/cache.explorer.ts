@@ -183,7 +183,7 @@ export class CacheExplorer implements OnModuleInit {
     ) {
       throw new CacheError(
         CacheErrorCode.E_INVALID_OPTION,
-        `${where}: atomic: '${options.atomic}' needs a redis-atomic shared tier (the shared tier is ${this.engine.shared?.backend.name ?? 'not configured'})`,
+        `${where}: atomic: '${options.atomic}' needs a redis-atomic shared tier, or one whose backend implements AtomicCacheBackend (the shared tier is ${this.engine.shared?.backend.name ?? 'not configured'})`,
       );
     }
     return compileCachedPlan(options, cache, binder, defaultKey, where);

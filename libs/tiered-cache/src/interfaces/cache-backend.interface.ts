@@ -69,9 +69,11 @@ export interface StoreLifecycle {
 
 /**
  * Optional capability of a backend shared between processes (`redis-atomic`): a lease lock and
- * compare-and-set writes, used by `atomic: 'at-most-once'` and `'at-least-once'`.
+ * compare-and-set writes, used by `atomic: 'at-most-once'` and `'at-least-once'`. Its conditional
+ * writes store entries with their tags, so it must delete by tag too.
  */
 export interface AtomicCacheBackend extends CacheBackend {
+  deleteByTags(tags: readonly string[]): Promise<number>;
   /** Takes the lease of `key` for `ttlMs`; resolves to a token, or undefined when another holds it. */
   acquireLease(key: string, ttlMs: number): Promise<string | undefined>;
   /** Releases the lease if `token` still holds it; resolves to whether it did. */
@@ -86,6 +88,7 @@ export interface AtomicCacheBackend extends CacheBackend {
 export function isAtomicBackend(backend: CacheBackend): backend is AtomicCacheBackend {
   const b = backend as Partial<AtomicCacheBackend>;
   return (
+    typeof b.deleteByTags === 'function' &&
     typeof b.acquireLease === 'function' &&
     typeof b.releaseLease === 'function' &&
     typeof b.readVersion === 'function' &&

@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
-import { isAtomicBackend, type CacheEntry } from '../interfaces/cache-backend.interface.js';
+import {
+  isAtomicBackend,
+  type CacheBackend,
+  type CacheEntry,
+} from '../interfaces/cache-backend.interface.js';
 import type { AtomicByteStore, ByteStore } from '../interfaces/byte-store.interface.js';
 import {
   AtomicByteStoreBackend,
@@ -8,6 +12,26 @@ import {
   ByteStoreBackend,
 } from './byte-store-backend.js';
 import { encodeEntry } from './entry-codec.js';
+
+/** A CacheBackend with only the required members (no deleteByTags), keeping nothing. */
+class UntaggedBackend implements CacheBackend {
+  readonly name = 'untagged';
+  get(): undefined {
+    return undefined;
+  }
+  set(): void {}
+  delete(): number {
+    return 0;
+  }
+  async deletePattern(): Promise<number> {
+    return 0;
+  }
+  async clear(): Promise<void> {}
+  async ping(): Promise<number> {
+    return 0;
+  }
+  async close(): Promise<void> {}
+}
 
 /** A byte store on a Map, synchronous or not, that records what it was asked. */
 class RecordingStore implements ByteStore {
@@ -196,6 +220,16 @@ describe('byteStoreBackend', () => {
     });
     const atomic = byteStoreBackend(atomicStore);
     expect(isAtomicBackend(atomic)).toBe(true);
+    // A CacheBackend with leases and conditional writes but no deleteByTags is not atomic: its
+    // conditional writes would store tagged entries that no tag delete could remove.
+    const untagged: CacheBackend = Object.assign(new UntaggedBackend(), {
+      acquireLease: async () => 'token',
+      releaseLease: async () => true,
+      readVersion: async () => 'v1',
+      setIfVersion: async () => true,
+    });
+    expect(isAtomicBackend(untagged)).toBe(false);
+    expect(isAtomicBackend(Object.assign(untagged, { deleteByTags: async () => 0 }))).toBe(true);
     if (!isAtomicBackend(atomic)) return;
     expect(await atomic.acquireLease('k', 500)).toBe('token');
     expect(await atomic.readVersion('k')).toBe('v1');
