@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { Controller, Get, Module, Param, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Module, Param, type INestApplication, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached } from 'nest-tiered-cache';
@@ -93,6 +93,14 @@ class ItemsController {
   }
 }
 
+/** A Nest HTTP application of `module`, initialised. */
+async function startApp(module: Type): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
+
 describe('the README example in a Nest application', () => {
   const store = new MapByteStore();
   let app: INestApplication;
@@ -106,9 +114,7 @@ describe('the README example in a Nest application', () => {
   class AppModule {}
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    app = await startApp(AppModule);
   });
   afterAll(async () => {
     await app?.close();
@@ -161,9 +167,7 @@ describe('a backend without deleteByTags in a Nest application', () => {
   class AppModule {}
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    app = await startApp(AppModule);
   });
   afterAll(async () => {
     await app?.close();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
+import { NullBackend } from '../backends/null.backend.js';
 import {
   isAtomicBackend,
   type CacheBackend,
@@ -12,26 +13,6 @@ import {
   ByteStoreBackend,
 } from './byte-store-backend.js';
 import { encodeEntry } from './entry-codec.js';
-
-/** A CacheBackend with only the required members (no deleteByTags), keeping nothing. */
-class UntaggedBackend implements CacheBackend {
-  readonly name = 'untagged';
-  get(): undefined {
-    return undefined;
-  }
-  set(): void {}
-  delete(): number {
-    return 0;
-  }
-  async deletePattern(): Promise<number> {
-    return 0;
-  }
-  async clear(): Promise<void> {}
-  async ping(): Promise<number> {
-    return 0;
-  }
-  async close(): Promise<void> {}
-}
 
 /** A byte store on a Map, synchronous or not, that records what it was asked. */
 class RecordingStore implements ByteStore {
@@ -222,7 +203,8 @@ describe('byteStoreBackend', () => {
     expect(isAtomicBackend(atomic)).toBe(true);
     // A CacheBackend with leases and conditional writes but no deleteByTags is not atomic: its
     // conditional writes would store tagged entries that no tag delete could remove.
-    const untagged: CacheBackend = Object.assign(new UntaggedBackend(), {
+    const untagged: CacheBackend = Object.assign(new NullBackend(), {
+      deleteByTags: undefined,
       acquireLease: async () => 'token',
       releaseLease: async () => true,
       readVersion: async () => 'v1',
