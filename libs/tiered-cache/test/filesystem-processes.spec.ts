@@ -107,6 +107,9 @@ function killMidWrite(writer: ChildProcess, dir: string): Promise<string> {
     const watcher = fs.watch(dir, (_event, name) => {
       if (typeof name !== 'string' || !name.startsWith(prefix)) return;
       writer.kill('SIGSTOP');
+      // The signal is only sent: on another core the writer may still rename its temp file before
+      // it stops. Look for the file once it has stopped.
+      waitStopped(writer.pid!);
       if (fs.existsSync(path.join(dir, name))) {
         watcher.close();
         writer.kill('SIGKILL');
@@ -120,6 +123,23 @@ function killMidWrite(writer: ChildProcess, dir: string): Promise<string> {
       if (signal !== 'SIGKILL') reject(new Error(`the writer exited (${code ?? signal})`));
     });
   });
+}
+
+/**
+ * Returns once process `pid` is stopped (state `T` in /proc/<pid>/stat), at most after 1 s; at
+ * once where there is no /proc. Synchronous: it runs inside an `fs.watch` callback, while the
+ * writer is being stopped.
+ */
+function waitStopped(pid: number): void {
+  const stat = `/proc/${pid}/stat`;
+  if (!fs.existsSync(stat)) return;
+  const until = performance.now() + 1_000;
+  while (performance.now() < until) {
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    const text = fs.readFileSync(stat, 'utf8');
+    const state = text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3);
+    if (state === 'T' || state === 't') return;
+  }
 }
 
 describe('a full disk (a 1 MiB tmpfs)', () => {
