@@ -139,6 +139,19 @@ class UsersController {
     return { touched: id, read: this.db.read('touch') };
   }
 
+  @Post('search')
+  @HttpCode(200)
+  @Cached({ key: 'search:{body.q}', methods: ['POST'] })
+  async search(@Body() body: { q: string }) {
+    return { q: body.q, read: this.db.read(`search:${body.q}`) };
+  }
+
+  @Post('search-created')
+  @Cached({ key: 'search-created:{body.q}', methods: ['POST'] })
+  async searchCreated(@Body() body: { q: string }) {
+    return { q: body.q, read: this.db.read('search-created') };
+  }
+
   @Get(':id')
   @Cached({ key: 'user:{id}', ttl: '30m', tags: ['users'] })
   async findOne(@Param('id') id: string) {
@@ -318,10 +331,24 @@ describe.each(HTTP_PLATFORMS)('@Cached and @InvalidateCache on $name routes', ({
     expect(anonymous.headers['x-cache']).toBeUndefined();
   });
 
-  it('caches neither POST, errors, @Res() routes nor streams', async () => {
+  it('caches a POST only when `methods` opts it in and it answers 200; never errors, @Res() routes nor streams', async () => {
     await http().post('/users/1/touch').expect(201);
     expect((await http().post('/users/1/touch').expect(201)).headers['x-cache']).toBeUndefined();
     expect(db.count('touch')).toBe(2);
+
+    // `methods` opts a POST in: answered 200, it is keyed by its body and served from the cache.
+    const first = await http().post('/users/search').send({ q: 'ada' }).expect(200);
+    expect(first.headers['x-cache']).toBe('MISS');
+    const second = await http().post('/users/search').send({ q: 'ada' }).expect(200);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.body).toEqual(first.body);
+    expect((await http().post('/users/search').send({ q: 'bob' })).headers['x-cache']).toBe('MISS');
+    expect(db.count('search:ada')).toBe(1);
+    // Without @HttpCode(200) a POST answers 201, which is never stored.
+    await http().post('/users/search-created').send({ q: 'ada' }).expect(201);
+    const created = await http().post('/users/search-created').send({ q: 'ada' }).expect(201);
+    expect(created.headers['x-cache']).toBe('MISS');
+    expect(db.count('search-created')).toBe(2);
 
     await http().get('/users/missing').expect(404);
     await http().get('/users/missing').expect(404);
