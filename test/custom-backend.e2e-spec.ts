@@ -1,13 +1,14 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { Controller, Get, Module, Param, type INestApplication, type Type } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Controller, Get, Module, Param, type INestApplication } from '@nestjs/common';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import request from 'supertest';
 import { CacheModule, CacheService, Cached } from 'nest-tiered-cache';
 import { describeBackendContract } from 'nest-tiered-cache/testing';
 import { MapByteStore, mapBackend } from './fixtures/map-byte-store.js';
 import { MapEntryBackend } from './fixtures/map-entry-backend.js';
+import { startHttpApp } from './support/http-app.js';
 
 const EXAMPLE = 'test/fixtures/map-byte-store.ts';
 
@@ -93,14 +94,6 @@ class ItemsController {
   }
 }
 
-/** A Nest HTTP application of `module`, initialised. */
-async function startApp(module: Type): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
-
 describe('the README example in a Nest application', () => {
   const store = new MapByteStore();
   let app: INestApplication;
@@ -114,7 +107,7 @@ describe('the README example in a Nest application', () => {
   class AppModule {}
 
   beforeAll(async () => {
-    app = await startApp(AppModule);
+    app = await startHttpApp(AppModule, () => new ExpressAdapter());
   });
   afterAll(async () => {
     await app?.close();
@@ -167,7 +160,7 @@ describe('a backend without deleteByTags in a Nest application', () => {
   class AppModule {}
 
   beforeAll(async () => {
-    app = await startApp(AppModule);
+    app = await startHttpApp(AppModule, () => new ExpressAdapter());
   });
   afterAll(async () => {
     await app?.close();
