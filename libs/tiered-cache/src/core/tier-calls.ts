@@ -1,12 +1,10 @@
-import type { LoggerService } from '@nestjs/common';
 import { CacheErrorCode, toCacheError } from '../cache.errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { startDeadline, timeoutError } from './deadline.js';
 import type { LatencyReservoir } from './latency.js';
-import type { BreakerScope } from './store-topology.js';
-import { TierBreakers } from './tier-breakers.js';
-import type { TierConfig, TierCounters } from './tier-config.js';
-import { TierFailures } from './tier-failures.js';
+import type { TierBreakers } from './tier-breakers.js';
+import type { TierCounters } from './tier-config.js';
+import type { TierFailures } from './tier-failures.js';
 
 /**
  * The rules every call of a tier to its backend runs under: the circuit breaker of the key's
@@ -15,27 +13,20 @@ import { TierFailures } from './tier-failures.js';
  * that fails, times out or is refused by an open breaker settles to its fallback.
  */
 export class TierCalls {
-  readonly breakers: TierBreakers;
-  private readonly failures: TierFailures;
-  private readonly timeoutMs: number;
-
   constructor(
     /** The tier, as logs name it (`shared tier (redis)`). */
     private readonly label: string,
-    config: TierConfig,
-    private readonly logger: LoggerService,
-    clock: () => number,
+    /** The tier's deadline of one call, in ms. */
+    private readonly timeoutMs: number,
+    /** The tier's breakers (the tier reads them too, on every read and write). */
+    private readonly breakers: TierBreakers,
+    /** Where failures go: the breaker, or the log. */
+    private readonly failures: TierFailures,
     /** The tier's counters: failures are counted in `errors`. */
     private readonly counters: TierCounters,
     /** Told the code of every failure. */
     private readonly reported: (code: string) => void,
-    /** Which server a key is on, when the backend spreads keys over several. */
-    scopeOf: BreakerScope | undefined,
-  ) {
-    this.timeoutMs = config.timeoutMs;
-    this.failures = new TierFailures(label, logger, clock);
-    this.breakers = new TierBreakers({ ...config.breaker, clock }, this.onBreakerChange, scopeOf);
-  }
+  ) {}
 
   /** `call` under the tier's rules; `force` makes it even while the breaker is open. */
   async run<T>(
@@ -107,22 +98,4 @@ export class TierCalls {
     this.reported(err.code);
     this.failures.report(err, cause, op, key, breaker);
   }
-
-  /** Logs a breaker opening (once, with its cause) or closing, of the tier or of one server. */
-  private readonly onBreakerChange = (
-    state: 'open' | 'closed',
-    cause: unknown,
-    scope: string | undefined,
-  ): void => {
-    const what = scope === undefined ? this.label : `${this.label} server ${scope}`;
-    if (state === 'closed') {
-      this.logger.log(`${what} recovered`);
-      return;
-    }
-    const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, what);
-    const rest = scope === undefined ? 'it' : 'its keys';
-    this.logger.error(
-      `${what} is unavailable [${err.code}] ${err.message}; serving without ${rest} until it recovers`,
-    );
-  };
 }

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { CacheError, CacheErrorCode, isOutOfSpace } from '../cache.errors.js';
+import { CacheError, CacheErrorCode, isOutOfSpace, toCacheError } from '../cache.errors.js';
 import { keyRef } from '../keys/key-encoding.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 
@@ -36,6 +36,24 @@ export class TierFailures {
     /** Epoch ms (the engine's clock). */
     private readonly clock: () => number,
   ) {}
+
+  /** Logs a breaker opening (once, with its cause) or closing, of the tier or of one server. */
+  readonly breakerChanged = (
+    state: 'open' | 'closed',
+    cause: unknown,
+    scope: string | undefined,
+  ): void => {
+    const what = scope === undefined ? this.label : `${this.label} server ${scope}`;
+    if (state === 'closed') {
+      this.logger.log(`${what} recovered`);
+      return;
+    }
+    const err = toCacheError(cause, CacheErrorCode.E_BACKEND_ERROR, what);
+    const rest = scope === undefined ? 'it' : 'its keys';
+    this.logger.error(
+      `${what} is unavailable [${err.code}] ${err.message}; serving without ${rest} until it recovers`,
+    );
+  };
 
   /** Reports `err` (what `cause`, thrown by `op` on `key`, became) to `breaker` or to the log. */
   report(

@@ -9,9 +9,10 @@ import { MissedReplay } from './missed-replay.js';
 import type { InvalidationEvent } from './invalidation.js';
 import { RecentChanges } from './recent-changes.js';
 import { storeTopologyOf } from './store-topology.js';
-import type { TierBreakers } from './tier-breakers.js';
+import { TierBreakers } from './tier-breakers.js';
 import { TierCalls } from './tier-calls.js';
 import type { TierConfig, TierCounters } from './tier-config.js';
+import { TierFailures } from './tier-failures.js';
 
 /** Overall deadline of a bulk operation (pattern, tag and prefix deletes), in ms. */
 const BULK_TIMEOUT_MS = 60_000;
@@ -48,9 +49,8 @@ export class Tier {
   private readonly stopWatching: (() => void) | undefined;
   /** What this tier changed in its store lately, replayed if the store turns out to be another server. */
   private readonly recent: RecentChanges | undefined;
-  private readonly calls: TierCalls;
-  /** The circuit breakers of {@link calls} (read on every call). */
   private readonly breakers: TierBreakers;
+  private readonly calls: TierCalls;
   private readonly label: string;
   /** Whether the backend answers synchronously (an in-process store). */
   private readonly synchronous: boolean;
@@ -80,16 +80,20 @@ export class Tier {
         `${this.label}: its backend has no deleteByTags, so entries written with tags are not kept in this tier`,
       );
     const topology = storeTopologyOf(config.backend);
-    this.calls = new TierCalls(
-      this.label,
-      config,
-      logger,
-      clock,
-      this.counters,
-      (code) => this.onError?.(code),
+    const failures = new TierFailures(this.label, logger, clock);
+    this.breakers = new TierBreakers(
+      { ...config.breaker, clock },
+      failures.breakerChanged,
       topology.scopeOf,
     );
-    this.breakers = this.calls.breakers;
+    this.calls = new TierCalls(
+      this.label,
+      config.timeoutMs,
+      this.breakers,
+      failures,
+      this.counters,
+      (code) => this.onError?.(code),
+    );
     this.missed = new MissedReplay({
       prefix: config.prefix,
       maxDelayMs: config.breaker.openMs,
@@ -337,12 +341,11 @@ export class Tier {
         );
       case 'tags': {
         // A store that cannot delete by tag holds no tagged entry (see `set`).
-        const deleteByTags = this.backend.deleteByTags?.bind(this.backend);
-        if (deleteByTags === undefined) return Promise.resolve(0);
+        if (!this.tagged) return Promise.resolve(0);
         return this.calls.run(
           'deleteByTags',
           undefined,
-          () => deleteByTags(invalidation.tags),
+          () => this.backend.deleteByTags!(invalidation.tags),
           this.bulkTimeoutMs,
         );
       }
