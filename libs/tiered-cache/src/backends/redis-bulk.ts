@@ -5,7 +5,7 @@ export const UNLINK_BATCH = 500;
 /** Entries deleted per batch of commands (three keys each), and per step of batches. */
 export const DELETE_BATCH = 250;
 
-/** One command of a bulk operation under its deadline (`what` names it in the timeout error). */
+/** One command of a bulk operation, under its deadline (`what` names it in the timeout error). */
 export type Step = <T>(command: Promise<T>, what: string) => Promise<T>;
 
 /**

@@ -1,5 +1,6 @@
 import { hash, randomBytes } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
+import type { Step } from './redis-bulk.js';
 import { groupBySlot } from './redis-cluster.js';
 import { internalKey, redisKeyOf, TOKEN_LENGTH } from './redis-keys.js';
 import { ALL_REGISTERED, TAG_PRUNE, TAG_REGISTER, TAG_UNREGISTER } from './redis-entry-scripts.js';
@@ -26,9 +27,6 @@ export function entryDigest(bytes: Uint8Array): Buffer {
 export function writeToken(digest: Buffer): string {
   return digest.subarray(0, 8).toString('base64url');
 }
-
-/** One command of a bulk operation, under its deadline. */
-export type Step = <T>(command: Promise<T>, what: string) => Promise<T>;
 
 /**
  * The tag sets of the Redis backends: for each tag, a sorted set of the writes carrying it
