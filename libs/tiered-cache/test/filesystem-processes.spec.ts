@@ -137,7 +137,7 @@ function waitStopped(pid: number): void {
   while (performance.now() < until) {
     // The state follows the command name, which is in parentheses and may hold spaces.
     const text = fs.readFileSync(stat, 'utf8');
-    const state = text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3);
+    const state = text[text.lastIndexOf(')') + 2];
     if (state === 'T' || state === 't') return;
   }
 }
