@@ -3,6 +3,7 @@ import { InvalidationBus } from '../bus/invalidation-bus.js';
 import { CacheError, CacheErrorCode } from '../cache.errors.js';
 import { KEY_SEPARATOR } from '../keys/key-encoding.js';
 import { busConnectionOf } from './bus-connection.js';
+import { readClockOf } from './read-clock.js';
 import type { ResolvedCacheOptions, ResolvedTier } from './resolve-options.js';
 import { Tier } from './tier.js';
 import { TieredCache } from './tiered-cache.js';
@@ -46,7 +47,8 @@ export async function createTieredCache(options: ResolvedCacheOptions): Promise<
     await local?.close();
     throw err;
   }
-  const engine = new TieredCache(local, shared, clock, logger, options.enabled);
+  const readClock = readClockOf(clock, options.shareClockReads);
+  const engine = new TieredCache(local, shared, clock, logger, options.enabled, readClock);
   try {
     const bus = busFor(options, engine);
     if (bus !== undefined) {

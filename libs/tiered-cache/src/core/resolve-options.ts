@@ -26,6 +26,8 @@ export interface ResolvedCacheOptions {
   readonly shared: ResolvedTier | undefined;
   /** The cache's clock, in epoch ms. */
   readonly clock: () => number;
+  /** True on the default clock: reads may share one reading of it (`core/read-clock.ts`). */
+  readonly shareClockReads: boolean;
   /** The cache's logger: the `logger` option, or Nest's `Logger` with context `TieredCache`. */
   readonly logger: LoggerService;
   /** The invalidation bus: wanted (`'auto'` unless the option was given), its channel and tracking. */
@@ -110,6 +112,7 @@ export function resolveOptions(input: CacheModuleOptions | undefined): ResolvedC
     shared:
       options.shared === undefined ? undefined : resolveTier(options.shared, 'shared', enabled),
     clock: options.clock ?? Date.now,
+    shareClockReads: options.clock === undefined,
     logger: logger ?? new Logger('TieredCache'),
     bus,
   };

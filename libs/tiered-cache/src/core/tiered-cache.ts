@@ -14,6 +14,7 @@ import { Changes } from './changes.js';
 import { startDeadline } from './deadline.js';
 import { SingleFlight } from './single-flight.js';
 import type { InvalidationEvent } from './invalidation.js';
+import type { ReadClock } from './read-clock.js';
 import type { Tier } from './tier.js';
 
 /**
@@ -40,6 +41,11 @@ export class TieredCache {
   private writeSent: (tags: readonly string[]) => boolean = () => false;
   /** L1 drops after bus gaps. */
   private localDrops = 0;
+  /**
+   * The time a read judges freshness by: `clock`, or on the default clock a reading of it shared
+   * by the reads of the next millisecond (at most 64 of them), never ahead of `clock`.
+   */
+  readonly readNow: () => number;
 
   constructor(
     readonly local: Tier | undefined,
@@ -48,7 +54,10 @@ export class TieredCache {
     readonly logger: LoggerService,
     /** False with `enabled: false`: no tier stores anything and concurrent misses are not coalesced either. */
     readonly enabled = true,
+    /** The clock reads judge freshness by (`core/read-clock.ts`); `clock` itself unless given. */
+    private readonly readClock: ReadClock = { now: clock, stop: () => undefined },
   ) {
+    this.readNow = readClock.now;
     for (const tier of [local, shared]) {
       if (tier === undefined) continue;
       tier.onError = (code) => {
@@ -198,6 +207,7 @@ export class TieredCache {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.readClock.stop();
     this.listeners.clear();
     this.events.clear();
     await Promise.all([this.local?.replayBeforeClose(), this.shared?.replayBeforeClose()]);
