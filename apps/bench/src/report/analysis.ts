@@ -133,13 +133,13 @@ export function analysis(r: BenchResults): string[] {
       `**Library get.** \`CacheService.get\` returns a promise (the API is the same whatever the tiers are). lru-cache's own \`get\`, merely wrapped in a resolved promise and awaited, reaches ${cell(lp.ratio, ratio)} of the synchronous \`get\`: ` +
         'the promise alone is at or below the 0.25× bar. ' +
         (floor !== undefined
-          ? `The least an async get does once it has expiry times and namespaced keys (the stored key found in a \`Map\`, lru-cache's \`get\`, one \`Date.now()\` against the entry's expiry, the resolved promise; nothing else) reaches ${cell(floor.ratio, ratio)} of the synchronous \`get\` in the same rounds: the floor under the 0.10× bar. ` +
+          ? `The least an async get does once it has expiry times and namespaced keys (the stored key found in a \`Map\`, lru-cache's \`get\`, the entry's expiry against a reading of \`Date.now()\` shared by the reads of a millisecond as ours is, the resolved promise; nothing else) reaches ${cell(floor.ratio, ratio)} of the synchronous \`get\` in the same rounds: the floor under the 0.10× bar. ` +
             `nest-tiered-cache's L1 hit (${cell(lo.opsPerSec, rps)} ops/s) reaches ${cell(roundRatio(lo, floor), ratio)} of that floor, ${cell(
               perRound(lo, floor, (x, y) => 1e9 / x - 1e9 / y),
               ns,
             )} more per call: ` +
             'the tier (its circuit breaker, latency sampling of one read in 32, the checks for missed invalidations and failed writes), freshness judged once and counted by the tier and by the cache view, the `hit` event check, and the stored key remembered in two generations rather than one `Map`. None of them is a hot spot on its own (a CPU profile spreads them over the service, the resolve path, the tier and the store).'
-          : `nest-tiered-cache's L1 hit (${cell(lo.opsPerSec, rps)} ops/s) adds to that one reading of the cache's clock (\`Date.now\`), the lookup of the stored key, the tier (breaker, latency sampling) and freshness and counting in the engine and the service.`) +
+          : `nest-tiered-cache's L1 hit (${cell(lo.opsPerSec, rps)} ops/s) adds to that a shared reading of the cache's clock (\`Date.now\`), the lookup of the stored key, the tier (breaker, latency sampling) and freshness and counting in the engine and the service.`) +
         (om !== undefined && cm !== undefined
           ? ` The \`memory\` tier hands every reader its own copy of the value (a copy of a private JSON tree; primitives as they are): ${cell(roundRatio(om, cm), ratio)} of cache-manager's memory \`get\` in the same rounds, although cache-manager's default in-memory store hands out the stored object itself, with no copy` +
             (cmJson !== undefined

@@ -157,7 +157,7 @@ export const LIBRARY_CONTENDERS: Record<
   },
   'lru-ttl-floor': {
     label:
-      'lru-cache 11, the least an async get with TTLs and namespaced keys does (floor): the stored key from a Map, `get`, one `Date.now()` against the expiry, a resolved promise',
+      'lru-cache 11, the least an async get with TTLs and namespaced keys does (floor): the stored key from a Map, `get`, the expiry against a reading of `Date.now()` shared as ours is (by the reads of a millisecond, 64 at most), a resolved promise',
     create: async (_url, keys) => {
       const lru = new LRUCache<string, { value: object; expiresAt: number }>({ max: 10_000 });
       const stored = new Map<string, string>();
@@ -168,17 +168,33 @@ export const LIBRARY_CONTENDERS: Record<
         stored.set(key, full);
         lru.set(full, { value: ITEM, expiresAt });
       }
+      // The clock read as the cache reads it on the default clock (core/read-clock.ts): one
+      // `Date.now()` shared by the reads of the next millisecond, 64 of them at most.
+      let time = 0;
+      let reads = 64;
+      let timer: NodeJS.Timeout | undefined;
+      const expire = () => {
+        timer = undefined;
+        reads = 64;
+      };
+      const now = () => {
+        if (++reads <= 64) return time;
+        reads = 1;
+        time = Date.now();
+        timer ??= setTimeout(expire, 1).unref();
+        return time;
+      };
       const op = (key: string) => {
         const entry = lru.get(stored.get(key)!);
         return Promise.resolve(
-          entry !== undefined && entry.expiresAt > Date.now() ? entry.value : undefined,
+          entry !== undefined && entry.expiresAt > now() ? entry.value : undefined,
         );
       };
       return {
         op,
         sync: false,
         check: async (key) => (await op(key)) === ITEM,
-        close: async () => undefined,
+        close: async () => clearTimeout(timer),
       };
     },
   },
