@@ -70,7 +70,9 @@ describe('SharedClockReading', () => {
 });
 
 describe('readClockOf', () => {
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it("shares readings of the runtime's own Date.now when the cache runs on the default clock", () => {
     expect(readClockOf(Date.now, true)).toBeInstanceOf(SharedClockReading);
@@ -96,7 +98,9 @@ describe('readClockOf', () => {
 });
 
 describe('the default clock in a cache', () => {
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('expires an entry at once in a test that moves fake timers by hand', async () => {
     jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'queueMicrotask'] });

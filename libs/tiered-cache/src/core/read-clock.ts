@@ -63,7 +63,9 @@ function unrefTimer(fn: () => void, ms: number): () => void {
 
 /** True when `now` is the runtime's own `Date.now` (not one a fake-timers library put in its place). */
 function isNativeDateNow(now: () => number): boolean {
-  return now === Date.now && /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(now));
+  return (
+    now === Date.now && /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(now))
+  );
 }
 
 /**
