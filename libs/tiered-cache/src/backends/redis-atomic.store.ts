@@ -139,7 +139,7 @@ export class RedisAtomicStore extends RedisStore implements AtomicByteStore {
         expiresAt,
         list,
       ]);
-      if (replaced === null) await this.tags.forget([[key, list]], this.stepper).catch(noop);
+      if (replaced === null) await this.tags.forget([[key, list]], this.step).catch(noop);
     }
     // Only once the outcome is known: a write still on its way must stay visible to invalidations.
     await this.client.zrem(this.inflightKey(key), id + key).catch(noop);

@@ -194,7 +194,7 @@ export class RedisStore implements ByteStore {
           if (list) lists.push([key, list]);
         });
       });
-      if (lists.length > 0) await this.tags.forget(lists, this.stepper).catch(() => undefined);
+      if (lists.length > 0) await this.tags.forget(lists, this.step).catch(() => undefined);
     }
     return removed;
   }
@@ -228,7 +228,7 @@ export class RedisStore implements ByteStore {
   async deleteByTags(tags: readonly string[]): Promise<number> {
     const keys = new Set<string>();
     for (const tag of tags)
-      for (const key of await this.tags.keysOf(this.tags.setKey(tag), this.stepper)) keys.add(key);
+      for (const key of await this.tags.keysOf(this.tags.setKey(tag), this.step)) keys.add(key);
     return this.delete([...keys]);
   }
 
@@ -256,7 +256,7 @@ export class RedisStore implements ByteStore {
           if (internal.kind === 'tags') entries.push(name);
           else if (internal.kind === 'ver') versions.push(key);
           else if (internal.kind === 'tagged')
-            entries.push(...(await this.tags.keysOf(key, this.stepper)));
+            entries.push(...(await this.tags.keysOf(key, this.step)));
         }
         await this.delete(entries);
         await this.unlink(versions);
@@ -308,13 +308,13 @@ export class RedisStore implements ByteStore {
   protected async forgetReplaced(key: string, replaced: unknown, token?: string): Promise<void> {
     if (typeof replaced !== 'string' || replaced === '') return;
     if (token !== undefined && this.tags.isListOf(replaced, token)) return;
-    await this.tags.forget([[key, replaced]], this.stepper).catch(() => undefined);
+    await this.tags.forget([[key, replaced]], this.step).catch(() => undefined);
   }
 
   /** UNLINKs Redis keys in steps (see `redis-bulk.ts`), grouped by hash slot on a cluster. */
   protected unlink(keys: readonly string[]): Promise<number> {
     const groups = this.isCluster ? groupBySlot(keys, this.keyPrefix) : [keys];
-    return unlinkInSteps(this.client, groups, this.stepper);
+    return unlinkInSteps(this.client, groups, this.step);
   }
 
   /** Stored keys grouped by the hash slot of their Redis key on a cluster; one group on a single node. */
@@ -322,13 +322,9 @@ export class RedisStore implements ByteStore {
     return this.isCluster ? groupBySlot(keys, this.keyPrefix, redisKeyOf) : [[...keys]];
   }
 
-  /** One command of a bulk operation, under the per-command deadline. */
-  protected step<T>(command: Promise<T>, what: string): Promise<T> {
-    return withDeadline(command, this.options.commandTimeoutMs, `Redis ${what}`);
-  }
-
-  /** {@link step} as a function to hand to helpers. */
-  protected readonly stepper: Step = (command, what) => this.step(command, what);
+  /** One command of a bulk operation, under the per-command deadline (a function helpers are handed). */
+  protected readonly step: Step = (command, what) =>
+    withDeadline(command, this.options.commandTimeoutMs, `Redis ${what}`);
 
   /**
    * Deletes entries of one hash slot (any on a single node): their versions first (no computation
