@@ -18,7 +18,7 @@ export function read(
   view: CacheView,
   key: string,
 ): CacheEntry | undefined | Promise<CacheEntry | undefined> {
-  const found = lookup(view.engine, key, view.engine.readNow());
+  const found = lookup(view.engine, key, view.engine.readClock.now());
   if (found instanceof Promise) return found.then((later) => count(view, key, later));
   return count(view, key, found);
 }
@@ -34,7 +34,7 @@ export function resolve<C>(
   origin: Origin<C>,
   context: C,
 ): CacheEntry | Promise<Outcome> {
-  const found = lookup(view.engine, key, view.engine.readNow(), origin.tier(context));
+  const found = lookup(view.engine, key, view.engine.readClock.now(), origin.tier(context));
   if (found instanceof Promise)
     return found.then((later) => asOutcome(hitOrOrigin(view, key, later, origin, context)));
   return hitOrOrigin(view, key, found, origin, context);

@@ -14,7 +14,7 @@ import { Changes } from './changes.js';
 import { startDeadline } from './deadline.js';
 import { SingleFlight } from './single-flight.js';
 import type { InvalidationEvent } from './invalidation.js';
-import type { ReadClock } from './read-clock.js';
+import { readClockOf, type ReadClock } from './read-clock.js';
 import type { Tier } from './tier.js';
 
 /**
@@ -41,11 +41,6 @@ export class TieredCache {
   private writeSent: (tags: readonly string[]) => boolean = () => false;
   /** L1 drops after bus gaps. */
   private localDrops = 0;
-  /**
-   * The time a read judges freshness by: `clock`, or on the default clock a reading of it shared
-   * by the reads of the next millisecond (at most 64 of them), never ahead of `clock`.
-   */
-  readonly readNow: () => number;
 
   constructor(
     readonly local: Tier | undefined,
@@ -54,10 +49,13 @@ export class TieredCache {
     readonly logger: LoggerService,
     /** False with `enabled: false`: no tier stores anything and concurrent misses are not coalesced either. */
     readonly enabled = true,
-    /** The clock reads judge freshness by (`core/read-clock.ts`); `clock` itself unless given. */
-    private readonly readClock: ReadClock = { now: clock, stop: () => undefined },
+    /**
+     * The time a read judges freshness by (`readClock.now()`): `clock`, or on the default clock
+     * a reading of it shared by the reads of the next millisecond, never ahead of it
+     * (`core/read-clock.ts`).
+     */
+    readonly readClock: ReadClock = readClockOf(clock, false),
   ) {
-    this.readNow = readClock.now;
     for (const tier of [local, shared]) {
       if (tier === undefined) continue;
       tier.onError = (code) => {
