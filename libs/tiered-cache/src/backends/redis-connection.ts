@@ -39,6 +39,9 @@ export function defaultRedisOptions(): RedisOptions {
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     enableAutoPipelining: true,
+    // A PING is sent alone, at once: the bus's fence (see InvalidationBus) waits on one after each
+    // batch of answers, and an auto-pipelined one would wait for the end of the tick.
+    autoPipeliningIgnoredCommands: ['ping'],
     connectTimeout: 2_000,
     // How long a closing socket may linger before it is destroyed (ioredis keeps a timer that long).
     disconnectTimeout: 200,

@@ -23,6 +23,8 @@ import type { BusStats } from './bus-stats.js';
 export type { BusGapReason } from './bus-subscription.js';
 export type { BusMode, BusStats } from './bus-stats.js';
 
+const ignore = (): void => undefined;
+
 /** Options of {@link InvalidationBus.publish}. */
 export interface PublishOptions {
   /**
@@ -59,7 +61,7 @@ export class InvalidationBus {
   private readonly gapHandlers = new Set<(reason: BusGapReason) => void>();
   /** On a Cluster, where the bus publishes, subscribes and fences (undefined on a single node). */
   private readonly home: ClusterBusHome | undefined;
-  /** The fence of this tick, not sent yet (see {@link fence}). */
+  /** The fence the callers of this run of callbacks share (see {@link fence}). */
   private nextFence: Promise<void> | undefined;
   private received = 0;
   private gaps = 0;
@@ -180,29 +182,32 @@ export class InvalidationBus {
    * loop, but not in a set order: a publisher can read its answer, and tell another process, before
    * Redis has written the message to that process's subscriber (seen on two busy cores). Redis
    * writes everything pending before it reads the next command, so the PING's answer proves it.
-   * Callers of one tick share one PING. On a Cluster the PING goes to the node that took the last
-   * PUBLISH, the bus's home, where every instance subscribes (see `ClusterBusHome`); a subscriber
-   * elsewhere (while the home fails over) gets the message over the cluster's own bus, which no
-   * command waits for. Never rejects.
+   *
+   * The PING goes out at once (the connections the library opens do not auto-pipeline it), while
+   * the other callers woken by the same answers still run: those callers share it, up to the end of
+   * this run of callbacks (`process.nextTick`), and no answer can arrive before then (Node reads a
+   * socket in a later callback), so every answer they follow was read before it was sent. A later
+   * caller gets a new PING.
+   *
+   * On a Cluster the PING goes to the node that took the last PUBLISH, the bus's home, where every
+   * instance subscribes (see `ClusterBusHome`); a subscriber elsewhere (while the home fails over)
+   * gets the message over the cluster's own bus, which no command waits for. Never rejects.
    */
   private readonly fence = (): Promise<void> => {
     if (this.closed) return Promise.resolve();
     if (this.nextFence !== undefined) return this.nextFence;
-    const fence = new Promise<void>((resolve) => {
-      setImmediate(() => {
-        this.nextFence = undefined;
-        // The connection, or on a Cluster the node that took the last PUBLISH.
-        const node =
-          this.home === undefined ? (this.connection as Redis) : this.home.lastPublishedOn;
-        if (node === undefined || node.status !== 'ready') return resolve();
-        node.ping().then(
-          () => resolve(),
-          () => resolve(),
-        );
-      });
-    });
+    // The connection, or on a Cluster the node that took the last PUBLISH.
+    const node = this.home === undefined ? (this.connection as Redis) : this.home.lastPublishedOn;
+    if (node === undefined || node.status !== 'ready') return Promise.resolve();
+    const fence = node.ping().then(ignore, ignore);
     this.nextFence = fence;
+    process.nextTick(this.fenceSent);
     return fence;
+  };
+
+  /** Ends the sharing of the current fence (see {@link fence}). */
+  private readonly fenceSent = (): void => {
+    this.nextFence = undefined;
   };
 
   /** Calls `handler` with what to evict from L1 for each remote invalidation; returns the unsubscribe. */
