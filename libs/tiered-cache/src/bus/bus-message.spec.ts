@@ -12,6 +12,7 @@ const base = { instanceId: 'i-1', namespace: 'ns' };
 describe('bus message encoding', () => {
   it.each<BusMessage['invalidation']>([
     { kind: 'keys', keys: ['ns:a', 'ns:b'] },
+    { kind: 'keys', keys: ['ns:a', 'ns:é', 'ns:🙂', 'ns:b'] },
     { kind: 'keys', keys: [] },
     { kind: 'pattern', glob: 'ns:user:*' },
     { kind: 'tags', tags: ['ns:t'] },

@@ -43,18 +43,31 @@ export function encodeBusMessage(message: BusMessage): Buffer {
       : invalidation.kind === 'tags'
         ? invalidation.tags
         : [invalidation.kind === 'pattern' ? invalidation.glob : invalidation.prefix];
-  const strings = [message.instanceId, message.namespace, ...items].map((s) => Buffer.from(s));
-  let size = 2 + varintSize(items.length);
-  for (const bytes of strings) size += varintSize(bytes.length) + bytes.length;
+  // Byte lengths first (the varint prefixes need them), then the strings written in place.
+  const idLength = Buffer.byteLength(message.instanceId);
+  const namespaceLength = Buffer.byteLength(message.namespace);
+  const lengths = new Array<number>(items.length);
+  let size =
+    2 +
+    varintSize(idLength) +
+    idLength +
+    varintSize(namespaceLength) +
+    namespaceLength +
+    varintSize(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const length = Buffer.byteLength(items[i]!);
+    lengths[i] = length;
+    size += varintSize(length) + length;
+  }
   const out = Buffer.allocUnsafe(size);
   out[0] = BUS_MESSAGE_VERSION;
   out[1] =
     KIND_CODES[invalidation.kind] | (invalidation.sharedMissed === true ? SHARED_MISSED_FLAG : 0);
   let at = 2;
-  at = writeString(out, at, strings[0]!);
-  at = writeString(out, at, strings[1]!);
+  at = writeString(out, at, message.instanceId, idLength);
+  at = writeString(out, at, message.namespace, namespaceLength);
   at = writeVarint(out, at, items.length);
-  for (let i = 2; i < strings.length; i++) at = writeString(out, at, strings[i]!);
+  for (let i = 0; i < items.length; i++) at = writeString(out, at, items[i]!, lengths[i]!);
   return out;
 }
 
@@ -110,8 +123,13 @@ export function isMessageFrom(bytes: Buffer, instanceId: Buffer): boolean {
 /** Encoded size of a message's items, in bytes (the batching bound of the publish queue). */
 export function itemsSize(items: readonly string[]): number {
   let size = 0;
-  for (const item of items) size += Buffer.byteLength(item) + 2;
+  for (const item of items) size += itemSize(item);
   return size;
+}
+
+/** Encoded size of one item, in bytes, as {@link itemsSize} counts it. */
+export function itemSize(item: string): number {
+  return Buffer.byteLength(item) + 2;
 }
 
 function varintSize(value: number): number {
@@ -132,10 +150,14 @@ function writeVarint(out: Buffer, at: number, value: number): number {
   return at;
 }
 
-function writeString(out: Buffer, at: number, bytes: Buffer): number {
-  at = writeVarint(out, at, bytes.length);
-  bytes.copy(out, at);
-  return at + bytes.length;
+/** Writes `text` (`length` bytes of UTF-8) with its length before it. */
+function writeString(out: Buffer, at: number, text: string, length: number): number {
+  at = writeVarint(out, at, length);
+  if (length === text.length) {
+    // ASCII (as many bytes as UTF-16 units), the usual key: a loop beats Buffer#write's setup.
+    for (let i = 0; i < length; i++) out[at + i] = text.charCodeAt(i);
+  } else out.write(text, at, length, 'utf8');
+  return at + length;
 }
 
 interface Reader {

@@ -1,4 +1,4 @@
-import { itemsSize, type BusInvalidation } from './bus-message.js';
+import { itemSize, type BusInvalidation } from './bus-message.js';
 
 /** At most this many keys or tags per message, and about this many bytes of them. */
 const MAX_ITEMS_PER_MESSAGE = 1000;
@@ -270,7 +270,7 @@ function chunks(items: string[]): string[][] {
   let current: string[] = [];
   let bytes = 0;
   for (const item of items) {
-    const size = itemsSize([item]);
+    const size = itemSize(item);
     if (
       current.length > 0 &&
       (current.length >= MAX_ITEMS_PER_MESSAGE || bytes + size > MAX_BYTES_PER_MESSAGE)
