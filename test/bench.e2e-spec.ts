@@ -135,7 +135,13 @@ describe('npm run bench -- --quick', () => {
       'tracking+peer',
       'pubsub+peer',
     ]);
-    for (const w of coherence.writes.rows) expect(w.opsPerSec.median).toBeGreaterThan(0);
+    for (const w of coherence.writes.rows) {
+      expect(w.opsPerSec.median).toBeGreaterThan(0);
+      // The median's confidence interval holds the median (the bus-off ratios are all 1).
+      const [low, high] = w.ratioInterval!;
+      expect(low).toBeLessThanOrEqual(w.ratio.median);
+      expect(high).toBeGreaterThanOrEqual(w.ratio.median);
+    }
     const fanout = (bus: string) => coherence.fanout.rows.find((r) => r.bus === bus)!;
     expect(fanout('off').receivedPerS.median).toBe(0);
     // Two instances writing at the same rate: each evicts about what the other wrote.

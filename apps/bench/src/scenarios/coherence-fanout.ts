@@ -57,11 +57,12 @@ export async function measureFanout(
     const group = workers.slice(0, instances);
     const namespace = `fan-${instances}-${bus}-${round}`;
     await Promise.all(group.map((w) => openApp(w, redis, namespace, bus)));
+    const info = redis.client();
     try {
-      const cpuBefore = await redisCpuMs(redis);
+      const cpuBefore = await redisCpuMs(info);
       // Read when the writes end (before the drain).
       const redisCpu = new Promise<void>((resolve) => setTimeout(resolve, durationMs)).then(
-        async () => (await redisCpuMs(redis)) - cpuBefore,
+        async () => (await redisCpuMs(info)) - cpuBefore,
       );
       const results = await Promise.all(
         group.map((w) =>
@@ -81,6 +82,7 @@ export async function measureFanout(
         redisCpuPct: ((await redisCpu) / durationMs) * 100,
       };
     } finally {
+      info.disconnect();
       await Promise.all(group.map((w) => w.call('closeApp')));
     }
   };

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Child } from '../infra/processes.js';
 import type { BenchRedis } from '../infra/redis-server.js';
 
@@ -23,14 +24,9 @@ export async function openApp(
     );
 }
 
-/** The redis-server's CPU time so far (user + system), in ms. */
-export async function redisCpuMs(redis: BenchRedis): Promise<number> {
-  const client = redis.client();
-  try {
-    const info = await client.info('cpu');
-    const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-    return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
-  } finally {
-    client.disconnect();
-  }
+/** The redis-server's CPU time so far (user + system), in ms, read through `client`. */
+export async function redisCpuMs(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
 }

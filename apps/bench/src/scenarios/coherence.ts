@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Child } from '../infra/processes.js';
 import { BenchRedis } from '../infra/redis-server.js';
-import { median, rotate, summarize, type Summary } from '../infra/stats.js';
+import { median, medianInterval, rotate, summarize, type Summary } from '../infra/stats.js';
 import { measureFanout, type FanoutResult } from './coherence-fanout.js';
 import { openApp, redisCpuMs, type BusSetting } from './coherence-instances.js';
 import { measureLatency, type EvictionLatency } from './coherence-latency.js';
@@ -13,8 +13,8 @@ export type { FanoutResult, FanoutRow } from './coherence-fanout.js';
 
 /** Concurrent `set` callers when measuring the bus's cost on writes (as in the L2 scenario). */
 export const WRITE_INFLIGHT = 100;
-/** Unmeasured writes after the writer's app is opened, before each measurement, in ms (at most). */
-export const WRITE_WARM_MS = 100;
+/** Unmeasured writes per setting once the apps are open, before the measured rounds, in ms. */
+export const WRITE_WARM_MS = 300;
 
 /** A writer of the write-cost measurement: its bus, and whether another instance is subscribed. */
 export interface WriteSetting {
@@ -36,6 +36,8 @@ export interface WriteCost extends WriteSetting {
   readonly opsPerSec: Summary;
   /** Over the bus-off throughput of the same round. */
   readonly ratio: Summary;
+  /** 95% confidence interval of the ratio's median (bootstrap over the rounds; absent in old runs). */
+  readonly ratioInterval?: readonly [number, number];
   /** CPU time of the writing process per `set`, µs. */
   readonly cpuUsPerSet: Summary;
   /** CPU time of the redis-server per `set` (of the writer and of everything it caused), µs. */
@@ -84,10 +86,17 @@ export async function runCoherenceScenario(ctx: BenchContext): Promise<Coherence
     await redis.stop();
   }
 }
+/** The namespace of a write-cost setting: its own, so that no other setting's instance hears it. */
+const writeNamespace = (setting: WriteSetting) =>
+  `write-${setting.bus}${setting.peer ? '-peer' : ''}`;
+
 /**
- * `set` throughput of one writer process under each setting in turn: its app is reopened with the
- * setting's bus for every measurement (and the peer's with it), so that every setting runs in the
- * same process, with the same compiled code and heap, in short alternating rounds.
+ * `set` throughput of one writer process under each setting in turn. The writer holds one app per
+ * setting, all open for the whole measurement, and the peer one per setting with a peer; each
+ * round measures every setting once, in a rotated order, so that every setting runs in the same
+ * process, with the same compiled code and heap, in short alternating measurements. A ratio is to
+ * the bus-off throughput of the same round: the machine's speed drifts by more than the bar
+ * between rounds, much less within one.
  */
 async function measureWriteCost(
   ctx: BenchContext,
@@ -97,53 +106,59 @@ async function measureWriteCost(
 ): Promise<CoherenceResult['writes']> {
   const { writeRounds: rounds, writeMs: ms } = ctx.profile;
   type Measured = { ops: number; opsPerSec: number; cpuUsPerOp: number };
-  const measure = async (setting: WriteSetting, warmUp: boolean) => {
-    const namespace = `write-${setting.bus}`;
-    await openApp(writer, redis, namespace, setting.bus);
-    if (setting.peer) await openApp(peer, redis, namespace, setting.bus);
-    try {
-      const args = { inflight: WRITE_INFLIGHT };
-      await writer.call('measureSet', { ...args, ms: warmUp ? ms : Math.min(ms, WRITE_WARM_MS) });
-      const before = await redisCpuMs(redis);
-      const m = await writer.call<Measured>('measureSet', { ...args, ms });
-      return { ...m, redisUsPerOp: (((await redisCpuMs(redis)) - before) * 1000) / m.ops };
-    } finally {
-      await Promise.all([writer.call('closeApp'), setting.peer ? peer.call('closeApp') : null]);
+  const info = redis.client();
+  try {
+    for (const setting of WRITE_SETTINGS) {
+      await openApp(writer, redis, writeNamespace(setting), setting.bus);
+      if (setting.peer) await openApp(peer, redis, writeNamespace(setting), setting.bus);
     }
-  };
-  for (const setting of WRITE_SETTINGS) await measure(setting, true);
-  const series = WRITE_SETTINGS.map(() => ({
-    ops: [] as number[],
-    ratio: [] as number[],
-    cpu: [] as number[],
-    redis: [] as number[],
-  }));
-  for (let round = 0; round < rounds; round++) {
-    const measured = new Map<WriteSetting, Measured & { redisUsPerOp: number }>();
-    for (const setting of rotate(WRITE_SETTINGS, round))
-      measured.set(setting, await measure(setting, false));
-    const baseline = measured.get(WRITE_SETTINGS[0]!)!.opsPerSec;
-    WRITE_SETTINGS.forEach((setting, i) => {
-      const m = measured.get(setting)!;
-      series[i]!.ops.push(m.opsPerSec);
-      series[i]!.ratio.push(m.opsPerSec / baseline);
-      series[i]!.cpu.push(m.cpuUsPerOp);
-      series[i]!.redis.push(m.redisUsPerOp);
-    });
+    const measure = async (setting: WriteSetting, duration: number) => {
+      await writer.call('use', { namespace: writeNamespace(setting) });
+      const before = await redisCpuMs(info);
+      const m = await writer.call<Measured>('measureSet', {
+        inflight: WRITE_INFLIGHT,
+        ms: duration,
+      });
+      return { ...m, redisUsPerOp: (((await redisCpuMs(info)) - before) * 1000) / m.ops };
+    };
+    for (const setting of WRITE_SETTINGS) await measure(setting, WRITE_WARM_MS);
+    const series = WRITE_SETTINGS.map(() => ({
+      ops: [] as number[],
+      ratio: [] as number[],
+      cpu: [] as number[],
+      redis: [] as number[],
+    }));
+    for (let round = 0; round < rounds; round++) {
+      const measured = new Map<WriteSetting, Measured & { redisUsPerOp: number }>();
+      for (const setting of rotate(WRITE_SETTINGS, round))
+        measured.set(setting, await measure(setting, ms));
+      const baseline = measured.get(WRITE_SETTINGS[0]!)!.opsPerSec;
+      WRITE_SETTINGS.forEach((setting, i) => {
+        const m = measured.get(setting)!;
+        series[i]!.ops.push(m.opsPerSec);
+        series[i]!.ratio.push(m.opsPerSec / baseline);
+        series[i]!.cpu.push(m.cpuUsPerOp);
+        series[i]!.redis.push(m.redisUsPerOp);
+      });
+    }
+    const label = (s: WriteSetting) => `${s.bus}${s.peer ? '+peer' : ''}`;
+    ctx.log(
+      `coherence: set, median of ${rounds} rounds: ${WRITE_SETTINGS.map((s, i) => `bus ${label(s)} ${median(series[i]!.ops).toFixed(0)} ops/s (${median(series[i]!.ratio).toFixed(3)}×)`).join(', ')}`,
+    );
+    return {
+      rounds,
+      ms,
+      rows: WRITE_SETTINGS.map((setting, i) => ({
+        ...setting,
+        opsPerSec: summarize(series[i]!.ops),
+        ratio: summarize(series[i]!.ratio),
+        ratioInterval: medianInterval(series[i]!.ratio),
+        cpuUsPerSet: summarize(series[i]!.cpu),
+        redisUsPerSet: summarize(series[i]!.redis),
+      })),
+    };
+  } finally {
+    info.disconnect();
+    await Promise.all([writer.call('closeApp'), peer.call('closeApp')]);
   }
-  const label = (s: WriteSetting) => `${s.bus}${s.peer ? '+peer' : ''}`;
-  ctx.log(
-    `coherence: set, median of ${rounds} rounds: ${WRITE_SETTINGS.map((s, i) => `bus ${label(s)} ${median(series[i]!.ops).toFixed(0)} ops/s (${median(series[i]!.ratio).toFixed(2)}×)`).join(', ')}`,
-  );
-  return {
-    rounds,
-    ms,
-    rows: WRITE_SETTINGS.map((setting, i) => ({
-      ...setting,
-      opsPerSec: summarize(series[i]!.ops),
-      ratio: summarize(series[i]!.ratio),
-      cpuUsPerSet: summarize(series[i]!.cpu),
-      redisUsPerSet: summarize(series[i]!.redis),
-    })),
-  };
 }

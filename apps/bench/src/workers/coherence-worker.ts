@@ -2,7 +2,9 @@
  * One instance of the coherence scenario, in its own process: a Nest application context with
  * `CacheModule.forRoot` (memory L1 + Redis L2) whose bus is in tracking mode, in pub/sub mode or
  * off. The orchestrator (scenarios/coherence.ts) opens and closes the app, and asks it to delete,
- * to watch its own L1, to measure `set` throughput, or to write at a fixed rate.
+ * to watch its own L1, to measure `set` throughput, or to write at a fixed rate. It may hold
+ * several apps at once (one per namespace, the last opened or `use`d is the current one), so that
+ * the write-cost measurement can switch between bus settings without reopening anything.
  */
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -35,7 +37,14 @@ const { cacheViewOf } = (await import(`${LIB}cache.service.js`)) as {
   cacheViewOf: (cache: CacheService) => { engine: Engine };
 };
 
-let app: INestApplicationContext | undefined;
+/** One open app: its Nest context, its cache and the engine behind it. */
+interface OpenApp {
+  readonly app: INestApplicationContext;
+  readonly cache: CacheService;
+  readonly engine: Engine;
+}
+/** The open apps by namespace. */
+const apps = new Map<string, OpenApp>();
 let cache: CacheService | undefined;
 let engine: Engine | undefined;
 /** Keys evicted from this L1 by other instances' invalidations (or Redis's tracking reports). */
@@ -81,12 +90,13 @@ serve(
   {
     /** Opens the app; resolves to the bus's mode as the engine reports it (undefined when off). */
     async open(message) {
-      if (app !== undefined) throw new Error('an app is already open');
+      const namespace = message.namespace as string;
+      if (apps.has(namespace)) throw new Error(`an app of namespace ${namespace} is already open`);
       const bus = message.bus as BusSetting;
       @Module({
         imports: [
           CacheModule.forRoot({
-            namespace: message.namespace as string,
+            namespace,
             ttl: '1h',
             local: { backend: 'memory', maxEntries: 10_000 },
             shared: { backend: 'redis', url: message.url as string },
@@ -95,12 +105,13 @@ serve(
         ],
       })
       class CoherenceBenchModule {}
-      app = await NestFactory.createApplicationContext(CoherenceBenchModule, {
+      const app = await NestFactory.createApplicationContext(CoherenceBenchModule, {
         logger: ['error', 'warn'],
       });
       const opened = app.get(CacheService);
       cache = opened;
       engine = cacheViewOf(opened).engine;
+      apps.set(namespace, { app, cache, engine });
       keysEvicted = 0;
       // Counts keys as well as messages: one tracking report may carry many keys.
       const internal = (engine as unknown as { bus?: Bus }).bus;
@@ -111,9 +122,16 @@ serve(
       return stats === undefined ? undefined : { mode: stats.mode, connected: stats.connected };
     },
 
+    /** Makes the open app of `namespace` the current one. */
+    use(message) {
+      const open = apps.get(message.namespace as string);
+      if (open === undefined) throw new Error(`no app of namespace ${String(message.namespace)}`);
+      ({ cache, engine } = open);
+    },
+
+    /** Closes every open app. */
     async closeApp() {
-      await app?.close();
-      app = cache = engine = undefined;
+      await closeAll();
     },
 
     /** This process's clock, to check that the processes agree on it. */
@@ -152,11 +170,11 @@ serve(
       const cpu = process.cpuUsage();
       const started = performance.now();
       const end = started + ms;
+      // Each caller looks at the clock before every call, so a measurement ends within one call.
       const lane = async (offset: number) => {
-        let i = offset;
-        while (performance.now() < end) {
-          for (let j = 0; j < 64; j++, i++) await c.set(KEYS[i % KEYS.length]!, ITEM);
-          ops += 64;
+        for (let i = offset; performance.now() < end; i++) {
+          await c.set(KEYS[i % KEYS.length]!, ITEM);
+          ops++;
         }
       };
       await Promise.all(Array.from({ length: inflight }, (_, k) => lane(k * 7)));
@@ -210,7 +228,12 @@ serve(
       };
     },
   },
-  async () => {
-    await app?.close();
-  },
+  closeAll,
 );
+
+async function closeAll(): Promise<void> {
+  const open = [...apps.values()];
+  apps.clear();
+  cache = engine = undefined;
+  await Promise.all(open.map((o) => o.app.close()));
+}
