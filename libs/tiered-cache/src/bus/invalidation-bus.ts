@@ -25,6 +25,12 @@ export type { BusMode, BusStats } from './bus-stats.js';
 
 const ignore = (): void => undefined;
 
+/** `keys.every((key) => key.startsWith(prefix))`, without a closure per call (on every write). */
+function allStartWith(keys: readonly string[], prefix: string): boolean {
+  for (let i = 0; i < keys.length; i++) if (!keys[i]!.startsWith(prefix)) return false;
+  return true;
+}
+
 /** Options of {@link InvalidationBus.publish}. */
 export interface PublishOptions {
   /**
@@ -145,7 +151,7 @@ export class InvalidationBus {
       options?.redisChanged === true &&
       invalidation.kind === 'keys' &&
       this.subscription.trackingSupported === true &&
-      invalidation.keys.every((key) => key.startsWith(this.prefix))
+      allStartWith(invalidation.keys, this.prefix)
     )
       return this.fence(); // Redis's tracking tells every other instance
     return this.fenced(this.queue.add(invalidation));

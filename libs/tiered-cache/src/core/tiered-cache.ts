@@ -5,7 +5,7 @@ import type {
   TierSelection,
   TierStats,
 } from '../interfaces/cache-service.interface.js';
-import type { BusStats, EngineBus } from '../bus/bus-stats.js';
+import type { BusStats, EngineBus, EnginePublishOptions } from '../bus/bus-stats.js';
 import { describeError } from '../cache.errors.js';
 import { CacheEvents } from './cache-events.js';
 import { writeSentOf } from './bus-connection.js';
@@ -16,6 +16,9 @@ import { SingleFlight } from './single-flight.js';
 import type { InvalidationEvent } from './invalidation.js';
 import { readClockOf, type ReadClock } from './read-clock.js';
 import type { Tier } from './tier.js';
+
+/** The bus's options for a change that went through Redis (one object, not one per write). */
+const REDIS_CHANGED: EnginePublishOptions = { redisChanged: true };
 
 /**
  * The two tiers shared by every cache view of one `CacheModule.forRoot`: writes and invalidates
@@ -267,7 +270,7 @@ export class TieredCache {
     notify = true,
   ): Promise<void> | undefined {
     if (notify) this.notify(event);
-    const sent = this.bus?.publish(event, { redisChanged });
+    const sent = this.bus?.publish(event, redisChanged ? REDIS_CHANGED : undefined);
     return sent === undefined ? undefined : this.bounded(sent);
   }
 
