@@ -5,6 +5,7 @@ import {
   WRITE_WARM_MS,
   type BusSetting,
   type CoherenceResult,
+  type WriteCost,
 } from '../scenarios/coherence.js';
 import { cell, ms, rps, us, type Bar } from './format.js';
 import type { Chart } from './svg.js';
@@ -116,7 +117,7 @@ export function coherenceSection(
       "CPU per `set` is the process's `process.cpuUsage()`, and the redis-server's `INFO cpu`, over the measurement, divided by the sets. " +
       "In tracking mode a write publishes nothing: Redis notes the key for its tracking report, which goes to the other instances of the namespace. In pub/sub mode the writes of one tick go out as one merged `PUBLISH`, sent behind their `SET`s on the same connection (in the same auto-pipeline) without waiting for their answers, and the writer's own subscriber also receives the message and drops it. In both modes each `set` resolves once Redis has answered a `PING` sent after the write's (or the `PUBLISH`'s) answer: one more round trip per batch of answers, shared by the writes they complete, which proves that Redis has written the eviction to every other instance's connection (README, \"Running several instances\").",
     '',
-    "**Where the cost on writes comes from.** Each `set` waits for that `PING`, and here every one of the writer's calls waits on it at once, so for one round trip per batch of answers the writer has nothing in flight. The `PING` goes out as soon as the first call woken by those answers runs (the others share it), no longer at the end of the tick through the auto-pipeline as before 2026-12-06. Measured apart (the same writer with its apps open at once and driven in turn, 100 ms rounds, a timer around the fence): the time from the first call waiting on the fence to the `PING`'s answer fell from 294 µs to 163 µs with that change, and the writer built without the fence (an experiment, not an option) then reached the same throughput as with it, 0.957× and 0.956× of bus off in 150 rounds. What is left, 3–5% in those runs, is what the bus adds to a write besides the fence; in tracking mode its CPU per `set` is within the rounds' noise of bus off. In pub/sub mode the writer also merges and encodes one message per batch (about 0.5 µs per write in the writer's CPU profile) and hears it back on its own subscriber (about 0.1 µs per write), and Redis delivers it.",
+    whereWriteCostComesFrom(c),
     '',
   );
   const f = c.fanout;
@@ -156,5 +157,27 @@ export function coherenceMethod(c: CoherenceResult): string {
     `- **Coherence**: instances are forked processes, each a Nest application context with a memory L1 and a Redis L2, on a private \`redis-server\`; ` +
     `${c.latency.reduce((n, l) => n + l.deletes, 0)} deletes timed from \`delete()\` resolving on one instance to the key missing from another's L1 (read without refilling it), ` +
     `\`set\` throughput with the bus in tracking mode, in pub/sub mode and off, and a fan-out of ${[...new Set(c.fanout.rows.map((r) => r.instances))].join(', ')} instances writing ${c.fanout.rate}/s each. Details under "Coherence across instances".`
+  );
+}
+
+/**
+ * The page's account of the bus's cost on `set`: this run's added time per `set` and what it is
+ * made of, and what was measured apart.
+ */
+function whereWriteCostComesFrom(c: CoherenceResult): string {
+  const row = (bus: BusSetting) => c.writes.rows.find((w) => w.bus === bus && !w.peer);
+  const off = row('off');
+  const tracking = row('tracking');
+  const perSet = (w: WriteCost) => 1e6 / w.opsPerSec.median;
+  const signed = (v: number) => `${v >= 0 ? '+' : '−'}${us(Math.abs(v))}`;
+  const thisRun =
+    off === undefined || tracking === undefined
+      ? ''
+      : `In this run the bus adds ${us(perSet(tracking) - perSet(off))} to each \`set\` in tracking mode (the time per \`set\`, 1 / throughput, goes from ${us(perSet(off))} to ${us(perSet(tracking))}), against a 5% budget of ${us(perSet(off) * 0.05)}: Redis's CPU per \`set\` grows by ${signed(tracking.redisUsPerSet.median - off.redisUsPerSet.median)} (it records every key written under a tracked prefix for its broadcast, even when no other client is to be told, and answers the \`PING\`), the writer's by ${signed(tracking.cpuUsPerSet.median - off.cpuUsPerSet.median)}, and the rest is the \`PING\`'s round trip. `;
+  return (
+    "**Where the cost on writes comes from.** ioredis sends one auto-pipeline at a time on a connection, so with 100 calls in flight the writer works in batches: it prepares about 100 `SET`s, waits while Redis runs them, then waits for the `PING`'s round trip, sent as soon as the first call woken by the answers runs and shared by the others. Whatever the bus adds to Redis's work or to those waits is time in which the writer has nothing to do. " +
+    thisRun +
+    "Measured apart (the same writer with its apps open at once and driven in turn, 150 rounds of 100 ms): a bus-off app whose connection had Redis tracking turned on by hand, with nothing else of the bus, reached 0.982× of bus off: Redis's bookkeeping alone. The time from the first call waiting on the fence to the `PING`'s answer fell from 294 µs to 163 µs when the `PING` stopped waiting for the end of the tick and for the auto-pipeline (2026-12-06); a writer built without the fence (an experiment, not an option) then reached about the throughput of one with it (0.957× and 0.956×). So on this machine the floor under the bar is Redis's tracking bookkeeping plus one loopback round trip per batch of writes, and the median moves with the machine's speed: the faster a `set` runs, the larger that fixed part of it. " +
+    'In pub/sub mode Redis does no tracking; the writer instead merges and encodes one message per batch (about 0.5 µs per write in its CPU profile), hears it back on its own subscriber (about 0.1 µs per write), and Redis delivers it.'
   );
 }
