@@ -188,6 +188,9 @@ describe('RedisStore on a Redis Cluster', () => {
     const keys = Array.from({ length: 60 }, (_, i) => `ns:p:${i}`);
     for (const key of keys) await client.set(key, '1');
     const port = await cluster.masterWithReplica();
+    // The heir must hold the master's keys: replication is asynchronous, and a kill right after the
+    // writes could lose them (a red CI run: the delete after the failover found none).
+    expect(await respCommand(port, ['WAIT', '1', '2000'])).toBe(1);
     await cluster.kill(port);
     await expect(store.deletePattern('ns:p:*')).rejects.toThrow(/Redis Cluster|SCAN|master/);
     const heir = await cluster.waitForFailover(port);
