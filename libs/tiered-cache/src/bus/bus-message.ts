@@ -120,14 +120,7 @@ export function isMessageFrom(bytes: Buffer, instanceId: Buffer): boolean {
   );
 }
 
-/** Encoded size of a message's items, in bytes (the batching bound of the publish queue). */
-export function itemsSize(items: readonly string[]): number {
-  let size = 0;
-  for (const item of items) size += itemSize(item);
-  return size;
-}
-
-/** Encoded size of one item, in bytes, as {@link itemsSize} counts it. */
+/** Encoded size of one item, in bytes, as the publish queue bounds a message's items. */
 export function itemSize(item: string): number {
   return Buffer.byteLength(item) + 2;
 }

@@ -25,6 +25,17 @@ export type { BusMode, BusStats } from './bus-stats.js';
 
 const ignore = (): void => undefined;
 
+/** The answer of a PING on `node`, or at once when it is not ready; never rejects. */
+function pingOf(node: Redis | undefined): Promise<void> {
+  if (node === undefined || node.status !== 'ready') return Promise.resolve();
+  return node.ping().then(ignore, ignore);
+}
+
+/** Resolves in the next turn of the event loop (its check phase). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** `keys.every((key) => key.startsWith(prefix))`, without a closure per call (on every write). */
 function allStartWith(keys: readonly string[], prefix: string): boolean {
   for (let i = 0; i < keys.length; i++) if (!keys[i]!.startsWith(prefix)) return false;
@@ -197,47 +208,27 @@ export class InvalidationBus {
    *
    * On a Cluster the PING goes to the node that took the last PUBLISH, the bus's home, where every
    * instance subscribes (see `ClusterBusHome`); a subscriber elsewhere (while the home fails over)
-   * gets the message over the cluster's own bus, which no command waits for. Never rejects.
+   * gets the message over the cluster's own bus, which no command waits for. There it keeps the
+   * timing it had before 2026-12-06: sent two turns of the event loop after the first caller, the
+   * sharing ended by the first. Sent at once, instances in one process (the Cluster bus tests) saw
+   * a change resolve before they had read it (19 and 9 of 200; after one turn, 1 or 2; after two,
+   * none in 4 runs); the cause is not found. Never rejects.
    */
   private readonly fence = (): Promise<void> => {
     if (this.closed) return Promise.resolve();
     if (this.nextFence !== undefined) return this.nextFence;
-    if (this.home !== undefined) return this.clusterFence();
-    const node = this.connection as Redis;
-    if (node.status !== 'ready') return Promise.resolve();
-    const fence = node.ping().then(ignore, ignore);
+    const home = this.home;
+    const fence =
+      home === undefined
+        ? pingOf(this.connection as Redis)
+        : nextTurn()
+            .then(nextTurn)
+            .then(() => pingOf(home.lastPublishedOn));
     this.nextFence = fence;
-    process.nextTick(this.fenceSent);
+    if (home === undefined) process.nextTick(this.fenceSent);
+    else setImmediate(this.fenceSent);
     return fence;
   };
-
-  /**
-   * The fence on a Cluster keeps the timing it had before 2026-12-06: the PING to the node that
-   * took the last PUBLISH goes out two turns of the event loop after the first caller (one
-   * `setImmediate` ends the sharing, a second sends it; the auto-pipelined PING of before took
-   * the same two). Sent at once, as on a single node, instances in one process (the Cluster bus
-   * tests) saw a change resolve before they had read it: 19 and 9 of 200; after one turn, 1 or 2;
-   * after two, none in 4 runs. The cause is not found: on a single node, forked processes read
-   * every change after it resolved (0 stale reads in 2,400 under CPU load).
-   */
-  private clusterFence(): Promise<void> {
-    const fence = new Promise<void>((resolve) => {
-      setImmediate(() => {
-        this.nextFence = undefined;
-        setImmediate(() => sendPing(resolve));
-      });
-    });
-    const sendPing = (resolve: () => void) => {
-      const node = this.home!.lastPublishedOn;
-      if (node === undefined || node.status !== 'ready') return resolve();
-      node.ping().then(
-        () => resolve(),
-        () => resolve(),
-      );
-    };
-    this.nextFence = fence;
-    return fence;
-  }
 
   /** Ends the sharing of the current fence (see {@link fence}). */
   private readonly fenceSent = (): void => {
