@@ -7,7 +7,7 @@ import {
   type CoherenceResult,
   type WriteCost,
 } from '../scenarios/coherence.js';
-import { cell, ms, rps, us, type Bar } from './format.js';
+import { cell, ms, rps, signedUs, us, type Bar } from './format.js';
 import type { Chart } from './svg.js';
 
 /** How each bus setting is named on the page. */
@@ -169,11 +169,10 @@ function whereWriteCostComesFrom(c: CoherenceResult): string {
   const off = row('off');
   const tracking = row('tracking');
   const perSet = (w: WriteCost) => 1e6 / w.opsPerSec.median;
-  const signed = (v: number) => `${v >= 0 ? '+' : '−'}${us(Math.abs(v))}`;
   const thisRun =
     off === undefined || tracking === undefined
       ? ''
-      : `In this run the bus adds ${us(perSet(tracking) - perSet(off))} to each \`set\` in tracking mode (the time per \`set\`, 1 / throughput, goes from ${us(perSet(off))} to ${us(perSet(tracking))}), against a 5% budget of ${us(perSet(off) * 0.05)}: Redis's CPU per \`set\` grows by ${signed(tracking.redisUsPerSet.median - off.redisUsPerSet.median)} (it records every key written under a tracked prefix for its broadcast, even when no other client is to be told, and answers the \`PING\`), the writer's by ${signed(tracking.cpuUsPerSet.median - off.cpuUsPerSet.median)}, and the rest is the \`PING\`'s round trip. `;
+      : `In this run the bus adds ${us(perSet(tracking) - perSet(off))} to each \`set\` in tracking mode (the time per \`set\`, 1 / throughput, goes from ${us(perSet(off))} to ${us(perSet(tracking))}), against a 5% budget of ${us(perSet(off) * 0.05)}: Redis's CPU per \`set\` grows by ${signedUs(tracking.redisUsPerSet.median - off.redisUsPerSet.median)} (it records every key written under a tracked prefix for its broadcast, even when no other client is to be told, and answers the \`PING\`), the writer's by ${signedUs(tracking.cpuUsPerSet.median - off.cpuUsPerSet.median)}, and the rest is the \`PING\`'s round trip. `;
   return (
     "**Where the cost on writes comes from.** ioredis sends one auto-pipeline at a time on a connection, so with 100 calls in flight the writer works in batches: it prepares about 100 `SET`s, waits while Redis runs them, then waits for the `PING`'s round trip, sent as soon as the first call woken by the answers runs and shared by the others. Whatever the bus adds to Redis's work or to those waits is time in which the writer has nothing to do. " +
     thisRun +

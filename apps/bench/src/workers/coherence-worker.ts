@@ -45,15 +45,19 @@ interface OpenApp {
 }
 /** The open apps by namespace. */
 const apps = new Map<string, OpenApp>();
-let cache: CacheService | undefined;
-let engine: Engine | undefined;
+/** The current app: the last one opened or `use`d. */
+let currentApp: OpenApp | undefined;
 /** Keys evicted from this L1 by other instances' invalidations (or Redis's tracking reports). */
 let keysEvicted = 0;
 let watching: Promise<number> | undefined;
 
+function currentOpen(): OpenApp {
+  if (currentApp === undefined) throw new Error('no app is open');
+  return currentApp;
+}
+
 function current(): CacheService {
-  if (cache === undefined) throw new Error('no app is open');
-  return cache;
+  return currentOpen().cache;
 }
 
 /** A factory that never produces a value: its call means L1 missed (nothing is stored). */
@@ -109,9 +113,9 @@ serve(
         logger: ['error', 'warn'],
       });
       const opened = app.get(CacheService);
-      cache = opened;
-      engine = cacheViewOf(opened).engine;
-      apps.set(namespace, { app, cache, engine });
+      const { engine } = cacheViewOf(opened);
+      currentApp = { app, cache: opened, engine };
+      apps.set(namespace, currentApp);
       keysEvicted = 0;
       // Counts keys as well as messages: one tracking report may carry many keys.
       const internal = (engine as unknown as { bus?: Bus }).bus;
@@ -126,7 +130,7 @@ serve(
     use(message) {
       const open = apps.get(message.namespace as string);
       if (open === undefined) throw new Error(`no app of namespace ${String(message.namespace)}`);
-      ({ cache, engine } = open);
+      currentApp = open;
     },
 
     /** Closes every open app. */
@@ -188,11 +192,11 @@ serve(
      * `drainMs` for the last messages. CPU is counted over the writing only.
      */
     async load(message) {
-      const c = current();
+      const { cache: c, engine } = currentOpen();
       const rate = message.rate as number;
       const durationMs = message.durationMs as number;
       const drainMs = message.drainMs as number;
-      const before = engine!.busStats();
+      const before = engine.busStats();
       const evictedBefore = keysEvicted;
       let writes = 0;
       let failed = 0;
@@ -216,7 +220,7 @@ serve(
       const used = process.cpuUsage(cpu);
       const seconds = (performance.now() - started) / 1000;
       await new Promise((resolve) => setTimeout(resolve, drainMs));
-      const after = engine!.busStats();
+      const after = engine.busStats();
       return {
         seconds,
         cpuMs: (used.user + used.system) / 1000,
@@ -234,6 +238,6 @@ serve(
 async function closeAll(): Promise<void> {
   const open = [...apps.values()];
   apps.clear();
-  cache = engine = undefined;
+  currentApp = undefined;
   await Promise.all(open.map((o) => o.app.close()));
 }
