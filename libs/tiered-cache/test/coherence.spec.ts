@@ -207,6 +207,107 @@ describe('coherence across instances (real redis-server)', () => {
     }
   });
 
+  for (const tracking of [true, false])
+    it(`the fence of a batch of writes is one PING, sent once their answers have arrived (${tracking ? 'tracking' : 'pub/sub'})`, async () => {
+      // A talks to Redis through a proxy that holds back every answer: its writes reach Redis,
+      // but their answers do not reach A, so no PING may follow them on A's connection yet (a
+      // PING sent before the answers arrived would prove nothing about the evictions Redis owes).
+      // MONITOR shows what Redis received from each connection, in the order it ran it.
+      const proxy = await TcpProxy.start(server.port);
+      const other = new Redis(server.url, defaultRedisOptions());
+      let monitor: Redis | undefined;
+      try {
+        await waitUntilReady(other, 2_000);
+        const a = await instance(proxy.url, { bus: { tracking } });
+        open.push(a);
+        await a.cache.set('warm', 0);
+        monitor = await other.monitor();
+        const seen: { source: string; args: string[] }[] = [];
+        monitor.on('monitor', (_time: string, args: string[], source: string) =>
+          seen.push({ source, args: args.map(String) }),
+        );
+        const ranBy = (source: string, command: string) =>
+          seen.filter((s) => s.source === source && s.args[0]!.toLowerCase() === command).length;
+        const probe = new Redis(server.url, defaultRedisOptions());
+        try {
+          await waitUntilReady(probe, 2_000);
+          proxy.holdReplies();
+          let resolved = 0;
+          const writes = Array.from({ length: 50 }, (_, i) =>
+            a.cache.set(`batch:${i}`, i).then(() => resolved++),
+          );
+          await waitFor(
+            async () => (await probe.exists(`${NS}:batch:49`)) === 1,
+            'Redis runs the held writes',
+          );
+          // Everything Redis ran before the probe's last EXISTS is in `seen` once that EXISTS is.
+          await waitFor(
+            () => seen.some((s) => s.args[0] === 'exists' && s.args[1] === `${NS}:batch:49`),
+            'MONITOR reports the probe',
+          );
+          const writer = seen.find((s) => s.args[0]!.toLowerCase() === 'set')!.source;
+          expect(ranBy(writer, 'set')).toBe(50);
+          expect(ranBy(writer, 'ping')).toBe(0);
+          expect(resolved).toBe(0);
+          proxy.heal();
+          await Promise.all(writes);
+          expect(resolved).toBe(50);
+          await waitFor(() => ranBy(writer, 'ping') > 0, "MONITOR reports the fence's PING");
+          // One PING for the batch (two if its answers came in two reads), not one per write.
+          expect(ranBy(writer, 'ping')).toBeLessThanOrEqual(2);
+        } finally {
+          await closeRedis(probe);
+        }
+      } finally {
+        await Promise.all(open.splice(0).map((i) => i.engine.close()));
+        if (monitor !== undefined) await closeRedis(monitor);
+        await closeRedis(other);
+        await proxy.close();
+      }
+    });
+
+  it('every write resolves after a PING that Redis ran after the write (staggered writes, tracking)', async () => {
+    // Writes started one or two turns of the event loop apart: their answers arrive in many
+    // reads, some while the PING of an earlier read is unanswered, which must not serve them.
+    const a = await start();
+    const other = new Redis(server.url, defaultRedisOptions());
+    const probe = new Redis(server.url, defaultRedisOptions());
+    let monitor: Redis | undefined;
+    try {
+      await Promise.all([waitUntilReady(other, 2_000), waitUntilReady(probe, 2_000)]);
+      await a.cache.set('warm', 0);
+      monitor = await other.monitor();
+      const seen: string[][] = [];
+      monitor.on('monitor', (_time: string, args: string[], source: string) =>
+        seen.push([source, ...args.map((arg) => String(arg).toLowerCase())]),
+      );
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 60; i++) {
+        // Once the write resolved, the probe names it: Redis runs that after the write's fence.
+        writes.push(a.cache.set(`staggered:${i}`, i).then(() => probe.echo(`resolved:${i}`)));
+        await new Promise((resolve) => setImmediate(resolve));
+        if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(writes);
+      await waitFor(
+        () => seen.filter((s) => s[1] === 'echo').length === 60,
+        'MONITOR reports every probe',
+      );
+      const writer = seen.find((s) => s[1] === 'set')![0];
+      for (let i = 0; i < 60; i++) {
+        const set = seen.findIndex((s) => s[1] === 'set' && s[2] === `${NS}:staggered:${i}`);
+        const resolved = seen.findIndex((s) => s[1] === 'echo' && s[2] === `resolved:${i}`);
+        const pinged = seen
+          .slice(set + 1, resolved)
+          .some((s) => s[0] === writer && s[1] === 'ping');
+        expect({ write: i, set: set >= 0, pinged }).toEqual({ write: i, set: true, pinged: true });
+      }
+    } finally {
+      if (monitor !== undefined) await closeRedis(monitor);
+      await Promise.all([closeRedis(other), closeRedis(probe)]);
+    }
+  });
+
   it("pub/sub: an untagged write's message follows its SET without waiting for the answer", async () => {
     // A talks to Redis through a proxy that holds back every answer: A's SET and PUBLISH still
     // reach Redis, so B hears of the write while A's set() has not resolved (nor seen the SET's answer).

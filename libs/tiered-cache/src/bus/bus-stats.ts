@@ -40,6 +40,13 @@ export interface EngineBus {
    * promise is as {@link publish}'s; undefined when this does not apply (publish once it is done).
    */
   publishBehindWrite?(invalidation: BusInvalidation): Promise<void> | undefined;
+  /**
+   * Brackets a command on the engine's connection whose answer will be followed by a
+   * {@link publish} (or whose {@link publishBehindWrite} message will be): `1` before it is sent,
+   * `-1` once it settled. While such answers are due, the bus starts its fence as soon as answers
+   * arrive (see `InvalidationBus.fence`).
+   */
+  answersDue?(change: 1 | -1): void;
   onRemoteInvalidation(handler: (invalidation: BusInvalidation) => void): () => void;
   onGap(handler: (reason: string) => void): () => void;
   stats(): BusStats;

@@ -80,6 +80,15 @@ export class InvalidationBus {
   private readonly home: ClusterBusHome | undefined;
   /** The fence the callers of this run of callbacks share (see {@link fence}). */
   private nextFence: Promise<void> | undefined;
+  /** Commands sent on the connection whose answers a fence will follow (see {@link answersDue}). */
+  private dueAnswers = 0;
+  /** Reads of the connection's socket so far (see {@link onRead}), and the socket watched. */
+  private reads = 0;
+  private readSocket: NodeJS.EventEmitter | undefined;
+  /** The last PING sent as a read began, the number of that read, and whether it is unanswered. */
+  private readPing: Promise<void> | undefined;
+  private readPingAt = 0;
+  private readPingPending = false;
   private received = 0;
   private gaps = 0;
   private started = false;
@@ -142,6 +151,7 @@ export class InvalidationBus {
     if (this.started || this.closed) return;
     this.started = true;
     this.connection.on('ready', this.onConnectionReady);
+    this.watchReads();
     if (!(await this.subscription.start(this.options.connectTimeoutMs)) && !this.closed)
       this.logger.warn(
         `bus not connected within ${this.options.connectTimeoutMs} ms; L1 is dropped once it is`,
@@ -187,6 +197,14 @@ export class InvalidationBus {
   }
 
   /**
+   * Brackets a command on the bus's connection whose answer a fence will follow: `1` before it is
+   * sent, `-1` once it settled (see {@link fence}).
+   */
+  answersDue(change: 1 | -1): void {
+    this.dueAnswers += change;
+  }
+
+  /**
    * `attempt` followed by a {@link fence}. The queue gives every caller of one batch the same
    * promise, and they share one fence: a write in pub/sub mode allocates nothing here.
    */
@@ -200,11 +218,18 @@ export class InvalidationBus {
    * Redis has written the message to that process's subscriber (seen on two busy cores). Redis
    * writes everything pending before it reads the next command, so the PING's answer proves it.
    *
-   * The PING goes out at once (the connections the library opens do not auto-pipeline it), while
-   * the other callers woken by the same answers still run: those callers share it, up to the end of
-   * this run of callbacks (`process.nextTick`), and no answer can arrive before then (Node reads a
-   * socket in a later callback), so every answer they follow was read before it was sent. A later
-   * caller gets a new PING.
+   * On a single node the PING has usually gone out before anyone asks: while commands whose
+   * answers a fence will follow are due (the engine brackets its writes with {@link answersDue}),
+   * each read of the connection's socket sends one as it begins, before ioredis parses what was
+   * read. Node runs everything the answers parsed in a read set off (their promise callbacks, and
+   * what those chain) before it reads that socket again; so a caller that finds the PING of the
+   * last read (nothing read since) follows answers that had arrived before it was sent. Its round
+   * trip then overlaps the parsing of a batch's answers and the work of their callers, instead of
+   * starting once a caller runs. Otherwise the PING goes out at once (the connections the library
+   * opens do not auto-pipeline it), while the other callers woken by the same answers still run:
+   * those callers share it, up to the end of this run of callbacks (`process.nextTick`), and no
+   * answer can arrive before then (Node reads a socket in a later callback), so every answer they
+   * follow was read before it was sent. A later caller gets a new PING.
    *
    * On a Cluster the PING goes to the node that took the last PUBLISH, the bus's home, where every
    * instance subscribes (see `ClusterBusHome`); a subscriber elsewhere (while the home fails over)
@@ -216,6 +241,7 @@ export class InvalidationBus {
    */
   private readonly fence = (): Promise<void> => {
     if (this.closed) return Promise.resolve();
+    if (this.readPingAt === this.reads && this.readPing !== undefined) return this.readPing;
     if (this.nextFence !== undefined) return this.nextFence;
     const home = this.home;
     const fence =
@@ -273,7 +299,43 @@ export class InvalidationBus {
     this.gapHandlers.clear();
   }
 
-  private readonly onConnectionReady = (): void => this.queue.retryNow();
+  private readonly onConnectionReady = (): void => {
+    this.watchReads();
+    this.queue.retryNow();
+  };
+
+  /**
+   * Watches the reads of the connection's socket (a reconnect opens a new one) ahead of ioredis's
+   * parser, for {@link onRead}. On a single node only: on a Cluster the fence goes to the bus's home.
+   */
+  private watchReads(): void {
+    if (this.home !== undefined) return;
+    const socket = (this.connection as Redis).stream as NodeJS.EventEmitter | undefined;
+    if (socket === undefined || socket === this.readSocket) return;
+    this.readSocket?.off('data', this.onRead);
+    this.readSocket = socket;
+    socket.prependListener('data', this.onRead);
+  }
+
+  /**
+   * A read of the connection's socket begins, before ioredis parses it: while answers that a
+   * fence will follow are due, a PING goes out now (see {@link fence}), unless the last one is
+   * still unanswered (a read that carries its answer must not send another: while a write is
+   * slow, one PING at a time, not one per round trip).
+   */
+  private readonly onRead = (): void => {
+    this.reads++;
+    if (this.dueAnswers <= 0 || this.readPingPending || this.closed) return;
+    const connection = this.connection as Redis;
+    if (connection.status !== 'ready') return;
+    this.readPingPending = true;
+    this.readPing = pingOf(connection).then(this.readPingAnswered);
+    this.readPingAt = this.reads;
+  };
+
+  private readonly readPingAnswered = (): void => {
+    this.readPingPending = false;
+  };
 
   private async send(invalidation: BusInvalidation): Promise<void> {
     if (this.connection.status !== 'ready') throw new Error('the bus connection is not ready');
