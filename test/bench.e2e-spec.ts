@@ -128,10 +128,16 @@ describe('npm run bench -- --quick', () => {
       expect(l.timeouts).toBe(0);
       expect(l.p99Ms.median).toBeGreaterThanOrEqual(l.p50Ms.median);
     }
-    expect(coherence.writes.rows.map((w) => `${w.bus}${w.peer ? '+peer' : ''}`)).toEqual([
+    expect(
+      coherence.writes.rows.map(
+        (w) => `${w.floor === undefined ? w.bus : `floor of ${w.floor}`}${w.peer ? '+peer' : ''}`,
+      ),
+    ).toEqual([
       'off',
       'tracking',
+      'floor of tracking',
       'pubsub',
+      'floor of pubsub',
       'tracking+peer',
       'pubsub+peer',
     ]);

@@ -17,6 +17,24 @@ const BUS_LABEL: Record<BusSetting, string> = {
   off: 'off (`bus: false`)',
 };
 
+/** How each floor row (see `WriteSetting.floor`) is named on the page. */
+const FLOOR_LABEL: Record<'tracking' | 'pubsub', string> = {
+  tracking: 'floor under tracking: bus off, Redis tracking turned on by hand, and the `PING` fence',
+  pubsub:
+    'floor under pub/sub: bus off, one `PUBLISH` per batch behind its `SET`s, and the `PING` fence',
+};
+const writeLabel = (w: WriteCost) =>
+  w.floor === undefined ? BUS_LABEL[w.bus] : FLOOR_LABEL[w.floor];
+
+/** The row of a write-cost setting without a peer: a bus mode, or with `floor` the floor under it. */
+function writeRow(
+  c: CoherenceResult | undefined,
+  bus: BusSetting,
+  floor?: 'tracking' | 'pubsub',
+): WriteCost | undefined {
+  return c?.writes.rows.find((w) => w.bus === bus && !w.peer && w.floor === floor);
+}
+
 /** A latency that may be "never" (the key was still in L1 when the watcher gave up). */
 const latency = (v: number) => (Number.isFinite(v) ? ms(v) : 'never');
 const pct = (v: number) => `${v.toFixed(1)}%`;
@@ -30,7 +48,7 @@ const interval = (i: readonly [number, number] | undefined) =>
 /** The bars of the coherence scenario: delete → other L1 p99, and the bus's cost on `set`. */
 export function coherenceBars(c: CoherenceResult | undefined): Bar[] {
   const eviction = (mode: 'tracking' | 'pubsub') => c?.latency.find((l) => l.mode === mode);
-  const write = (bus: BusSetting) => c?.writes.rows.find((w) => w.bus === bus && !w.peer);
+  const write = (bus: BusSetting) => writeRow(c, bus);
   return [
     ...(['tracking', 'pubsub'] as const).map((mode): Bar => ({
       scenario: 'coherence',
@@ -49,6 +67,26 @@ export function coherenceBars(c: CoherenceResult | undefined): Bar[] {
       pass: (v) => v >= 0.95,
     })),
   ];
+}
+
+/**
+ * The sentence that follows the bars: the floor under each write-cost bar, measured in the same
+ * rounds; undefined for a run without floor rows.
+ */
+export function coherenceFloors(c: CoherenceResult | undefined): string | undefined {
+  const floors = (['tracking', 'pubsub'] as const).flatMap((mode) => {
+    const floor = writeRow(c, 'off', mode);
+    return floor === undefined
+      ? []
+      : [
+          `${ratio3(floor.ratio.median)} (95% confidence interval ${interval(floor.ratioInterval)}) under ${mode === 'tracking' ? 'tracking' : 'pub/sub'}`,
+        ];
+  });
+  if (floors.length === 0) return undefined;
+  return (
+    "For scale, in the same rounds: the floor under each of the bus's write-cost bars (only what any bus in that mode must do to keep the README's promise, done by hand on a bus-off app; see \"The bus's cost on writes\") reaches " +
+    `${floors.join(' and ')} of bus off.`
+  );
 }
 
 /** The page's section on the coherence scenario (its chart goes through `embed`). */
@@ -108,14 +146,17 @@ export function coherenceSection(
   );
   for (const w of c.writes.rows)
     out.push(
-      `| ${BUS_LABEL[w.bus]} | ${w.peer ? 'yes' : 'no'} | ${cell(w.opsPerSec, rps)} | ${cell(w.ratio, ratio3)} | ${w.bus === 'off' ? '' : interval(w.ratioInterval)} | ${cell(w.cpuUsPerSet, us)} | ${cell(w.redisUsPerSet, us)} |`,
+      `| ${writeLabel(w)} | ${w.peer ? 'yes' : 'no'} | ${cell(w.opsPerSec, rps)} | ${cell(w.ratio, ratio3)} | ${w.bus === 'off' && w.floor === undefined ? '' : interval(w.ratioInterval)} | ${cell(w.cpuUsPerSet, us)} | ${cell(w.redisUsPerSet, us)} |`,
     );
   out.push('');
   out.push(
     `One writer process calls \`set\` (a ${JSON.stringify(ITEM).length} B JSON value, 1,000 keys, both tiers) with ${WRITE_INFLIGHT} calls in flight: alone in its namespace (the bars: the cost on the write path, in the writer's process and in Redis), or while a second instance of its namespace is subscribed and evicts what it is told to, on the same machine as the writer and Redis (its work competes with theirs here; on separate hosts it would not). ` +
       `The writer holds one app per setting, each in its own namespace, all open for the whole measurement (and the second instance one per setting that has it), and drives them in turn: ${c.writes.rounds} rounds of ${c.writes.ms} ms per setting, in a rotated order, after ${WRITE_WARM_MS} ms of unmeasured writes per setting; each ratio is to the bus-off throughput of the same round. The table gives the median ratio, its range over the rounds, and a 95% confidence interval of the median (the 2.5th and 97.5th percentiles of the medians of 2,000 resamples of the rounds): this machine's speed drifts by more than the 5% bar between two measurements a second apart, so the bars are judged on the median of many short rounds, and the interval says how far that median may itself be off. ` +
       "CPU per `set` is the process's `process.cpuUsage()`, and the redis-server's `INFO cpu`, over the measurement, divided by the sets. " +
-      "In tracking mode a write publishes nothing: Redis notes the key for its tracking report, which goes to the other instances of the namespace. In pub/sub mode the writes of one tick go out as one merged `PUBLISH`, sent behind their `SET`s on the same connection (in the same auto-pipeline) without waiting for their answers, and the writer's own subscriber also receives the message and drops it. In both modes each `set` resolves once Redis has answered a `PING` sent after the write's (or the `PUBLISH`'s) answer: one more round trip per batch of answers, shared by the writes they complete, which proves that Redis has written the eviction to every other instance's connection (README, \"Running several instances\").",
+      "In tracking mode a write publishes nothing: Redis notes the key for its tracking report, which goes to the other instances of the namespace. In pub/sub mode the writes of one tick go out as one merged `PUBLISH`, sent behind their `SET`s on the same connection (in the same auto-pipeline) without waiting for their answers, and the writer's own subscriber also receives the message and drops it. In both modes each `set` resolves once Redis has answered a `PING` sent after the write's (or the `PUBLISH`'s) answer: one more round trip per batch of answers, shared by the writes they complete, which proves that Redis has written the eviction to every other instance's connection (README, \"Running several instances\"). " +
+      (c.writes.rows.some((w) => w.floor !== undefined)
+        ? "The two floor rows are bus-off apps of the same writer to which the bench adds, by hand, only what any bus in that mode must do to keep that promise, and nothing of the library's bus (no message format, queue, retries or subscriber logic): under tracking, `CLIENT TRACKING on BCAST PREFIX <namespace>: NOLOOP` redirected to a subscriber connection that only listens, and the fence; under pub/sub, the keys set in one tick published (joined by newlines) at its end behind their `SET`s, to a channel the writer's own subscriber listens to as every instance's does, and the fence after the `PUBLISH`'s answer. The fence is a `PING` sent by the first caller its answers wake, shared by the callers of that run of callbacks, as the bus's is."
+        : ''),
     '',
     whereWriteCostComesFrom(c),
     '',
@@ -161,22 +202,49 @@ export function coherenceMethod(c: CoherenceResult): string {
 }
 
 /**
- * The page's account of the bus's cost on `set`: this run's added time per `set` and what it is
- * made of, and what was measured apart.
+ * The page's account of the bus's cost on `set`: this run's added time per `set` in each mode, what
+ * it is made of, and how the bus compares with the floor under it (runs before the floor rows
+ * existed keep the account of that time).
  */
 function whereWriteCostComesFrom(c: CoherenceResult): string {
-  const row = (bus: BusSetting) => c.writes.rows.find((w) => w.bus === bus && !w.peer);
-  const off = row('off');
-  const tracking = row('tracking');
+  const off = writeRow(c, 'off');
   const perSet = (w: WriteCost) => 1e6 / w.opsPerSec.median;
-  const thisRun =
-    off === undefined || tracking === undefined
-      ? ''
-      : `In this run the bus adds ${us(perSet(tracking) - perSet(off))} to each \`set\` in tracking mode (the time per \`set\`, 1 / throughput, goes from ${us(perSet(off))} to ${us(perSet(tracking))}), against a 5% budget of ${us(perSet(off) * 0.05)}: Redis's CPU per \`set\` grows by ${signedUs(tracking.redisUsPerSet.median - off.redisUsPerSet.median)} (it records every key written under a tracked prefix for its broadcast, even when no other client is to be told, and answers the \`PING\`), the writer's by ${signedUs(tracking.cpuUsPerSet.median - off.cpuUsPerSet.median)}, and the rest is the \`PING\`'s round trip. `;
+  const intro =
+    "**Where the cost on writes comes from.** ioredis sends one auto-pipeline at a time on a connection, so with 100 calls in flight the writer works in batches: it prepares about 100 `SET`s, waits while Redis runs them, then waits for the answer of the `PING` that the bus sends as the read of those answers begins (on a single node; the batch's calls share it). Whatever the bus adds to Redis's work or to those waits is time in which the writer has nothing to do. ";
+  const modes = (['tracking', 'pubsub'] as const).flatMap((mode) => {
+    const bus = writeRow(c, mode);
+    const floor = writeRow(c, 'off', mode);
+    if (off === undefined || bus === undefined || floor === undefined) return [];
+    const added = (w: WriteCost) => us(perSet(w) - perSet(off));
+    const cpu = (w: WriteCost) =>
+      `Redis's CPU per \`set\` ${signedUs(w.redisUsPerSet.median - off.redisUsPerSet.median)}, the writer's ${signedUs(w.cpuUsPerSet.median - off.cpuUsPerSet.median)}`;
+    const name = mode === 'tracking' ? 'In tracking mode' : 'In pub/sub mode';
+    return [
+      `${name} the bus adds ${added(bus)} to each \`set\` (${cpu(bus)}) and reaches ${ratio3(bus.ratio.median)} (${interval(bus.ratioInterval)}); its floor adds ${added(floor)} (${cpu(floor)}) and reaches ${ratio3(floor.ratio.median)} (${interval(floor.ratioInterval)}): ${against(bus, floor)}.`,
+    ];
+  });
+  if (off === undefined || modes.length === 0) return intro + OLD_ACCOUNT;
   return (
-    "**Where the cost on writes comes from.** ioredis sends one auto-pipeline at a time on a connection, so with 100 calls in flight the writer works in batches: it prepares about 100 `SET`s, waits while Redis runs them, then waits for the `PING`'s round trip, sent as soon as the first call woken by the answers runs and shared by the others. Whatever the bus adds to Redis's work or to those waits is time in which the writer has nothing to do. " +
-    thisRun +
-    "Measured apart (the same writer with its apps open at once and driven in turn, 150 rounds of 100 ms): a bus-off app whose connection had Redis tracking turned on by hand, with nothing else of the bus, reached 0.982× of bus off: Redis's bookkeeping alone. The time from the first call waiting on the fence to the `PING`'s answer fell from 294 µs to 163 µs when the `PING` stopped waiting for the end of the tick and for the auto-pipeline (2026-12-06); a writer built without the fence (an experiment, not an option) then reached about the throughput of one with it (0.957× and 0.956×). So on this machine the floor under the bar is Redis's tracking bookkeeping plus one loopback round trip per batch of writes, and the median moves with the machine's speed: the faster a `set` runs, the larger that fixed part of it. " +
-    'In pub/sub mode Redis does no tracking; the writer instead merges and encodes one message per batch (about 0.5 µs per write in its CPU profile), hears it back on its own subscriber (about 0.1 µs per write), and Redis delivers it.'
+    intro +
+    `In this run a \`set\` takes ${us(perSet(off))} with the bus off (1 / throughput), so the 5% budget is ${us(perSet(off) * 0.05)}. ` +
+    modes.join(' ') +
+    " What the floors hold: under tracking, Redis records every key written under a tracked prefix for its broadcast, even when no other client is to be told (NOLOOP filters the report, not the bookkeeping), and answers the `PING`; under pub/sub, Redis copies each batch's message to every subscriber of the channel, the writer's own included (Redis has no way to leave the publisher out), the writer reads it back, and the `PING` follows the `PUBLISH`'s answer. Without the fence a change could resolve before Redis has written its eviction to another instance: with the fence taken out (an experiment, not an option), two forked instances on two busy cores read 27 stale values in 1,200 changes in pub/sub mode (2026-12-06). " +
+    "So wherever a floor is itself under 0.95×, no bus that keeps that promise meets the 5% bar on this machine in this run; it is a fixed cost per batch, so the ratio moves with the machine's speed: the faster a `set` runs, the larger that part of it."
   );
 }
+
+/** How a bus setting's ratio compares with its floor's, judged on their confidence intervals. */
+function against(bus: WriteCost, floor: WriteCost): string {
+  const [busLow, busHigh] = bus.ratioInterval ?? [bus.ratio.median, bus.ratio.median];
+  const [floorLow, floorHigh] = floor.ratioInterval ?? [floor.ratio.median, floor.ratio.median];
+  if (busHigh < floorLow)
+    return `the bus is below its floor by more than the intervals allow, ${ratio3(floor.ratio.median - bus.ratio.median).slice(0, -1)} of bus off: what it does beyond the floor (its message format with the sender's id, merging, the retry queue, the deadline on each publish) costs that much here`;
+  if (busLow > floorHigh)
+    return "the bus is above its floor by more than the intervals allow (the floor's fence is added around `set` by the bench, one more `await` per call than the bus's inside it)";
+  return 'the two intervals overlap: the bus costs what its floor does, within what this bench can tell apart';
+}
+
+/** The account of the write cost given by runs before the floor rows (2026-12-06 and earlier). */
+const OLD_ACCOUNT =
+  "Measured apart (the same writer with its apps open at once and driven in turn, 150 rounds of 100 ms): a bus-off app whose connection had Redis tracking turned on by hand, with nothing else of the bus, reached 0.982× of bus off: Redis's bookkeeping alone. The time from the first call waiting on the fence to the `PING`'s answer fell from 294 µs to 163 µs when the `PING` stopped waiting for the end of the tick and for the auto-pipeline (2026-12-06); a writer built without the fence (an experiment, not an option) then reached about the throughput of one with it (0.957× and 0.956×). So on this machine the floor under the bar is Redis's tracking bookkeeping plus one loopback round trip per batch of writes, and the median moves with the machine's speed: the faster a `set` runs, the larger that fixed part of it. " +
+  'In pub/sub mode Redis does no tracking; the writer instead merges and encodes one message per batch (about 0.5 µs per write in its CPU profile), hears it back on its own subscriber (about 0.1 µs per write), and Redis delivers it.';

@@ -1,6 +1,6 @@
 import type { Summary } from '../infra/stats.js';
 import { analysis, httpRoundRatio, roundRatio } from './analysis.js';
-import { coherenceBars, coherenceMethod, coherenceSection } from './coherence.js';
+import { coherenceBars, coherenceFloors, coherenceMethod, coherenceSection } from './coherence.js';
 import { bytes, cell, count, ms, ratio, rps, signedUs, us, type Bar } from './format.js';
 import { BIG_ITEM, ITEM, ORIGIN_MS } from '../servers/bodies.js';
 import type { LibraryScenarioResult } from '../scenarios/library.js';
@@ -281,6 +281,8 @@ export function buildReport(r: BenchResults): Report {
       '',
     );
   }
+  const busFloors = coherenceFloors(r.coherence);
+  if (busFloors !== undefined) out.push(busFloors, '');
   out.push('## Method', '');
   out.push(
     `- **HTTP**: each server is its own Node process (a Nest app on Express or Fastify) on loopback; the load generator, autocannon, is another process with ${p.connections} connections, no pipelining, ${p.httpSeconds} s per run after a ${p.warmupSeconds} s warm-up per server. ` +

@@ -8,6 +8,7 @@
  */
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Redis } from 'ioredis';
 import { CacheModule, CacheService } from 'nest-tiered-cache';
 import { monotonicMs } from '../infra/clock.js';
 import { serve } from '../infra/processes.js';
@@ -23,6 +24,7 @@ interface BusStats {
 }
 interface Engine {
   busStats(): BusStats | undefined;
+  readonly shared?: { readonly backend: unknown };
 }
 interface Bus {
   onRemoteInvalidation(
@@ -36,12 +38,26 @@ const LIB = '../../../../libs/tiered-cache/dist/';
 const { cacheViewOf } = (await import(`${LIB}cache.service.js`)) as {
   cacheViewOf: (cache: CacheService) => { engine: Engine };
 };
+const { busConnectionOf } = (await import(`${LIB}core/bus-connection.js`)) as {
+  busConnectionOf: (backend: unknown) => unknown;
+};
 
 /** One open app: its Nest context, its cache and the engine behind it. */
 interface OpenApp {
   readonly app: INestApplicationContext;
   readonly cache: CacheService;
   readonly engine: Engine;
+  /**
+   * Once `floor` made this (bus-off) app a floor: what a measured `set` of `key` calls before
+   * sending its write (under pub/sub, its batch's PUBLISH and fence), the fence it waits for
+   * otherwise, and the floor's subscriber.
+   */
+  floor?: {
+    readonly before: (key: string) => Promise<unknown> | undefined;
+    readonly answersDue: (change: 1 | -1) => void;
+    readonly fence: () => Promise<unknown>;
+    readonly subscriber: Redis;
+  };
 }
 /** The open apps by namespace. */
 const apps = new Map<string, OpenApp>();
@@ -133,6 +149,85 @@ serve(
       currentApp = open;
     },
 
+    /**
+     * Makes the current app, opened with the bus off, the floor under a bus in `mode` that keeps
+     * the README's promise: only what any such bus must do, by hand, and nothing else of ours.
+     * Tracking: Redis tracking of the namespace turned on for the app's connection (BCAST, the
+     * namespace's prefix, NOLOOP, redirected to a subscriber that only listens). Pub/sub: the keys
+     * set in one tick published (joined by newlines) at its end, behind their `SET`s on the same
+     * connection, to a channel this process's subscriber listens to, as every instance's does.
+     * Both: each measured `set` waits for a `PING` sent as soon as its answer (and the PUBLISH's)
+     * has arrived, shared by the callers woken in the same run of callbacks (the fence).
+     */
+    async floor(message) {
+      const open = currentOpen();
+      if (open.floor !== undefined) throw new Error('this app is already a floor');
+      const namespace = message.namespace as string;
+      const connection = busConnectionOf(open.engine.shared?.backend) as Redis | undefined;
+      if (connection === undefined) throw new Error('the current app has no Redis connection');
+      const subscriber = connection.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+      const channel = `floor-bus:${namespace}`;
+      if (message.mode === 'tracking') {
+        const id = (await subscriber.client('ID')) as number;
+        await subscriber.subscribe('__redis__:invalidate');
+        await connection.call(
+          'CLIENT',
+          'TRACKING',
+          'on',
+          'REDIRECT',
+          String(id),
+          'BCAST',
+          'PREFIX',
+          `${namespace}:`,
+          'NOLOOP',
+        );
+      } else await subscriber.subscribe(channel);
+      // The fence as the bus's: a PING sent as each read of the socket begins while a write
+      // awaits its answer (one at a time), used by callers that find nothing read since; a PING
+      // sent at once, shared until the end of the run of callbacks, otherwise.
+      let due = 0;
+      let reads = 0;
+      let readPing: Promise<unknown> | undefined;
+      let readPingAt = 0;
+      let readPingPending = false;
+      const readPingAnswered = () => (readPingPending = false);
+      connection.stream.prependListener('data', () => {
+        reads++;
+        if (due === 0 || readPingPending) return;
+        readPingPending = true;
+        readPing = connection.ping().then(readPingAnswered);
+        readPingAt = reads;
+      });
+      let fencing: Promise<unknown> | undefined;
+      const endFenceSharing = () => (fencing = undefined);
+      const fence = (): Promise<unknown> => {
+        if (readPingAt === reads && readPing !== undefined) return readPing;
+        if (fencing !== undefined) return fencing;
+        fencing = connection.ping();
+        process.nextTick(endFenceSharing);
+        return fencing;
+      };
+      let keys: string[] = [];
+      let batch: Promise<unknown> | undefined;
+      const publish = () => {
+        const published = keys;
+        keys = [];
+        batch = undefined;
+        return connection.publish(channel, published.join('\n')).then(fence);
+      };
+      // Called before the key's SET is sent: the tick's PUBLISH goes out behind the SETs.
+      const before =
+        message.mode === 'tracking'
+          ? () => undefined
+          : (key: string): Promise<unknown> => {
+              keys.push(key);
+              batch ??= new Promise((resolve) => process.nextTick(() => resolve(publish())));
+              return batch;
+            };
+      const answersDue = (change: 1 | -1) => (due += change);
+      open.floor = { before, answersDue, fence, subscriber };
+    },
+
     /** Closes every open app. */
     async closeApp() {
       await closeAll();
@@ -167,7 +262,7 @@ serve(
 
     /** `set` with `inflight` concurrent callers for `ms`: sets done, ops/s and CPU µs per set. */
     async measureSet(message) {
-      const c = current();
+      const { cache: c, floor } = currentOpen();
       const ms = message.ms as number;
       const inflight = message.inflight as number;
       let ops = 0;
@@ -177,7 +272,18 @@ serve(
       // Each caller looks at the clock before every call, so a measurement ends within one call.
       const lane = async (offset: number) => {
         for (let i = offset; performance.now() < end; i++) {
-          await c.set(KEYS[i % KEYS.length]!, ITEM);
+          const key = KEYS[i % KEYS.length]!;
+          if (floor === undefined) await c.set(key, ITEM);
+          else {
+            const fenced = floor.before(key);
+            floor.answersDue(1);
+            try {
+              await c.set(key, ITEM);
+            } finally {
+              floor.answersDue(-1);
+            }
+            await (fenced ?? floor.fence());
+          }
           ops++;
         }
       };
@@ -240,4 +346,5 @@ async function closeAll(): Promise<void> {
   apps.clear();
   currentApp = undefined;
   await Promise.all(open.map((o) => o.app.close()));
+  for (const o of open) o.floor?.subscriber.disconnect();
 }
