@@ -7,6 +7,7 @@ import { RedisStore } from '../../src/backends/redis.store.js';
 import { RedisClusterHarness } from '../redis-cluster.harness.js';
 import { respCommand } from '../resp-command.js';
 import { createTestCache } from '../test-cache.js';
+import { waitFor } from '../wait-for.js';
 import { byteStoreBackend } from '../../src/serialization/byte-store-backend.js';
 
 /**
@@ -189,8 +190,17 @@ describe('RedisStore on a Redis Cluster', () => {
     for (const key of keys) await client.set(key, '1');
     const port = await cluster.masterWithReplica();
     // The heir must hold the master's keys: replication is asynchronous, and a kill right after the
-    // writes could lose them (a red CI run: the delete after the failover found none).
-    expect(await respCommand(port, ['WAIT', '1', '2000'])).toBe(1);
+    // writes could lose them (two red CI runs: the delete after the failover found none). `WAIT`
+    // from another connection would not do: it waits for that connection's own writes (none), so
+    // it answered at once. Wait instead for the replica to acknowledge the master's offset.
+    const replication = async () => String(await respCommand(port, ['INFO', 'replication']));
+    const offset = (info: string, pattern: RegExp) => Number(pattern.exec(info)?.[1] ?? -1);
+    const written = offset(await replication(), /master_repl_offset:(\d+)/);
+    expect(written).toBeGreaterThan(0);
+    await waitFor(
+      async () => offset(await replication(), /slave0:[^\r\n]*offset=(\d+)/) >= written,
+      "the master's replica acknowledges its writes",
+    );
     await cluster.kill(port);
     await expect(store.deletePattern('ns:p:*')).rejects.toThrow(/Redis Cluster|SCAN|master/);
     const heir = await cluster.waitForFailover(port);
