@@ -46,7 +46,7 @@ export interface EngineBus {
    * `-1` once it settled. While such answers are due, the bus starts its fence as soon as answers
    * arrive (see `InvalidationBus.fence`).
    */
-  answersDue?(change: 1 | -1): void;
+  answersDue(change: 1 | -1): void;
   onRemoteInvalidation(handler: (invalidation: BusInvalidation) => void): () => void;
   onGap(handler: (reason: string) => void): () => void;
   stats(): BusStats;

@@ -18,18 +18,11 @@ import {
 import { BusSubscription, type BusGapReason } from './bus-subscription.js';
 import { ClusterBusHome } from './cluster-home.js';
 import { PublishQueue } from './publish-queue.js';
+import { pingOf, ReadFence } from './read-fence.js';
 import type { BusStats } from './bus-stats.js';
 
 export type { BusGapReason } from './bus-subscription.js';
 export type { BusMode, BusStats } from './bus-stats.js';
-
-const ignore = (): void => undefined;
-
-/** The answer of a PING on `node`, or at once when it is not ready; never rejects. */
-function pingOf(node: Redis | undefined): Promise<void> {
-  if (node === undefined || node.status !== 'ready') return Promise.resolve();
-  return node.ping().then(ignore, ignore);
-}
 
 /** Resolves in the next turn of the event loop (its check phase). */
 function nextTurn(): Promise<void> {
@@ -78,17 +71,10 @@ export class InvalidationBus {
   private readonly gapHandlers = new Set<(reason: BusGapReason) => void>();
   /** On a Cluster, where the bus publishes, subscribes and fences (undefined on a single node). */
   private readonly home: ClusterBusHome | undefined;
-  /** The fence the callers of this run of callbacks share (see {@link fence}). */
+  /** On a single node, the connection's fence (see {@link fence}). */
+  private readonly readFence: ReadFence | undefined;
+  /** On a Cluster, the fence the callers of this turn of the event loop share (see {@link fence}). */
   private nextFence: Promise<void> | undefined;
-  /** Commands sent on the connection whose answers a fence will follow (see {@link answersDue}). */
-  private dueAnswers = 0;
-  /** Reads of the connection's socket so far (see {@link onRead}), and the socket watched. */
-  private reads = 0;
-  private readSocket: NodeJS.EventEmitter | undefined;
-  /** The last PING sent as a read began, the number of that read, and whether it is unanswered. */
-  private readPing: Promise<void> | undefined;
-  private readPingAt = 0;
-  private readPingPending = false;
   private received = 0;
   private gaps = 0;
   private started = false;
@@ -109,6 +95,7 @@ export class InvalidationBus {
       ? new ClusterBusHome(this.connection as Cluster, this.channel, this.options.publishTimeoutMs)
       : undefined;
     this.home = home;
+    this.readFence = home === undefined ? new ReadFence(this.connection as Redis) : undefined;
     this.queue = new PublishQueue({
       maxQueued: this.options.maxQueued,
       clearPrefix: prefix,
@@ -151,7 +138,7 @@ export class InvalidationBus {
     if (this.started || this.closed) return;
     this.started = true;
     this.connection.on('ready', this.onConnectionReady);
-    this.watchReads();
+    this.readFence?.watch();
     if (!(await this.subscription.start(this.options.connectTimeoutMs)) && !this.closed)
       this.logger.warn(
         `bus not connected within ${this.options.connectTimeoutMs} ms; L1 is dropped once it is`,
@@ -201,7 +188,7 @@ export class InvalidationBus {
    * sent, `-1` once it settled (see {@link fence}).
    */
   answersDue(change: 1 | -1): void {
-    this.dueAnswers += change;
+    this.readFence?.answersDue(change);
   }
 
   /**
@@ -218,18 +205,9 @@ export class InvalidationBus {
    * Redis has written the message to that process's subscriber (seen on two busy cores). Redis
    * writes everything pending before it reads the next command, so the PING's answer proves it.
    *
-   * On a single node the PING has usually gone out before anyone asks: while commands whose
-   * answers a fence will follow are due (the engine brackets its writes with {@link answersDue}),
-   * each read of the connection's socket sends one as it begins, before ioredis parses what was
-   * read. Node runs everything the answers parsed in a read set off (their promise callbacks, and
-   * what those chain) before it reads that socket again; so a caller that finds the PING of the
-   * last read (nothing read since) follows answers that had arrived before it was sent. Its round
-   * trip then overlaps the parsing of a batch's answers and the work of their callers, instead of
-   * starting once a caller runs. Otherwise the PING goes out at once (the connections the library
-   * opens do not auto-pipeline it), while the other callers woken by the same answers still run:
-   * those callers share it, up to the end of this run of callbacks (`process.nextTick`), and no
-   * answer can arrive before then (Node reads a socket in a later callback), so every answer they
-   * follow was read before it was sent. A later caller gets a new PING.
+   * On a single node the connection's {@link ReadFence} times the PING: it is shared while nothing
+   * more is read from the socket, and has usually gone out as the read that brought the answers
+   * began (the engine brackets its writes with {@link answersDue}).
    *
    * On a Cluster the PING goes to the node that took the last PUBLISH, the bus's home, where every
    * instance subscribes (see `ClusterBusHome`); a subscriber elsewhere (while the home fails over)
@@ -241,22 +219,17 @@ export class InvalidationBus {
    */
   private readonly fence = (): Promise<void> => {
     if (this.closed) return Promise.resolve();
-    if (this.readPingAt === this.reads && this.readPing !== undefined) return this.readPing;
-    if (this.nextFence !== undefined) return this.nextFence;
     const home = this.home;
-    const fence =
-      home === undefined
-        ? pingOf(this.connection as Redis)
-        : nextTurn()
-            .then(nextTurn)
-            .then(() => pingOf(home.lastPublishedOn));
-    this.nextFence = fence;
-    if (home === undefined) process.nextTick(this.fenceSent);
-    else setImmediate(this.fenceSent);
-    return fence;
+    if (home === undefined) return this.readFence!.fence();
+    if (this.nextFence !== undefined) return this.nextFence;
+    this.nextFence = nextTurn()
+      .then(nextTurn)
+      .then(() => pingOf(home.lastPublishedOn));
+    setImmediate(this.fenceSent);
+    return this.nextFence;
   };
 
-  /** Ends the sharing of the current fence (see {@link fence}). */
+  /** Ends the sharing of the current Cluster fence (see {@link fence}). */
   private readonly fenceSent = (): void => {
     this.nextFence = undefined;
   };
@@ -293,6 +266,7 @@ export class InvalidationBus {
     if (this.closed) return;
     this.closed = true;
     this.connection.off('ready', this.onConnectionReady);
+    this.readFence?.close();
     await this.queue.close();
     await this.subscription.close();
     this.invalidationHandlers.clear();
@@ -300,41 +274,8 @@ export class InvalidationBus {
   }
 
   private readonly onConnectionReady = (): void => {
-    this.watchReads();
+    this.readFence?.watch();
     this.queue.retryNow();
-  };
-
-  /**
-   * Watches the reads of the connection's socket (a reconnect opens a new one) ahead of ioredis's
-   * parser, for {@link onRead}. On a single node only: on a Cluster the fence goes to the bus's home.
-   */
-  private watchReads(): void {
-    if (this.home !== undefined) return;
-    const socket = (this.connection as Redis).stream as NodeJS.EventEmitter | undefined;
-    if (socket === undefined || socket === this.readSocket) return;
-    this.readSocket?.off('data', this.onRead);
-    this.readSocket = socket;
-    socket.prependListener('data', this.onRead);
-  }
-
-  /**
-   * A read of the connection's socket begins, before ioredis parses it: while answers that a
-   * fence will follow are due, a PING goes out now (see {@link fence}), unless the last one is
-   * still unanswered (a read that carries its answer must not send another: while a write is
-   * slow, one PING at a time, not one per round trip).
-   */
-  private readonly onRead = (): void => {
-    this.reads++;
-    if (this.dueAnswers <= 0 || this.readPingPending || this.closed) return;
-    const connection = this.connection as Redis;
-    if (connection.status !== 'ready') return;
-    this.readPingPending = true;
-    this.readPing = pingOf(connection).then(this.readPingAnswered);
-    this.readPingAt = this.reads;
-  };
-
-  private readonly readPingAnswered = (): void => {
-    this.readPingPending = false;
   };
 
   private async send(invalidation: BusInvalidation): Promise<void> {

@@ -87,7 +87,7 @@ export class TieredCache {
     // asked for before the write is sent, it is published after it, at the end of this tick.
     const behind = toShared && this.writeSent(entry.tags) ? this.publishedBehind(event) : undefined;
     const bus = toShared ? this.bus : undefined;
-    bus?.answersDue?.(1);
+    bus?.answersDue(1);
     try {
       const ttlMs = Math.max(1, entry.staleUntil - this.clock());
       const local = tier !== 'shared' ? this.local?.set(key, entry, ttlMs) : undefined;
@@ -96,7 +96,7 @@ export class TieredCache {
       if (shared instanceof Promise) await shared;
     } finally {
       end();
-      bus?.answersDue?.(-1);
+      bus?.answersDue(-1);
     }
     await (behind ?? this.published(event, toShared, false));
   }

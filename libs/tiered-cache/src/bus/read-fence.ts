@@ -1,0 +1,87 @@
+import type { Redis } from 'ioredis';
+
+const ignore = (): void => undefined;
+
+/** The answer of a PING on `node`, or at once when it is not ready; never rejects. */
+export function pingOf(node: Redis | undefined): Promise<void> {
+  if (node === undefined || node.status !== 'ready') return Promise.resolve();
+  return node.ping().then(ignore, ignore);
+}
+
+/**
+ * The fence of one Redis connection (a single node or Sentinel): `fence()` resolves once Redis has
+ * answered a `PING` sent after every answer read so far on that connection. Redis answers a
+ * command and writes the messages it causes (a PUBLISH's, a tracking invalidation) in the same turn
+ * of its event loop, but not in a set order; it writes everything pending before it reads the next
+ * command, so the PING's answer proves that the messages of those answers' commands are written.
+ *
+ * One rule serves every PING: it is shared for as long as nothing more is read from the socket.
+ * Node runs everything the answers of one read set off (their promise callbacks, and what those
+ * chain) before it reads that socket again, so a caller that finds the PING of the current read
+ * follows answers that had arrived before the PING was sent. While commands whose answers a fence
+ * will follow are due ({@link answersDue}), each read sends its PING as it begins, before ioredis
+ * parses what was read, so the round trip overlaps the parsing of a batch's answers and the work
+ * of their callers; one such PING at a time, so that a slow command does not set off one per round
+ * trip. A caller that finds no PING of the current read sends one at once (the connections the
+ * library opens do not auto-pipeline `ping`). Never rejects.
+ */
+export class ReadFence {
+  /** Commands sent whose answers a fence will follow. */
+  private due = 0;
+  /** Reads of the watched socket so far, and that socket (a reconnect opens a new one). */
+  private reads = 0;
+  private socket: NodeJS.EventEmitter | undefined;
+  /** The last PING, the read it was sent in, and whether one sent as a read began is unanswered. */
+  private ping: Promise<void> | undefined;
+  private pingAt = -1;
+  private readPingPending = false;
+
+  constructor(private readonly connection: Redis) {}
+
+  /** Watches the connection's current socket, ahead of ioredis's parser (call it on `ready`). */
+  watch(): void {
+    const socket = this.connection.stream as NodeJS.EventEmitter | undefined;
+    if (socket === undefined || socket === this.socket) return;
+    this.socket?.off('data', this.onRead);
+    this.socket = socket;
+    this.ping = undefined; // sent on the old socket
+    socket.prependListener('data', this.onRead);
+  }
+
+  /** Stops watching. */
+  close(): void {
+    this.socket?.off('data', this.onRead);
+    this.socket = undefined;
+    this.ping = undefined;
+  }
+
+  /** Brackets a command whose answer a fence will follow: `1` before it is sent, `-1` once settled. */
+  answersDue(change: 1 | -1): void {
+    this.due += change;
+  }
+
+  /** See the class. */
+  fence(): Promise<void> {
+    if (this.connection.status !== 'ready') return Promise.resolve(); // nothing to fence
+    this.watch();
+    if (this.pingAt === this.reads && this.ping !== undefined) return this.ping;
+    return this.sendPing();
+  }
+
+  private sendPing(): Promise<void> {
+    this.pingAt = this.reads;
+    this.ping = pingOf(this.connection);
+    return this.ping;
+  }
+
+  private readonly onRead = (): void => {
+    this.reads++;
+    if (this.due <= 0 || this.readPingPending || this.connection.status !== 'ready') return;
+    this.readPingPending = true;
+    void this.sendPing().then(this.readPingAnswered);
+  };
+
+  private readonly readPingAnswered = (): void => {
+    this.readPingPending = false;
+  };
+}
