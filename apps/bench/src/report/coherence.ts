@@ -155,7 +155,7 @@ export function coherenceSection(
       "CPU per `set` is the process's `process.cpuUsage()`, and the redis-server's `INFO cpu`, over the measurement, divided by the sets. " +
       "In tracking mode a write publishes nothing: Redis notes the key for its tracking report, which goes to the other instances of the namespace. In pub/sub mode the writes of one tick go out as one merged `PUBLISH`, sent behind their `SET`s on the same connection (in the same auto-pipeline) without waiting for their answers, and the writer's own subscriber also receives the message and drops it. In both modes each `set` resolves once Redis has answered a `PING` sent after the write's (or the `PUBLISH`'s) answer: one more round trip per batch of answers, shared by the writes they complete, which proves that Redis has written the eviction to every other instance's connection (README, \"Running several instances\"). " +
       (c.writes.rows.some((w) => w.floor !== undefined)
-        ? "The two floor rows are bus-off apps of the same writer to which the bench adds, by hand, only what any bus in that mode must do to keep that promise, and nothing of the library's bus (no message format, queue, retries or subscriber logic): under tracking, `CLIENT TRACKING on BCAST PREFIX <namespace>: NOLOOP` redirected to a subscriber connection that only listens, and the fence; under pub/sub, the keys set in one tick published (joined by newlines) at its end behind their `SET`s, to a channel the writer's own subscriber listens to as every instance's does, and the fence after the `PUBLISH`'s answer. The fence is a `PING` sent by the first caller its answers wake, shared by the callers of that run of callbacks, as the bus's is."
+        ? "The two floor rows are bus-off apps of the same writer to which the bench adds, by hand, only what any bus in that mode must do to keep that promise, and nothing of the library's bus (no message format, queue, retries or subscriber logic): under tracking, `CLIENT TRACKING on BCAST PREFIX <namespace>: NOLOOP` redirected to a subscriber connection that only listens, and the fence; under pub/sub, the keys set in one tick published (joined by newlines) at its end behind their `SET`s, to a channel the writer's own subscriber listens to as every instance's does, and the fence after the `PUBLISH`'s answer. The fence times its `PING` as the bus's does on a single node: sent as the read that brings the answers begins, and shared while nothing more is read."
         : ''),
     '',
     whereWriteCostComesFrom(c),
@@ -203,8 +203,7 @@ export function coherenceMethod(c: CoherenceResult): string {
 
 /**
  * The page's account of the bus's cost on `set`: this run's added time per `set` in each mode, what
- * it is made of, and how the bus compares with the floor under it (runs before the floor rows
- * existed keep the account of that time).
+ * it is made of, and how the bus compares with the floor under it (in runs that measured one).
  */
 function whereWriteCostComesFrom(c: CoherenceResult): string {
   const off = writeRow(c, 'off');
@@ -214,16 +213,19 @@ function whereWriteCostComesFrom(c: CoherenceResult): string {
   const modes = (['tracking', 'pubsub'] as const).flatMap((mode) => {
     const bus = writeRow(c, mode);
     const floor = writeRow(c, 'off', mode);
-    if (off === undefined || bus === undefined || floor === undefined) return [];
+    if (off === undefined || bus === undefined) return [];
     const added = (w: WriteCost) => us(perSet(w) - perSet(off));
     const cpu = (w: WriteCost) =>
       `Redis's CPU per \`set\` ${signedUs(w.redisUsPerSet.median - off.redisUsPerSet.median)}, the writer's ${signedUs(w.cpuUsPerSet.median - off.cpuUsPerSet.median)}`;
     const name = mode === 'tracking' ? 'In tracking mode' : 'In pub/sub mode';
     return [
-      `${name} the bus adds ${added(bus)} to each \`set\` (${cpu(bus)}) and reaches ${ratio3(bus.ratio.median)} (${interval(bus.ratioInterval)}); its floor adds ${added(floor)} (${cpu(floor)}) and reaches ${ratio3(floor.ratio.median)} (${interval(floor.ratioInterval)}): ${against(bus, floor)}.`,
+      `${name} the bus adds ${added(bus)} to each \`set\` (${cpu(bus)}) and reaches ${ratio3(bus.ratio.median)} (${interval(bus.ratioInterval)})` +
+        (floor === undefined
+          ? '.'
+          : `; its floor adds ${added(floor)} (${cpu(floor)}) and reaches ${ratio3(floor.ratio.median)} (${interval(floor.ratioInterval)}): ${against(bus, floor)}.`),
     ];
   });
-  if (off === undefined || modes.length === 0) return intro + OLD_ACCOUNT;
+  if (off === undefined) return intro;
   return (
     intro +
     `In this run a \`set\` takes ${us(perSet(off))} with the bus off (1 / throughput), so the 5% budget is ${us(perSet(off) * 0.05)}. ` +
@@ -238,13 +240,8 @@ function against(bus: WriteCost, floor: WriteCost): string {
   const [busLow, busHigh] = bus.ratioInterval ?? [bus.ratio.median, bus.ratio.median];
   const [floorLow, floorHigh] = floor.ratioInterval ?? [floor.ratio.median, floor.ratio.median];
   if (busHigh < floorLow)
-    return `the bus is below its floor by more than the intervals allow, ${ratio3(floor.ratio.median - bus.ratio.median).slice(0, -1)} of bus off: what it does beyond the floor (its message format with the sender's id, merging, the retry queue, the deadline on each publish) costs that much here`;
+    return `the bus is below its floor by more than the intervals allow, ${(floor.ratio.median - bus.ratio.median).toFixed(3)} of bus off: what it does beyond the floor (its message format with the sender's id, merging, the retry queue, the deadline on each publish) costs that much here`;
   if (busLow > floorHigh)
     return "the bus is above its floor by more than the intervals allow (the floor's fence is added around `set` by the bench, one more `await` per call than the bus's inside it)";
   return 'the two intervals overlap: the bus costs what its floor does, within what this bench can tell apart';
 }
-
-/** The account of the write cost given by runs before the floor rows (2026-12-06 and earlier). */
-const OLD_ACCOUNT =
-  "Measured apart (the same writer with its apps open at once and driven in turn, 150 rounds of 100 ms): a bus-off app whose connection had Redis tracking turned on by hand, with nothing else of the bus, reached 0.982× of bus off: Redis's bookkeeping alone. The time from the first call waiting on the fence to the `PING`'s answer fell from 294 µs to 163 µs when the `PING` stopped waiting for the end of the tick and for the auto-pipeline (2026-12-06); a writer built without the fence (an experiment, not an option) then reached about the throughput of one with it (0.957× and 0.956×). So on this machine the floor under the bar is Redis's tracking bookkeeping plus one loopback round trip per batch of writes, and the median moves with the machine's speed: the faster a `set` runs, the larger that fixed part of it. " +
-  'In pub/sub mode Redis does no tracking; the writer instead merges and encodes one message per batch (about 0.5 µs per write in its CPU profile), hears it back on its own subscriber (about 0.1 µs per write), and Redis delivers it.';

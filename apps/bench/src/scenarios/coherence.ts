@@ -93,9 +93,11 @@ export async function runCoherenceScenario(ctx: BenchContext): Promise<Coherence
     await redis.stop();
   }
 }
+/** A write-cost setting's name: its bus mode (or `floor-<mode>`), `-peer` when it has one. */
+const settingName = (setting: WriteSetting) =>
+  `${setting.floor === undefined ? setting.bus : `floor-${setting.floor}`}${setting.peer ? '-peer' : ''}`;
 /** The namespace of a write-cost setting: its own, so that no other setting's instance hears it. */
-const writeNamespace = (setting: WriteSetting) =>
-  `write-${setting.floor === undefined ? setting.bus : `floor-${setting.floor}`}${setting.peer ? '-peer' : ''}`;
+const writeNamespace = (setting: WriteSetting) => `write-${settingName(setting)}`;
 
 /**
  * `set` throughput of one writer process under each setting in turn. The writer holds one app per
@@ -150,10 +152,8 @@ async function measureWriteCost(
         series[i]!.redis.push(m.redisUsPerOp);
       });
     }
-    const label = (s: WriteSetting) =>
-      `${s.floor === undefined ? s.bus : `floor-${s.floor}`}${s.peer ? '+peer' : ''}`;
     ctx.log(
-      `coherence: set, median of ${rounds} rounds: ${WRITE_SETTINGS.map((s, i) => `bus ${label(s)} ${median(series[i]!.ops).toFixed(0)} ops/s (${median(series[i]!.ratio).toFixed(3)}×)`).join(', ')}`,
+      `coherence: set, median of ${rounds} rounds: ${WRITE_SETTINGS.map((s, i) => `bus ${settingName(s)} ${median(series[i]!.ops).toFixed(0)} ops/s (${median(series[i]!.ratio).toFixed(3)}×)`).join(', ')}`,
     );
     return {
       rounds,

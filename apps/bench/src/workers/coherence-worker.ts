@@ -41,6 +41,16 @@ const { cacheViewOf } = (await import(`${LIB}cache.service.js`)) as {
 const { busConnectionOf } = (await import(`${LIB}core/bus-connection.js`)) as {
   busConnectionOf: (backend: unknown) => unknown;
 };
+/** The bus's fence on a single node, used as it is by the floors (see `floor`). */
+interface ReadFence {
+  watch(): void;
+  close(): void;
+  answersDue(change: 1 | -1): void;
+  fence(): Promise<void>;
+}
+const { ReadFence } = (await import(`${LIB}bus/read-fence.js`)) as {
+  ReadFence: new (connection: Redis) => ReadFence;
+};
 
 /** One open app: its Nest context, its cache and the engine behind it. */
 interface OpenApp {
@@ -54,8 +64,7 @@ interface OpenApp {
    */
   floor?: {
     readonly before: (key: string) => Promise<unknown> | undefined;
-    readonly answersDue: (change: 1 | -1) => void;
-    readonly fence: () => Promise<unknown>;
+    readonly fence: ReadFence;
     readonly subscriber: Redis;
   };
 }
@@ -156,8 +165,8 @@ serve(
      * namespace's prefix, NOLOOP, redirected to a subscriber that only listens). Pub/sub: the keys
      * set in one tick published (joined by newlines) at its end, behind their `SET`s on the same
      * connection, to a channel this process's subscriber listens to, as every instance's does.
-     * Both: each measured `set` waits for a `PING` sent as soon as its answer (and the PUBLISH's)
-     * has arrived, shared by the callers woken in the same run of callbacks (the fence).
+     * Both: each measured `set` then waits for the bus's own fence on a single node
+     * (`ReadFence`), after its answer (and the PUBLISH's).
      */
     async floor(message) {
       const open = currentOpen();
@@ -182,38 +191,15 @@ serve(
           'NOLOOP',
         );
       } else await subscriber.subscribe(channel);
-      // The fence as the bus's: a PING sent as each read of the socket begins while a write
-      // awaits its answer (one at a time), used by callers that find nothing read since; a PING
-      // sent at once, shared until the end of the run of callbacks, otherwise.
-      let due = 0;
-      let reads = 0;
-      let readPing: Promise<unknown> | undefined;
-      let readPingAt = 0;
-      let readPingPending = false;
-      const readPingAnswered = () => (readPingPending = false);
-      connection.stream.prependListener('data', () => {
-        reads++;
-        if (due === 0 || readPingPending) return;
-        readPingPending = true;
-        readPing = connection.ping().then(readPingAnswered);
-        readPingAt = reads;
-      });
-      let fencing: Promise<unknown> | undefined;
-      const endFenceSharing = () => (fencing = undefined);
-      const fence = (): Promise<unknown> => {
-        if (readPingAt === reads && readPing !== undefined) return readPing;
-        if (fencing !== undefined) return fencing;
-        fencing = connection.ping();
-        process.nextTick(endFenceSharing);
-        return fencing;
-      };
+      const fence = new ReadFence(connection);
+      fence.watch();
       let keys: string[] = [];
       let batch: Promise<unknown> | undefined;
       const publish = () => {
         const published = keys;
         keys = [];
         batch = undefined;
-        return connection.publish(channel, published.join('\n')).then(fence);
+        return connection.publish(channel, published.join('\n')).then(() => fence.fence());
       };
       // Called before the key's SET is sent: the tick's PUBLISH goes out behind the SETs.
       const before =
@@ -224,8 +210,7 @@ serve(
               batch ??= new Promise((resolve) => process.nextTick(() => resolve(publish())));
               return batch;
             };
-      const answersDue = (change: 1 | -1) => (due += change);
-      open.floor = { before, answersDue, fence, subscriber };
+      open.floor = { before, fence, subscriber };
     },
 
     /** Closes every open app. */
@@ -276,13 +261,13 @@ serve(
           if (floor === undefined) await c.set(key, ITEM);
           else {
             const fenced = floor.before(key);
-            floor.answersDue(1);
+            floor.fence.answersDue(1);
             try {
               await c.set(key, ITEM);
             } finally {
-              floor.answersDue(-1);
+              floor.fence.answersDue(-1);
             }
-            await (fenced ?? floor.fence());
+            await (fenced ?? floor.fence.fence());
           }
           ops++;
         }
@@ -346,5 +331,8 @@ async function closeAll(): Promise<void> {
   apps.clear();
   currentApp = undefined;
   await Promise.all(open.map((o) => o.app.close()));
-  for (const o of open) o.floor?.subscriber.disconnect();
+  for (const o of open) {
+    o.floor?.fence.close();
+    o.floor?.subscriber.disconnect();
+  }
 }
