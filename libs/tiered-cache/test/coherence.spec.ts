@@ -23,6 +23,25 @@ interface Instance {
 
 const NS = 'coh';
 
+/** A command Redis ran, as MONITOR reports it: the client's address, the command (lower case), its arguments. */
+interface Ran {
+  source: string;
+  args: string[];
+}
+
+/** Turns `client` into a monitor: every command Redis runs from now on is pushed onto `seen`. */
+async function monitorCommands(client: Redis): Promise<{ monitor: Redis; seen: Ran[] }> {
+  const monitor = await client.monitor();
+  const seen: Ran[] = [];
+  monitor.on('monitor', (_time: string, args: unknown[], source: string) =>
+    seen.push({
+      source,
+      args: args.map((arg, i) => (i === 0 ? String(arg).toLowerCase() : String(arg))),
+    }),
+  );
+  return { monitor, seen };
+}
+
 async function instance(url: string, extra: Partial<CacheModuleOptions> = {}): Promise<Instance> {
   const logger = new RecordingLogger();
   const { cache, engine } = await createTestCache(
@@ -221,13 +240,11 @@ describe('coherence across instances (real redis-server)', () => {
         const a = await instance(proxy.url, { bus: { tracking } });
         open.push(a);
         await a.cache.set('warm', 0);
-        monitor = await other.monitor();
-        const seen: { source: string; args: string[] }[] = [];
-        monitor.on('monitor', (_time: string, args: string[], source: string) =>
-          seen.push({ source, args: args.map(String) }),
-        );
+        const watched = await monitorCommands(other);
+        monitor = watched.monitor;
+        const { seen } = watched;
         const ranBy = (source: string, command: string) =>
-          seen.filter((s) => s.source === source && s.args[0]!.toLowerCase() === command).length;
+          seen.filter((s) => s.source === source && s.args[0] === command).length;
         const probe = new Redis(server.url, defaultRedisOptions());
         try {
           await waitUntilReady(probe, 2_000);
@@ -245,7 +262,7 @@ describe('coherence across instances (real redis-server)', () => {
             () => seen.some((s) => s.args[0] === 'exists' && s.args[1] === `${NS}:batch:49`),
             'MONITOR reports the probe',
           );
-          const writer = seen.find((s) => s.args[0]!.toLowerCase() === 'set')!.source;
+          const writer = seen.find((s) => s.args[0] === 'set')!.source;
           expect(ranBy(writer, 'set')).toBe(50);
           expect(ranBy(writer, 'ping')).toBe(0);
           expect(resolved).toBe(0);
@@ -276,11 +293,9 @@ describe('coherence across instances (real redis-server)', () => {
     try {
       await Promise.all([waitUntilReady(other, 2_000), waitUntilReady(probe, 2_000)]);
       await a.cache.set('warm', 0);
-      monitor = await other.monitor();
-      const seen: string[][] = [];
-      monitor.on('monitor', (_time: string, args: string[], source: string) =>
-        seen.push([source, ...args.map((arg) => String(arg).toLowerCase())]),
-      );
+      const watched = await monitorCommands(other);
+      monitor = watched.monitor;
+      const { seen } = watched;
       const writes: Promise<unknown>[] = [];
       for (let i = 0; i < 60; i++) {
         // Once the write resolved, the probe names it: Redis runs that after the write's fence.
@@ -290,16 +305,18 @@ describe('coherence across instances (real redis-server)', () => {
       }
       await Promise.all(writes);
       await waitFor(
-        () => seen.filter((s) => s[1] === 'echo').length === 60,
+        () => seen.filter((s) => s.args[0] === 'echo').length === 60,
         'MONITOR reports every probe',
       );
-      const writer = seen.find((s) => s[1] === 'set')![0];
+      const writer = seen.find((s) => s.args[0] === 'set')!.source;
+      const ran = (command: string, arg: string) =>
+        seen.findIndex((s) => s.args[0] === command && s.args[1] === arg);
       for (let i = 0; i < 60; i++) {
-        const set = seen.findIndex((s) => s[1] === 'set' && s[2] === `${NS}:staggered:${i}`);
-        const resolved = seen.findIndex((s) => s[1] === 'echo' && s[2] === `resolved:${i}`);
+        const set = ran('set', `${NS}:staggered:${i}`);
+        const resolved = ran('echo', `resolved:${i}`);
         const pinged = seen
           .slice(set + 1, resolved)
-          .some((s) => s[0] === writer && s[1] === 'ping');
+          .some((s) => s.source === writer && s.args[0] === 'ping');
         expect({ write: i, set: set >= 0, pinged }).toEqual({ write: i, set: true, pinged: true });
       }
     } finally {
