@@ -3,6 +3,7 @@ import {
   decodeBusMessage,
   encodeBusMessage,
   isMessageFrom,
+  itemSize,
   type BusMessage,
 } from './bus-message.js';
 import { merge } from './publish-queue.js';
@@ -94,6 +95,39 @@ describe('merge (one tick of publishes into few messages)', () => {
     const keys = Array.from({ length: 2500 }, (_, i) => `ns:${i}`);
     const messages = merge([{ kind: 'keys', keys }], 'ns:');
     expect(messages.map((m) => (m.kind === 'keys' ? m.keys.length : 0))).toEqual([1000, 1000, 500]);
+  });
+
+  it('sends the keys of a tick of writes once each, in one message when they fit', () => {
+    const batch = ['ns:a', 'ns:b', 'ns:a', 'ns:c', 'ns:b'].map((key) => ({
+      kind: 'keys' as const,
+      keys: [key],
+    }));
+    expect(merge(batch, 'ns:')).toEqual([{ kind: 'keys', keys: ['ns:a', 'ns:b', 'ns:c'] }]);
+  });
+
+  it('keeps each message of long keys within about 32 KB, counting UTF-8 bytes', () => {
+    // 200 keys of 100 two- or three-byte characters: under 32 K characters, over 32 KB.
+    for (const [char, count] of [
+      ['k', 400],
+      ['é', 200],
+      ['日', 200],
+    ] as const) {
+      const keys = Array.from({ length: count }, (_, i) => `ns:${i}:${char.repeat(100)}`);
+      const messages = merge([{ kind: 'keys', keys }], 'ns:');
+      expect(messages.length).toBeGreaterThan(1);
+      const sent = messages.flatMap((m) => (m.kind === 'keys' ? m.keys : []));
+      expect(sent).toEqual(keys);
+      for (const m of messages) {
+        const items = m.kind === 'keys' ? m.keys : [];
+        expect(items.reduce((size, key) => size + itemSize(key), 0)).toBeLessThanOrEqual(32 * 1024);
+      }
+    }
+  });
+
+  it('sends no empty message for a batch whose keys all carry the missed flag', () => {
+    expect(merge([{ kind: 'keys', keys: ['ns:a'], sharedMissed: true }], 'ns:')).toEqual([
+      { kind: 'keys', keys: ['ns:a'], sharedMissed: true },
+    ]);
   });
 
   it('tells its own messages from their header alone', () => {

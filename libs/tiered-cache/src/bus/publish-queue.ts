@@ -236,8 +236,8 @@ function countItems(invalidation: BusInvalidation): number {
  * namespace, the flag is lost: the receivers drop their L1 but do not wait for Redis.)
  */
 export function merge(batch: readonly BusInvalidation[], rootPrefix: string): BusInvalidation[] {
-  const missed = batch.filter((invalidation) => invalidation.sharedMissed === true);
-  if (missed.length === 0) return mergeGroup(batch, rootPrefix);
+  if (!batch.some(isSharedMissed)) return mergeGroup(batch, rootPrefix);
+  const missed = batch.filter(isSharedMissed);
   const plain = batch.filter((invalidation) => invalidation.sharedMissed !== true);
   return [
     ...mergeGroup(plain, rootPrefix),
@@ -245,7 +245,11 @@ export function merge(batch: readonly BusInvalidation[], rootPrefix: string): Bu
   ];
 }
 
+const isSharedMissed = (invalidation: BusInvalidation): boolean =>
+  invalidation.sharedMissed === true;
+
 function mergeGroup(batch: readonly BusInvalidation[], rootPrefix: string): BusInvalidation[] {
+  if (keysOnly(batch)) return mergeKeys(batch);
   const keys = new Set<string>();
   const tags = new Set<string>();
   const globs = new Set<string>();
@@ -265,7 +269,29 @@ function mergeGroup(batch: readonly BusInvalidation[], rootPrefix: string): BusI
   return out;
 }
 
+/** Whether every invalidation of the batch is of keys (the batch of a tick of writes). */
+function keysOnly(batch: readonly BusInvalidation[]): boolean {
+  for (let i = 0; i < batch.length; i++) if (batch[i]!.kind !== 'keys') return false;
+  return true;
+}
+
+/** {@link mergeGroup} of a batch of keys only: the keys deduplicated, in as few messages as fit. */
+function mergeKeys(batch: readonly BusInvalidation[]): BusInvalidation[] {
+  const keys = new Set<string>();
+  for (let i = 0; i < batch.length; i++) {
+    const invalidation = batch[i] as Extract<BusInvalidation, { kind: 'keys' }>;
+    for (let j = 0; j < invalidation.keys.length; j++) keys.add(invalidation.keys[j]!);
+  }
+  const out: BusInvalidation[] = [];
+  for (const chunk of chunks(Array.from(keys))) out.push({ kind: 'keys', keys: chunk });
+  return out;
+}
+
 function chunks(items: string[]): string[][] {
+  if (items.length === 0) return [];
+  // The usual batch (one tick of writes) fits in one message: no need to measure each item.
+  if (items.length <= MAX_ITEMS_PER_MESSAGE && maxSize(items) <= MAX_BYTES_PER_MESSAGE)
+    return [items];
   const out: string[][] = [];
   let current: string[] = [];
   let bytes = 0;
@@ -284,4 +310,14 @@ function chunks(items: string[]): string[][] {
   }
   if (current.length > 0) out.push(current);
   return out;
+}
+
+/**
+ * An upper bound of the items' {@link itemSize}s, without encoding them: UTF-8 takes at most three
+ * bytes per UTF-16 unit.
+ */
+function maxSize(items: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i < items.length; i++) size += items[i]!.length * 3 + 2;
+  return size;
 }
