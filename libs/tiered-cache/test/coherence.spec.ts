@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { defaultRedisOptions, waitUntilReady } from '../src/backends/redis-connection.js';
 import { CacheError } from '../src/cache.errors.js';
 import type { CacheService } from '../src/cache.service.js';
+import { busConnectionOf } from '../src/core/bus-connection.js';
 import type { TieredCache } from '../src/core/tiered-cache.js';
 import type { CacheEntry } from '../src/interfaces/cache-backend.interface.js';
 import type { CacheModuleOptions } from '../src/interfaces/cache-module-options.interface.js';
@@ -227,10 +228,11 @@ describe('coherence across instances (real redis-server)', () => {
   });
 
   for (const tracking of [true, false])
-    it(`the fence of a batch of writes is one PING, sent once their answers have arrived (${tracking ? 'tracking' : 'pub/sub'})`, async () => {
+    it(`the fence of a batch of writes is one PING, sent once their last answer has arrived (${tracking ? 'tracking' : 'pub/sub'})`, async () => {
       // A talks to Redis through a proxy that holds back every answer: its writes reach Redis,
       // but their answers do not reach A, so no PING may follow them on A's connection yet (a
       // PING sent before the answers arrived would prove nothing about the evictions Redis owes).
+      // The answers then reach A in three reads: one PING, after the last.
       // MONITOR shows what Redis received from each connection, in the order it ran it.
       const proxy = await TcpProxy.start(server.port);
       const other = new Redis(server.url, defaultRedisOptions());
@@ -266,12 +268,33 @@ describe('coherence across instances (real redis-server)', () => {
           expect(ranBy(writer, 'set')).toBe(50);
           expect(ranBy(writer, 'ping')).toBe(0);
           expect(resolved).toBe(0);
+          // Two thirds of the answers, in two reads: A parses them (its queue of commands waiting
+          // for an answer shrinks), and sends no PING, since Redis still owes it answers.
+          const connection = busConnectionOf(a.engine.shared!.backend) as Redis;
+          for (const share of [1 / 3, 1 / 2]) {
+            const waiting = connection.commandQueue.length;
+            proxy.releaseReplies(share);
+            await waitFor(() => connection.commandQueue.length < waiting, 'A reads a part');
+          }
+          // Redis runs what A sent before it ran the probe's ECHO, and MONITOR reports it so.
+          await probe.echo('two-thirds-read');
+          await waitFor(
+            () => seen.some((s) => s.args[0] === 'echo' && s.args[1] === 'two-thirds-read'),
+            'MONITOR reports the probe',
+          );
+          expect(ranBy(writer, 'ping')).toBe(0);
+          expect(resolved).toBe(0);
           proxy.heal();
           await Promise.all(writes);
           expect(resolved).toBe(50);
           await waitFor(() => ranBy(writer, 'ping') > 0, "MONITOR reports the fence's PING");
-          // One PING for the batch (two if its answers came in two reads), not one per write.
-          expect(ranBy(writer, 'ping')).toBeLessThanOrEqual(2);
+          // One PING for the batch, however many reads brought its answers; none per write.
+          await probe.echo('resolved');
+          await waitFor(
+            () => seen.some((s) => s.args[0] === 'echo' && s.args[1] === 'resolved'),
+            'MONITOR reports the probe',
+          );
+          expect(ranBy(writer, 'ping')).toBe(1);
         } finally {
           await closeRedis(probe);
         }

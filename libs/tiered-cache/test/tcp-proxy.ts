@@ -78,6 +78,27 @@ export class TcpProxy {
     this.holdingReplies = true;
   }
 
+  /**
+   * While replies are held ({@link holdReplies}), forwards `share` (0 to 1) of what each connection
+   * has held for its client, from the start (a chunk is split when needed), and keeps holding the
+   * rest.
+   */
+  releaseReplies(share: number): void {
+    for (const link of this.links) {
+      let left = Math.floor(
+        link.toClient.reduce((sum, { chunk }) => sum + chunk.length, 0) * share,
+      );
+      while (left > 0 && link.toClient.length > 0) {
+        const head = link.toClient[0]!;
+        const part = head.chunk.subarray(0, left);
+        if (part.length === head.chunk.length) link.toClient.shift();
+        else link.toClient[0] = { due: head.due, chunk: head.chunk.subarray(left) };
+        link.client.write(part);
+        left -= part.length;
+      }
+    }
+  }
+
   /** Forwards again, including everything held back, and connects held new clients. */
   heal(): void {
     this.holding = false;

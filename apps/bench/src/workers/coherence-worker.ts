@@ -199,7 +199,12 @@ serve(
         const published = keys;
         keys = [];
         batch = undefined;
-        return connection.publish(channel, published.join('\n')).then(() => fence.fence());
+        // As the bus does, the fence is told that the PUBLISH's answer is due.
+        fence.answersDue(1);
+        return connection
+          .publish(channel, published.join('\n'))
+          .finally(() => fence.answersDue(-1))
+          .then(() => fence.fence());
       };
       // Called before the key's SET is sent: the tick's PUBLISH goes out behind the SETs.
       const before =

@@ -206,8 +206,9 @@ export class InvalidationBus {
    * writes everything pending before it reads the next command, so the PING's answer proves it.
    *
    * On a single node the connection's {@link ReadFence} times the PING: it is shared while nothing
-   * more is read from the socket, and has usually gone out as the read that brought the answers
-   * began (the engine brackets its writes with {@link answersDue}).
+   * more is read from the socket, and has usually gone out at the end of the read that brought the
+   * last answer Redis owed, before their callers ran (the engine brackets its writes with
+   * {@link answersDue}).
    *
    * On a Cluster the PING goes to the node that took the last PUBLISH, the bus's home, where every
    * instance subscribes (see `ClusterBusHome`); a subscriber elsewhere (while the home fails over)
@@ -286,13 +287,22 @@ export class InvalidationBus {
       invalidation,
     });
     // On a Cluster the home publishes under the same deadline itself (to know which node failed).
-    await (this.home === undefined
-      ? withDeadline(
-          this.connection.publish(this.channel, payload),
-          this.options.publishTimeoutMs,
-          'bus PUBLISH',
-        )
-      : this.home.publish(this.channel, payload));
+    if (this.home !== undefined) {
+      await this.home.publish(this.channel, payload);
+      return;
+    }
+    // Its fence follows its answer: the connection's fence knows that answer is due.
+    const fence = this.readFence!;
+    fence.answersDue(1);
+    try {
+      await withDeadline(
+        this.connection.publish(this.channel, payload),
+        this.options.publishTimeoutMs,
+        'bus PUBLISH',
+      );
+    } finally {
+      fence.answersDue(-1);
+    }
   }
 
   private onMessage(payload: Buffer): void {
