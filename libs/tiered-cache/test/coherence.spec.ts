@@ -259,9 +259,12 @@ describe('coherence across instances (real redis-server)', () => {
             async () => (await probe.exists(`${NS}:batch:49`)) === 1,
             'Redis runs the held writes',
           );
-          // Everything Redis ran before the probe's last EXISTS is in `seen` once that EXISTS is.
+          // Everything Redis ran before the probe's ECHO (the writes) is in `seen` once it is.
+          // (Not the EXISTS above: an earlier one of the poll, which Redis ran before the writes,
+          // could be what MONITOR has reported so far.)
+          await probe.echo('writes-ran');
           await waitFor(
-            () => seen.some((s) => s.args[0] === 'exists' && s.args[1] === `${NS}:batch:49`),
+            () => seen.some((s) => s.args[0] === 'echo' && s.args[1] === 'writes-ran'),
             'MONITOR reports the probe',
           );
           const writer = seen.find((s) => s.args[0] === 'set')!.source;

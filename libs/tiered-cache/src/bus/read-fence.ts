@@ -97,10 +97,16 @@ export class ReadFence {
   };
 }
 
-/** Whether every command `connection` sent has been answered, but for PINGs (its own or others'). */
+/**
+ * Whether every command `connection` sent has been answered, but for PINGs (its own or others').
+ * False when the connection does not show its queue (ioredis 5 and 6 do): the fence's own PING
+ * then leaves when a caller asks for it.
+ */
 function onlyPingsUnanswered(connection: Redis): boolean {
-  const queue = connection.commandQueue;
+  const queue = (connection as { commandQueue?: Partial<Redis['commandQueue']> }).commandQueue;
+  if (typeof queue?.peekAt !== 'function' || typeof queue.length !== 'number') return false;
   if (queue.length > FEW) return false;
-  for (let i = 0; i < queue.length; i++) if (queue.peekAt(i)?.command.name !== 'ping') return false;
+  for (let i = 0; i < queue.length; i++)
+    if (queue.peekAt(i)?.command?.name !== 'ping') return false;
   return true;
 }
