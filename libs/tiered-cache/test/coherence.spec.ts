@@ -30,8 +30,16 @@ interface Ran {
   args: string[];
 }
 
-/** Turns `client` into a monitor: every command Redis runs from now on is pushed onto `seen`. */
-async function monitorCommands(client: Redis): Promise<{ monitor: Redis; seen: Ran[] }> {
+/**
+ * Turns `client` into a monitor: every command Redis runs from now on is pushed onto `seen`.
+ * `mark(probe, label)` has `probe` run `ECHO label` and resolves once MONITOR reported it: by then
+ * `seen` holds everything Redis ran before it.
+ */
+async function monitorCommands(client: Redis): Promise<{
+  monitor: Redis;
+  seen: Ran[];
+  mark(probe: Redis, label: string): Promise<void>;
+}> {
   const monitor = await client.monitor();
   const seen: Ran[] = [];
   monitor.on('monitor', (_time: string, args: unknown[], source: string) =>
@@ -40,7 +48,14 @@ async function monitorCommands(client: Redis): Promise<{ monitor: Redis; seen: R
       args: args.map((arg, i) => (i === 0 ? String(arg).toLowerCase() : String(arg))),
     }),
   );
-  return { monitor, seen };
+  const mark = async (probe: Redis, label: string) => {
+    await probe.echo(label);
+    await waitFor(
+      () => seen.some((s) => s.args[0] === 'echo' && s.args[1] === label),
+      `MONITOR reports the probe's ${label}`,
+    );
+  };
+  return { monitor, seen, mark };
 }
 
 async function instance(url: string, extra: Partial<CacheModuleOptions> = {}): Promise<Instance> {
@@ -244,7 +259,7 @@ describe('coherence across instances (real redis-server)', () => {
         await a.cache.set('warm', 0);
         const watched = await monitorCommands(other);
         monitor = watched.monitor;
-        const { seen } = watched;
+        const { seen, mark } = watched;
         const ranBy = (source: string, command: string) =>
           seen.filter((s) => s.source === source && s.args[0] === command).length;
         const probe = new Redis(server.url, defaultRedisOptions());
@@ -259,14 +274,9 @@ describe('coherence across instances (real redis-server)', () => {
             async () => (await probe.exists(`${NS}:batch:49`)) === 1,
             'Redis runs the held writes',
           );
-          // Everything Redis ran before the probe's ECHO (the writes) is in `seen` once it is.
-          // (Not the EXISTS above: an earlier one of the poll, which Redis ran before the writes,
-          // could be what MONITOR has reported so far.)
-          await probe.echo('writes-ran');
-          await waitFor(
-            () => seen.some((s) => s.args[0] === 'echo' && s.args[1] === 'writes-ran'),
-            'MONITOR reports the probe',
-          );
+          // `seen` holds the writes once the mark is in it. (Not once the EXISTS above is: an
+          // earlier one of the poll, which Redis ran before the writes, could be all it holds.)
+          await mark(probe, 'writes-ran');
           const writer = seen.find((s) => s.args[0] === 'set')!.source;
           expect(ranBy(writer, 'set')).toBe(50);
           expect(ranBy(writer, 'ping')).toBe(0);
@@ -279,12 +289,8 @@ describe('coherence across instances (real redis-server)', () => {
             proxy.releaseReplies(share);
             await waitFor(() => connection.commandQueue.length < waiting, 'A reads a part');
           }
-          // Redis runs what A sent before it ran the probe's ECHO, and MONITOR reports it so.
-          await probe.echo('two-thirds-read');
-          await waitFor(
-            () => seen.some((s) => s.args[0] === 'echo' && s.args[1] === 'two-thirds-read'),
-            'MONITOR reports the probe',
-          );
+          // Redis ran what A sent before the mark.
+          await mark(probe, 'two-thirds-read');
           expect(ranBy(writer, 'ping')).toBe(0);
           expect(resolved).toBe(0);
           proxy.heal();
@@ -292,11 +298,7 @@ describe('coherence across instances (real redis-server)', () => {
           expect(resolved).toBe(50);
           await waitFor(() => ranBy(writer, 'ping') > 0, "MONITOR reports the fence's PING");
           // One PING for the batch, however many reads brought its answers; none per write.
-          await probe.echo('resolved');
-          await waitFor(
-            () => seen.some((s) => s.args[0] === 'echo' && s.args[1] === 'resolved'),
-            'MONITOR reports the probe',
-          );
+          await mark(probe, 'resolved');
           expect(ranBy(writer, 'ping')).toBe(1);
         } finally {
           await closeRedis(probe);

@@ -210,10 +210,11 @@ function whereWriteCostComesFrom(c: CoherenceResult): string {
   const perSet = (w: WriteCost) => 1e6 / w.opsPerSec.median;
   const intro =
     "**Where the cost on writes comes from.** ioredis sends one auto-pipeline at a time on a connection, so with 100 calls in flight the writer works in batches: it prepares about 100 `SET`s, waits while Redis runs them, then waits for the answer of the `PING` that the bus sends once the last of those answers has been read (on a single node; the batch's calls share it). Whatever the bus adds to Redis's work or to those waits is time in which the writer has nothing to do. ";
+  if (off === undefined) return intro;
   const modes = (['tracking', 'pubsub'] as const).flatMap((mode) => {
     const bus = writeRow(c, mode);
     const floor = writeRow(c, 'off', mode);
-    if (off === undefined || bus === undefined) return [];
+    if (bus === undefined) return [];
     const added = (w: WriteCost) => us(perSet(w) - perSet(off));
     const cpu = (w: WriteCost) =>
       `Redis's CPU per \`set\` ${signedUs(w.redisUsPerSet.median - off.redisUsPerSet.median)}, the writer's ${signedUs(w.cpuUsPerSet.median - off.cpuUsPerSet.median)}`;
@@ -225,7 +226,6 @@ function whereWriteCostComesFrom(c: CoherenceResult): string {
           : `; its floor adds ${added(floor)} (${cpu(floor)}) and reaches ${ratio3(floor.ratio.median)} (${interval(floor.ratioInterval)}): ${against(bus, floor)}.`),
     ];
   });
-  if (off === undefined) return intro;
   return (
     intro +
     `In this run a \`set\` takes ${us(perSet(off))} with the bus off (1 / throughput), so the 5% budget is ${us(perSet(off) * 0.05)}. ` +

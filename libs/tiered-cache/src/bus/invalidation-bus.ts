@@ -291,9 +291,8 @@ export class InvalidationBus {
       await this.home.publish(this.channel, payload);
       return;
     }
-    // Its fence follows its answer: the connection's fence knows that answer is due.
-    const fence = this.readFence!;
-    fence.answersDue(1);
+    // Its fence follows its answer, which the connection's fence is told is due.
+    this.answersDue(1);
     try {
       await withDeadline(
         this.connection.publish(this.channel, payload),
@@ -301,7 +300,7 @@ export class InvalidationBus {
         'bus PUBLISH',
       );
     } finally {
-      fence.answersDue(-1);
+      this.answersDue(-1);
     }
   }
 

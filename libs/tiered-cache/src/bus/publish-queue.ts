@@ -238,7 +238,7 @@ function countItems(invalidation: BusInvalidation): number {
 export function merge(batch: readonly BusInvalidation[], rootPrefix: string): BusInvalidation[] {
   if (!batch.some(isSharedMissed)) return mergeGroup(batch, rootPrefix);
   const missed = batch.filter(isSharedMissed);
-  const plain = batch.filter((invalidation) => invalidation.sharedMissed !== true);
+  const plain = batch.filter((invalidation) => !isSharedMissed(invalidation));
   return [
     ...mergeGroup(plain, rootPrefix),
     ...mergeGroup(missed, rootPrefix).map((m) => ({ ...m, sharedMissed: true })),
@@ -249,7 +249,6 @@ const isSharedMissed = (invalidation: BusInvalidation): boolean =>
   invalidation.sharedMissed === true;
 
 function mergeGroup(batch: readonly BusInvalidation[], rootPrefix: string): BusInvalidation[] {
-  if (keysOnly(batch)) return mergeKeys(batch);
   const keys = new Set<string>();
   const tags = new Set<string>();
   const globs = new Set<string>();
@@ -266,24 +265,6 @@ function mergeGroup(batch: readonly BusInvalidation[], rootPrefix: string): BusI
   for (const chunk of chunks([...tags])) out.push({ kind: 'tags', tags: chunk });
   for (const glob of globs) out.push({ kind: 'pattern', glob });
   for (const prefix of prefixes) out.push({ kind: 'clear', prefix });
-  return out;
-}
-
-/** Whether every invalidation of the batch is of keys (the batch of a tick of writes). */
-function keysOnly(batch: readonly BusInvalidation[]): boolean {
-  for (let i = 0; i < batch.length; i++) if (batch[i]!.kind !== 'keys') return false;
-  return true;
-}
-
-/** {@link mergeGroup} of a batch of keys only: the keys deduplicated, in as few messages as fit. */
-function mergeKeys(batch: readonly BusInvalidation[]): BusInvalidation[] {
-  const keys = new Set<string>();
-  for (let i = 0; i < batch.length; i++) {
-    const invalidation = batch[i] as Extract<BusInvalidation, { kind: 'keys' }>;
-    for (let j = 0; j < invalidation.keys.length; j++) keys.add(invalidation.keys[j]!);
-  }
-  const out: BusInvalidation[] = [];
-  for (const chunk of chunks(Array.from(keys))) out.push({ kind: 'keys', keys: chunk });
   return out;
 }
 

@@ -103,10 +103,8 @@ export class ReadFence {
  * then leaves when a caller asks for it.
  */
 function onlyPingsUnanswered(connection: Redis): boolean {
-  const queue = (connection as { commandQueue?: Partial<Redis['commandQueue']> }).commandQueue;
-  if (typeof queue?.peekAt !== 'function' || typeof queue.length !== 'number') return false;
-  if (queue.length > FEW) return false;
-  for (let i = 0; i < queue.length; i++)
-    if (queue.peekAt(i)?.command?.name !== 'ping') return false;
+  const queue = connection.commandQueue as Redis['commandQueue'] | undefined;
+  if (queue === undefined || queue.length > FEW) return false;
+  for (let i = 0; i < queue.length; i++) if (queue.peekAt(i)?.command.name !== 'ping') return false;
   return true;
 }
